@@ -1,0 +1,62 @@
+# SPDX-License-Identifier: GPL-2.0
+# LANA: the two commands a newcomer needs are `make demo` and `make test` (see README.md).
+# Everything they need is set up by the targets below; nothing has to be installed by hand.
+#
+# The kernel modules themselves are described in ./Kbuild and built in one Kbuild run
+# against the cached guest kernel tree (`make modules`).
+
+SHELL := /bin/bash
+ROOT := $(CURDIR)
+export LANA_CACHE ?= $(HOME)/.cache/lana
+export LANA_OUT ?= $(ROOT)/build
+LIB = . $(ROOT)/scripts/lib.sh
+KDIR = $(LANA_OUT)/kernel-normal
+GUEST_TARGET := x86_64-unknown-linux-gnu
+FBCTL_GUEST := $(ROOT)/target/$(GUEST_TARGET)/release/fbctl
+
+.PHONY: all setup kernel modules userspace initramfs test test-guest test-host demo vm-shell vm-run \
+	clean distclean
+
+all: initramfs
+
+setup:
+	@bash scripts/setup.sh
+
+kernel: setup
+	@bash scripts/build-kernel.sh normal
+
+# All modules in one Kbuild run. A module tree built against another kernel is cleaned first
+# (any change of rust/ in the kernel invalidates every out-of-tree Rust object).
+modules: kernel
+	@$(LIB); bash scripts/build-modules.sh "$(KDIR)"
+
+# Userspace is linked statically: the same binaries run on the host and in the guest.
+userspace: setup
+	@$(LIB); phase "userspace: cargo build (static, $(GUEST_TARGET))"; \
+	RUSTFLAGS='-C target-feature=+crt-static' cargo build -q --release --locked \
+		--target $(GUEST_TARGET) --workspace --bins
+
+initramfs: modules userspace
+	@bash scripts/mkinitramfs.sh "$(KDIR)"
+
+test: initramfs
+	@bash scripts/run-tests.sh
+
+demo: initramfs
+	@bash scripts/vm.sh run tests/demo.sh
+
+vm-shell: initramfs
+	@bash scripts/vm.sh shell
+
+vm-run: initramfs
+	@test -n "$(SCRIPT)" || { echo "usage: make vm-run SCRIPT=path/to/script.sh"; exit 2; }
+	@bash scripts/vm.sh run "$(SCRIPT)"
+
+clean:
+	@if [ -d "$(KDIR)" ]; then $(MAKE) -s -C "$(KDIR)" M="$(ROOT)" clean; fi
+	rm -rf "$(LANA_OUT)"
+	cargo clean -q
+
+# Also forget the cached kernels and tools (the next build starts from nothing).
+distclean: clean
+	rm -rf "$(LANA_CACHE)"

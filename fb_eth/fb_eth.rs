@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: GPL-2.0
+//! `eth`: the virtual link. Attached to a net device with `set <fb> dev=<ifname>`, it feeds
+//! the frames it claims (all, or one EtherType with `ethertype=`) into the graph in the
+//! ingress direction, and transmits what reaches it in the egress direction. Frames it does
+//! not claim go on to the Linux stack untouched.
+
+use core::pin::Pin;
+use kernel::prelude::*;
+use lana::block::{NewInstance, Reason};
+use lana::netdev::Port;
+use lana::props::Kind;
+use lana::{Direction, Event, FbType, FunctionalBlock, KeyInfo, Packet, PropSink};
+use lana::{Registration, Verdict};
+
+module! {
+    type: EthModule,
+    name: "fb_eth",
+    authors: ["LANA developers"],
+    description: "LANA functional block: Ethernet virtual link",
+    license: "GPL",
+}
+
+struct Eth {
+    port: Pin<KBox<Port>>,
+}
+
+impl Eth {
+    fn set(&self, props: &[(&str, lana::PropValue<'_>)], why: &mut Reason) -> Result {
+        // Check everything before changing anything.
+        let mut dev = None;
+        let mut ethertype = None;
+        for (key, value) in props.iter() {
+            match *key {
+                "dev" => dev = Some(value.text()),
+                "ethertype" => {
+                    if value.num() > 0xffff {
+                        why.set("ethertype is a 16-bit number (e.g. 0x88b5), 0 for all");
+                        return Err(EINVAL);
+                    }
+                    ethertype = Some(value.num() as u16);
+                }
+                _ => {}
+            }
+        }
+        if let Some(dev) = dev {
+            if dev.is_empty() || dev.len() > 15 {
+                why.set("dev takes an interface name (at most 15 characters)");
+                return Err(EINVAL);
+            }
+            let mut buf = [0u8; 17];
+            if self.port.ifname(&mut buf) == Some(dev) {
+                // Attached there already: nothing to do.
+            } else if self.port.is_attached() {
+                why.set("attached to another device: remove this block first");
+                return Err(EBUSY);
+            } else if let Err(e) = self.port.attach(dev) {
+                why.set(if e == ENODEV {
+                    "no such network device"
+                } else if e == EBUSY {
+                    "the device is taken (another eth block, a bridge or a bond)"
+                } else {
+                    "could not attach to the device"
+                });
+                return Err(e);
+            }
+        }
+        if let Some(t) = ethertype {
+            self.port.set_ethertype(t);
+        }
+        Ok(())
+    }
+}
+
+impl FunctionalBlock for Eth {
+    fn receive(&self, pkt: Packet, dir: Direction) -> Verdict {
+        match dir {
+            Direction::Ingress => Verdict::Next(pkt, Direction::Ingress),
+            Direction::Egress => {
+                // The device's queue owns the packet now, sent or dropped there.
+                let _ = self.port.xmit(pkt);
+                Verdict::Consumed
+            }
+        }
+    }
+
+    fn event(&self, event: &Event<'_>, why: &mut Reason) -> Result {
+        match event {
+            Event::Set(props) => self.set(props, why),
+            Event::ReplaceOut { .. } | Event::ReplaceIn { .. } => {
+                why.set("eth blocks hold a device and cannot be replaced");
+                Err(EOPNOTSUPP)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn show(&self, out: &mut dyn PropSink) {
+        let mut buf = [0u8; 17];
+        match self.port.ifname(&mut buf) {
+            Some(dev) => out.put("dev", format_args!("{}", dev)),
+            None => out.put("dev", format_args!("detached")),
+        }
+        out.put("ethertype", format_args!("{:#06x}", self.port.ethertype()));
+        out.put("passed_to_stack", format_args!("{}", self.port.passed()));
+    }
+}
+
+fn new_eth(inst: &NewInstance<'_>) -> Result<KBox<dyn FunctionalBlock>> {
+    Ok(KBox::new(Eth { port: Port::new(inst.id)? }, GFP_KERNEL)?)
+}
+
+static ETH_TYPE: FbType = FbType {
+    name: "eth",
+    description: "virtual link: frames from a net device in, egress frames out to it",
+    keys: &[
+        KeyInfo { key: "dev", kind: Kind::Str, help: "network device to attach to" },
+        KeyInfo { key: "ethertype", kind: Kind::U32, help: "claim only this EtherType (0: all)" },
+    ],
+    max_ingress: 1,
+    max_egress: 0,
+    has_state: false,
+    new: new_eth,
+};
+
+struct EthModule {
+    _registration: Registration,
+}
+
+impl kernel::Module for EthModule {
+    fn init(module: &'static ThisModule) -> Result<Self> {
+        Ok(Self { _registration: Registration::new(&ETH_TYPE, module)? })
+    }
+}

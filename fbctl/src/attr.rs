@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Netlink attributes (TLVs): building requests and reading replies.
+
+/// Netlink's "this attribute holds attributes" flag (required by strict validation).
+pub const NLA_F_NESTED: u16 = 0x8000;
+const NLA_TYPE_MASK: u16 = 0x3fff;
+
+/// Round up to netlink's 4-byte alignment.
+pub fn align4(n: usize) -> usize {
+    (n + 3) & !3
+}
+
+/// Attributes being written into a message.
+#[derive(Default)]
+pub struct AttrWriter {
+    pub buf: Vec<u8>,
+}
+
+impl AttrWriter {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn put(&mut self, ty: u16, payload: &[u8]) -> &mut Self {
+        let len = 4 + payload.len();
+        self.buf.extend_from_slice(&(len as u16).to_ne_bytes());
+        self.buf.extend_from_slice(&ty.to_ne_bytes());
+        self.buf.extend_from_slice(payload);
+        self.buf.resize(align4(self.buf.len()), 0);
+        self
+    }
+
+    /// A NUL-terminated string attribute.
+    pub fn put_str(&mut self, ty: u16, s: &str) -> &mut Self {
+        let mut v = s.as_bytes().to_vec();
+        v.push(0);
+        self.put(ty, &v)
+    }
+
+    pub fn put_u32(&mut self, ty: u16, v: u32) -> &mut Self {
+        self.put(ty, &v.to_ne_bytes())
+    }
+
+    /// A nested attribute holding what `inner` wrote.
+    pub fn put_nested(&mut self, ty: u16, inner: &AttrWriter) -> &mut Self {
+        self.put(ty | NLA_F_NESTED, &inner.buf)
+    }
+}
+
+/// Iterate over the attributes in `buf`: (type without flags, payload). Stops at the first
+/// malformed attribute.
+pub fn attrs(buf: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
+    let mut rest = buf;
+    std::iter::from_fn(move || {
+        if rest.len() < 4 {
+            return None;
+        }
+        let len = u16::from_ne_bytes([rest[0], rest[1]]) as usize;
+        let ty = u16::from_ne_bytes([rest[2], rest[3]]) & NLA_TYPE_MASK;
+        if len < 4 || len > rest.len() {
+            return None;
+        }
+        let payload = &rest[4..len];
+        rest = &rest[align4(len).min(rest.len())..];
+        Some((ty, payload))
+    })
+}
+
+/// The first attribute of type `ty` in `buf`.
+pub fn find(buf: &[u8], ty: u16) -> Option<&[u8]> {
+    attrs(buf).find(|(t, _)| *t == ty).map(|(_, p)| p)
+}
+
+/// A string payload (up to the first NUL).
+pub fn as_str(p: &[u8]) -> String {
+    let end = p.iter().position(|&b| b == 0).unwrap_or(p.len());
+    String::from_utf8_lossy(&p[..end]).into_owned()
+}
+
+pub fn as_u32(p: &[u8]) -> Option<u32> {
+    Some(u32::from_ne_bytes(p.get(..4)?.try_into().ok()?))
+}
+
+pub fn as_u64(p: &[u8]) -> Option<u64> {
+    Some(u64::from_ne_bytes(p.get(..8)?.try_into().ok()?))
+}
+
+pub fn find_str(buf: &[u8], ty: u16) -> String {
+    find(buf, ty).map(as_str).unwrap_or_default()
+}
+
+pub fn find_u32(buf: &[u8], ty: u16) -> u32 {
+    find(buf, ty).and_then(as_u32).unwrap_or(0)
+}
+
+pub fn find_u64(buf: &[u8], ty: u16) -> u64 {
+    find(buf, ty).and_then(as_u64).unwrap_or(0)
+}
+
+/// All string attributes of type `ty` nested in attribute `nest`.
+pub fn nested_strs(buf: &[u8], nest: u16, ty: u16) -> Vec<String> {
+    find(buf, nest)
+        .map(|n| attrs(n).filter(|(t, _)| *t == ty).map(|(_, p)| as_str(p)).collect())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_with_padding_and_nesting() {
+        let mut inner = AttrWriter::new();
+        inner.put_str(5, "reset=1").put_str(5, "dev=v0");
+        let mut w = AttrWriter::new();
+        w.put_str(1, "abc").put_u32(3, 7).put_nested(6, &inner);
+        assert_eq!(w.buf.len() % 4, 0);
+        assert_eq!(find_str(&w.buf, 1), "abc");
+        assert_eq!(find_u32(&w.buf, 3), 7);
+        assert_eq!(nested_strs(&w.buf, 6, 5), vec!["reset=1", "dev=v0"]);
+        // the nested flag is set on the wire and masked when reading
+        let (_, raw_ty) = (0, u16::from_ne_bytes([w.buf[w.buf.len() - inner.buf.len() - 2], w.buf[w.buf.len() - inner.buf.len() - 1]]));
+        assert_eq!(raw_ty & NLA_F_NESTED, NLA_F_NESTED);
+    }
+
+    #[test]
+    fn malformed_attributes_end_iteration() {
+        // length 2 (< header) must not loop or panic
+        let buf = [2u8, 0, 1, 0, 0xff, 0xff];
+        assert_eq!(attrs(&buf).count(), 0);
+        // length past the end
+        let buf = [40u8, 0, 1, 0, b'a', 0, 0, 0];
+        assert_eq!(attrs(&buf).count(), 0);
+        assert_eq!(find_u64(&[], 1), 0);
+    }
+}

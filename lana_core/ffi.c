@@ -1,0 +1,450 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * lana_core's C helpers: one-line wrappers around static inlines and macros, and the callbacks
+ * the kernel owns (generic netlink family, rx_handler trampoline, notifier trampolines), each
+ * forwarding straight to Rust. No logic lives here; see the Rust files beside it.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+#include <linux/module.h>
+#include <linux/netdevice.h>
+#include <linux/notifier.h>
+#include <linux/percpu.h>
+#include <linux/rtnetlink.h>
+#include <linux/skbuff.h>
+#include <net/genetlink.h>
+#include <net/net_namespace.h>
+
+#include "ffi.h"
+#include "lana_uapi.h"
+
+/* ---- module parameters ------------------------------------------------------------------ */
+
+static unsigned int max_hops = 64;
+module_param(max_hops, uint, 0644);
+MODULE_PARM_DESC(max_hops, "blocks one packet may visit before the engine drops it (default 64)");
+
+unsigned int lana_max_hops(void)
+{
+	return READ_ONCE(max_hops);
+}
+
+/* ---- generic netlink family "lana" ------------------------------------------------------- */
+
+static const struct nla_policy lana_prop_policy[LANA_A_MAX + 1] = {
+	[LANA_A_PROP] = { .type = NLA_NUL_STRING, .len = LANA_PROP_MAX },
+};
+
+static const struct nla_policy lana_policy[LANA_A_MAX + 1] = {
+	[LANA_A_NAME] = { .type = NLA_NUL_STRING, .len = LANA_NAME_MAX },
+	[LANA_A_TYPE] = { .type = NLA_NUL_STRING, .len = LANA_NAME_MAX },
+	[LANA_A_PEER] = { .type = NLA_NUL_STRING, .len = LANA_NAME_MAX },
+	[LANA_A_PROPS] = NLA_POLICY_NESTED(lana_prop_policy),
+	[LANA_A_FLAGS] = NLA_POLICY_MASK(NLA_U32, LANA_F_DROP_STATE),
+};
+
+static int lana_nl_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	return lana_rust_doit(info->genlhdr->cmd, info);
+}
+
+static int lana_nl_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	return lana_rust_dumpit(genl_dumpit_info(cb)->op.cmd, skb, cb);
+}
+
+#define LANA_ADMIN_OP(c) { .cmd = (c), .doit = lana_nl_doit, .flags = GENL_ADMIN_PERM }
+
+static const struct genl_ops lana_ops[] = {
+	LANA_ADMIN_OP(LANA_CMD_ADD),
+	LANA_ADMIN_OP(LANA_CMD_RM),
+	LANA_ADMIN_OP(LANA_CMD_SET),
+	LANA_ADMIN_OP(LANA_CMD_BIND),
+	LANA_ADMIN_OP(LANA_CMD_UNBIND),
+	LANA_ADMIN_OP(LANA_CMD_REPLACE),
+	LANA_ADMIN_OP(LANA_CMD_FLUSH),
+	/* Reading needs no privilege, as with `ip link show`. */
+	{ .cmd = LANA_CMD_GET, .doit = lana_nl_doit, .dumpit = lana_nl_dumpit },
+	{ .cmd = LANA_CMD_TYPES, .dumpit = lana_nl_dumpit },
+	{ .cmd = LANA_CMD_STATS, .doit = lana_nl_doit },
+};
+
+static struct genl_family lana_family __ro_after_init = {
+	.name		= LANA_GENL_NAME,
+	.version	= LANA_GENL_VERSION,
+	.maxattr	= LANA_A_MAX,
+	.policy		= lana_policy,
+	/* resv_start_op = 0: strict validation for every command. */
+	.netnsok	= false,
+	.module		= THIS_MODULE,
+	.ops		= lana_ops,
+	.n_ops		= ARRAY_SIZE(lana_ops),
+};
+
+int lana_genl_register(void)
+{
+	return genl_register_family(&lana_family);
+}
+
+void lana_genl_unregister(void)
+{
+	genl_unregister_family(&lana_family);
+}
+
+const struct nlattr *lana_info_attr(const struct genl_info *info, int type)
+{
+	return info->attrs[type];
+}
+
+struct netlink_ext_ack *lana_info_extack(struct genl_info *info)
+{
+	return info->extack;
+}
+
+/* A formatted message: copied into the extack's own buffer (NL_SET_ERR_MSG_FMT's storage). */
+void lana_extack_msg(struct netlink_ext_ack *extack, const char *msg)
+{
+	if (!extack)
+		return;
+	strscpy(extack->_msg_buf, msg, sizeof(extack->_msg_buf));
+	extack->_msg = extack->_msg_buf;
+}
+
+const void *lana_nla_data(const struct nlattr *nla)
+{
+	return nla_data(nla);
+}
+
+int lana_nla_len(const struct nlattr *nla)
+{
+	return nla_len(nla);
+}
+
+struct sk_buff *lana_reply_new(struct genl_info *info, u8 cmd, void **hdr)
+{
+	struct sk_buff *msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+
+	if (!msg)
+		return NULL;
+	*hdr = genlmsg_put_reply(msg, info, &lana_family, 0, cmd);
+	if (!*hdr) {
+		nlmsg_free(msg);
+		return NULL;
+	}
+	return msg;
+}
+
+int lana_reply_send(struct sk_buff *msg, void *hdr, struct genl_info *info)
+{
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+}
+
+void lana_msg_free(struct sk_buff *msg)
+{
+	nlmsg_free(msg);
+}
+
+void *lana_dump_put(struct sk_buff *skb, struct netlink_callback *cb, u8 cmd)
+{
+	return genlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq, &lana_family,
+			   NLM_F_MULTI, cmd);
+}
+
+void lana_msg_end(struct sk_buff *skb, void *hdr)
+{
+	genlmsg_end(skb, hdr);
+}
+
+void lana_msg_cancel(struct sk_buff *skb, void *hdr)
+{
+	genlmsg_cancel(skb, hdr);
+}
+
+long *lana_dump_args(struct netlink_callback *cb)
+{
+	return cb->args;
+}
+
+unsigned int lana_skb_len(const struct sk_buff *skb)
+{
+	return skb->len;
+}
+
+int lana_nla_put_string(struct sk_buff *skb, int type, const char *s)
+{
+	return nla_put_string(skb, type, s);
+}
+
+int lana_nla_put_u32(struct sk_buff *skb, int type, u32 v)
+{
+	return nla_put_u32(skb, type, v);
+}
+
+int lana_nla_put_u64(struct sk_buff *skb, int type, u64 v)
+{
+	return nla_put_u64_64bit(skb, type, v, LANA_A_PAD);
+}
+
+struct nlattr *lana_nla_nest_start(struct sk_buff *skb, int type)
+{
+	return nla_nest_start(skb, type);
+}
+
+void lana_nla_nest_end(struct sk_buff *skb, struct nlattr *nest)
+{
+	nla_nest_end(skb, nest);
+}
+
+/* ---- per-CPU memory --------------------------------------------------------------------- */
+
+void __percpu *lana_percpu_alloc(size_t size)
+{
+	return __alloc_percpu(size, 8);
+}
+
+void lana_percpu_free(void __percpu *p)
+{
+	free_percpu(p);
+}
+
+void *lana_percpu_this(void __percpu *p)
+{
+	return this_cpu_ptr(p);
+}
+
+/* Returns NULL past the last possible CPU; iterate from 0 while it does not. */
+void *lana_percpu_cpu(void __percpu *p, unsigned int cpu)
+{
+	if (cpu >= nr_cpu_ids || !cpu_possible(cpu))
+		return NULL;
+	return per_cpu_ptr(p, cpu);
+}
+
+unsigned int lana_nr_cpu_ids(void)
+{
+	return nr_cpu_ids;
+}
+
+/* ---- socket buffers --------------------------------------------------------------------- */
+
+void lana_kfree_skb(struct sk_buff *skb)
+{
+	kfree_skb(skb);
+}
+
+void lana_consume_skb(struct sk_buff *skb)
+{
+	consume_skb(skb);
+}
+
+struct sk_buff *lana_skb_clone(struct sk_buff *skb)
+{
+	return skb_clone(skb, GFP_ATOMIC);
+}
+
+struct sk_buff *lana_skb_share_check(struct sk_buff *skb)
+{
+	return skb_share_check(skb, GFP_ATOMIC);
+}
+
+const u8 *lana_skb_data(const struct sk_buff *skb)
+{
+	return skb->data;
+}
+
+unsigned int lana_skb_headlen(const struct sk_buff *skb)
+{
+	return skb_headlen(skb);
+}
+
+/* ---- notifier chains -------------------------------------------------------------------- */
+
+static int lana_nb_tramp(struct notifier_block *nb, unsigned long action, void *data)
+{
+	return notifier_from_errno(lana_rust_fb_event(nb, action, data));
+}
+
+void lana_nb_init(struct notifier_block *nb)
+{
+	nb->notifier_call = lana_nb_tramp;
+	nb->next = NULL;
+	nb->priority = 0;
+}
+
+void lana_chain_init(struct raw_notifier_head *head)
+{
+	RAW_INIT_NOTIFIER_HEAD(head);
+}
+
+int lana_chain_register(struct raw_notifier_head *head, struct notifier_block *nb)
+{
+	return raw_notifier_chain_register(head, nb);
+}
+
+void lana_chain_unregister(struct raw_notifier_head *head, struct notifier_block *nb)
+{
+	raw_notifier_chain_unregister(head, nb);
+}
+
+/* Returns 0 or the negative errno of the first subscriber that vetoed. */
+int lana_chain_call(struct raw_notifier_head *head, unsigned long action, void *data)
+{
+	return notifier_to_errno(raw_notifier_call_chain(head, action, data));
+}
+
+/* ---- modules ---------------------------------------------------------------------------- */
+
+bool lana_module_get(struct module *m)
+{
+	return try_module_get(m);
+}
+
+void lana_module_put(struct module *m)
+{
+	module_put(m);
+}
+
+/* ---- net devices: the virtual-link attachment ------------------------------------------- */
+
+/*
+ * A port is how an eth block holds a device. Rust embeds it as the first field of its own
+ * port object (lana_core/netdev.rs) and passes it as the rx_handler's private data.
+ * @dev is written under rtnl only; the rx path reads it under RCU.
+ */
+struct lana_port {
+	struct net_device *dev;
+};
+
+static_assert(RX_HANDLER_CONSUMED == 0 && RX_HANDLER_PASS == 3);	/* mirrored in netdev.rs */
+
+/* Runs in the receive softirq, under rcu_read_lock. */
+static rx_handler_result_t lana_rx_tramp(struct sk_buff **pskb)
+{
+	struct sk_buff *skb = *pskb;
+
+	return (rx_handler_result_t)lana_rust_rx(skb, rcu_dereference(skb->dev->rx_handler_data));
+}
+
+int lana_port_attach(struct lana_port *port, const char *ifname)
+{
+	struct net_device *dev;
+	int err;
+
+	rtnl_lock();
+	dev = __dev_get_by_name(&init_net, ifname);
+	if (!dev) {
+		err = -ENODEV;
+		goto out;
+	}
+	if (netdev_is_rx_handler_busy(dev)) {
+		err = -EBUSY;
+		goto out;
+	}
+	err = netdev_rx_handler_register(dev, lana_rx_tramp, port);
+	if (err)
+		goto out;
+	dev_hold(dev);
+	WRITE_ONCE(port->dev, dev);
+out:
+	rtnl_unlock();
+	return err;
+}
+
+static void lana_port_release(struct lana_port *port)
+{
+	struct net_device *dev = port->dev;
+
+	ASSERT_RTNL();
+	netdev_rx_handler_unregister(dev);	/* waits for running handlers (synchronize_net) */
+	WRITE_ONCE(port->dev, NULL);
+	dev_put(dev);
+}
+
+void lana_port_detach(struct lana_port *port)
+{
+	rtnl_lock();
+	if (port->dev)
+		lana_port_release(port);
+	rtnl_unlock();
+}
+
+/* Fills @buf with the attached device's name, or "" when detached. */
+void lana_port_ifname(struct lana_port *port, char *buf, size_t len)
+{
+	struct net_device *dev;
+
+	rcu_read_lock();
+	dev = READ_ONCE(port->dev);
+	strscpy(buf, dev ? dev->name : "", len);
+	rcu_read_unlock();
+}
+
+/* Transmit on the port's device; consumes @skb in every case. */
+int lana_port_xmit(struct lana_port *port, struct sk_buff *skb)
+{
+	struct net_device *dev = READ_ONCE(port->dev);
+
+	if (!dev) {
+		kfree_skb(skb);
+		return -ENODEV;
+	}
+	skb->dev = dev;
+	/* Frames taken from the rx path have data past the Ethernet header. */
+	if (skb_mac_header_was_set(skb) && skb->data > skb_mac_header(skb))
+		skb_push(skb, skb->data - skb_mac_header(skb));
+	return dev_queue_xmit(skb);
+}
+
+/* Frames handed to blocks start at the Ethernet header, as tcpdump sees them. */
+void lana_skb_push_mac(struct sk_buff *skb)
+{
+	if (skb_mac_header_was_set(skb) && skb->data > skb_mac_header(skb))
+		skb_push(skb, skb->data - skb_mac_header(skb));
+}
+
+/* A device going away detaches the eth block holding it: no dangling reference. */
+static int lana_netdev_event(struct notifier_block *nb, unsigned long event, void *ptr)
+{
+	struct net_device *dev = netdev_notifier_info_to_dev(ptr);
+	struct lana_port *port;
+
+	if (event != NETDEV_UNREGISTER)
+		return NOTIFY_DONE;
+	if (rcu_access_pointer(dev->rx_handler) != lana_rx_tramp)
+		return NOTIFY_DONE;
+	port = rtnl_dereference(dev->rx_handler_data);
+	pr_info("%s is going away: detaching its eth block\n", dev->name);
+	lana_port_release(port);
+	return NOTIFY_OK;
+}
+
+static struct notifier_block lana_netdev_nb = {
+	.notifier_call = lana_netdev_event,
+};
+
+int lana_netdev_notifier_register(void)
+{
+	return register_netdevice_notifier(&lana_netdev_nb);
+}
+
+void lana_netdev_notifier_unregister(void)
+{
+	unregister_netdevice_notifier(&lana_netdev_nb);
+}
+
+/* ---- bottom halves ---------------------------------------------------------------------- */
+
+void lana_bh_disable(void)
+{
+	local_bh_disable();
+}
+
+void lana_bh_enable(void)
+{
+	local_bh_enable();
+}
+
+__be16 lana_skb_protocol(const struct sk_buff *skb)
+{
+	return skb->protocol;
+}

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The C half of lana_core's FFI layer: wrappers for what Rust cannot reach through
+ * kernel::bindings (static inlines, macros, headers bindgen does not see) and the C-owned
+ * callbacks (generic netlink ops, rx_handler, notifiers). Every function here has exactly one
+ * declaration in lana_core/ffi.rs; keep the two in sync.
+ */
+#ifndef LANA_FFI_H
+#define LANA_FFI_H
+#include <linux/types.h>
+
+struct sk_buff;
+struct genl_info;
+struct netlink_callback;
+struct net_device;
+struct notifier_block;
+struct raw_notifier_head;
+struct module;
+struct nlattr;
+struct netlink_ext_ack;
+struct lana_port;
+
+/* Rust -> C (declared in lana_core/ffi.rs) */
+unsigned int lana_max_hops(void);
+int lana_genl_register(void);
+void lana_genl_unregister(void);
+const struct nlattr *lana_info_attr(const struct genl_info *info, int type);
+struct netlink_ext_ack *lana_info_extack(struct genl_info *info);
+void lana_extack_msg(struct netlink_ext_ack *extack, const char *msg);
+const void *lana_nla_data(const struct nlattr *nla);
+int lana_nla_len(const struct nlattr *nla);
+struct sk_buff *lana_reply_new(struct genl_info *info, u8 cmd, void **hdr);
+int lana_reply_send(struct sk_buff *msg, void *hdr, struct genl_info *info);
+void lana_msg_free(struct sk_buff *msg);
+void *lana_dump_put(struct sk_buff *skb, struct netlink_callback *cb, u8 cmd);
+void lana_msg_end(struct sk_buff *skb, void *hdr);
+void lana_msg_cancel(struct sk_buff *skb, void *hdr);
+long *lana_dump_args(struct netlink_callback *cb);
+unsigned int lana_skb_len(const struct sk_buff *skb);
+int lana_nla_put_string(struct sk_buff *skb, int type, const char *s);
+int lana_nla_put_u32(struct sk_buff *skb, int type, u32 v);
+int lana_nla_put_u64(struct sk_buff *skb, int type, u64 v);
+struct nlattr *lana_nla_nest_start(struct sk_buff *skb, int type);
+void lana_nla_nest_end(struct sk_buff *skb, struct nlattr *nest);
+void __percpu *lana_percpu_alloc(size_t size);
+void lana_percpu_free(void __percpu *p);
+void *lana_percpu_this(void __percpu *p);
+void *lana_percpu_cpu(void __percpu *p, unsigned int cpu);
+unsigned int lana_nr_cpu_ids(void);
+void lana_kfree_skb(struct sk_buff *skb);
+void lana_consume_skb(struct sk_buff *skb);
+struct sk_buff *lana_skb_clone(struct sk_buff *skb);
+struct sk_buff *lana_skb_share_check(struct sk_buff *skb);
+const u8 *lana_skb_data(const struct sk_buff *skb);
+unsigned int lana_skb_headlen(const struct sk_buff *skb);
+void lana_nb_init(struct notifier_block *nb);
+void lana_chain_init(struct raw_notifier_head *head);
+int lana_chain_register(struct raw_notifier_head *head, struct notifier_block *nb);
+void lana_chain_unregister(struct raw_notifier_head *head, struct notifier_block *nb);
+int lana_chain_call(struct raw_notifier_head *head, unsigned long action, void *data);
+bool lana_module_get(struct module *m);
+void lana_module_put(struct module *m);
+int lana_port_attach(struct lana_port *port, const char *ifname);
+void lana_port_detach(struct lana_port *port);
+void lana_port_ifname(struct lana_port *port, char *buf, size_t len);
+int lana_port_xmit(struct lana_port *port, struct sk_buff *skb);
+void lana_skb_push_mac(struct sk_buff *skb);
+int lana_netdev_notifier_register(void);
+void lana_netdev_notifier_unregister(void);
+void lana_bh_disable(void);
+void lana_bh_enable(void);
+__be16 lana_skb_protocol(const struct sk_buff *skb);
+
+
+/* C -> Rust (implemented in lana_core/netlink.rs, engine.rs, notifier.rs, netdev.rs) */
+int lana_rust_doit(u8 cmd, struct genl_info *info);
+int lana_rust_dumpit(u8 cmd, struct sk_buff *skb, struct netlink_callback *cb);
+unsigned int lana_rust_rx(struct sk_buff *skb, void *port);	/* rx_handler_result_t */
+int lana_rust_fb_event(struct notifier_block *nb, unsigned long action, void *data);
+
+
+#endif

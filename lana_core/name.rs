@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Instance and type names: short, printable, stored inline.
+
+use crate::uapi::LANA_NAME_MAX;
+
+const CAP: usize = LANA_NAME_MAX as usize;
+
+/// A validated name: 1 to 31 bytes of `[A-Za-z0-9_.-]`.
+#[derive(Clone, Copy)]
+pub struct Name {
+    buf: [u8; CAP + 1],
+    len: u8,
+}
+
+impl Name {
+    /// Check and copy `s`. Errors carry the reason for the user.
+    pub fn new(s: &str) -> core::result::Result<Self, &'static str> {
+        if s.is_empty() {
+            return Err("names must not be empty");
+        }
+        if s.len() > CAP {
+            return Err("names are at most 31 characters");
+        }
+        if !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.') {
+            return Err("names may contain only letters, digits, '_', '-' and '.'");
+        }
+        let mut buf = [0u8; CAP + 1];
+        buf[..s.len()].copy_from_slice(s.as_bytes());
+        Ok(Self { buf, len: s.len() as u8 })
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        // Only ASCII was accepted in `new`, so this cannot fail; fall back to "" regardless.
+        core::str::from_utf8(&self.buf[..self.len as usize]).unwrap_or("")
+    }
+}
+
+impl PartialEq<str> for Name {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}

@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: GPL-2.0
+//! [`Packet`]: an owned socket buffer.
+
+use crate::ffi;
+use core::ptr::NonNull;
+use kernel::bindings;
+
+/// A packet owned by LANA: one reference to an unshared `sk_buff`.
+///
+/// Dropping it frees the buffer (counted as a drop by the kernel's drop monitor).
+///
+/// # Invariants
+///
+/// `skb` points to a valid `sk_buff` of which this object owns one reference, and no one else
+/// holds a reference (it passed `skb_share_check`, or it is a fresh clone).
+pub struct Packet {
+    skb: NonNull<bindings::sk_buff>,
+}
+
+// SAFETY: an owned, unshared sk_buff may be handed to and freed on another CPU.
+unsafe impl Send for Packet {}
+
+impl Packet {
+    /// Take ownership of `skb`, unsharing it first. Returns `None` if `skb` was shared and
+    /// could not be cloned (it has then been freed).
+    ///
+    /// # Safety
+    ///
+    /// `skb` must be a valid `sk_buff` whose reference the caller gives up.
+    pub(crate) unsafe fn from_raw_shared(skb: *mut bindings::sk_buff) -> Option<Self> {
+        // SAFETY: the caller owns a reference to a valid skb; skb_share_check consumes it and
+        // returns an unshared one (or NULL after freeing it).
+        let skb = unsafe { ffi::lana_skb_share_check(skb) };
+        // INVARIANT: the result is unshared and ours.
+        NonNull::new(skb).map(|skb| Packet { skb })
+    }
+
+    /// Give up ownership, returning the raw pointer (for a C function that consumes it).
+    pub(crate) fn into_raw(self) -> *mut bindings::sk_buff {
+        let skb = self.skb.as_ptr();
+        core::mem::forget(self);
+        skb
+    }
+
+    /// Bytes in the packet.
+    #[inline]
+    pub fn len(&self) -> u32 {
+        // SAFETY: by the type invariant `skb` is valid.
+        unsafe { ffi::lana_skb_len(self.skb.as_ptr()) }
+    }
+
+    /// Whether the packet has no bytes.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The packet's linear data (for frames handed over by an eth block: from the Ethernet
+    /// header on). Paged data beyond it is not included.
+    pub fn data(&self) -> &[u8] {
+        // SAFETY: by the type invariant `skb` is valid; `data` points to `headlen` readable
+        // bytes that live as long as the skb, which `&self` keeps alive and unchanged.
+        unsafe {
+            let p = ffi::lana_skb_data(self.skb.as_ptr());
+            let n = ffi::lana_skb_headlen(self.skb.as_ptr()) as usize;
+            if p.is_null() || n == 0 {
+                return &[];
+            }
+            core::slice::from_raw_parts(p, n)
+        }
+    }
+
+    /// A copy sharing the data (`skb_clone`), or `None` when memory is short.
+    pub fn try_clone(&self) -> Option<Packet> {
+        // SAFETY: by the type invariant `skb` is valid.
+        let c = unsafe { ffi::lana_skb_clone(self.skb.as_ptr()) };
+        // INVARIANT: a fresh clone is a new, unshared sk_buff owned by us.
+        NonNull::new(c).map(|skb| Packet { skb })
+    }
+
+    pub(crate) fn as_raw(&self) -> *mut bindings::sk_buff {
+        self.skb.as_ptr()
+    }
+}
+
+impl Drop for Packet {
+    fn drop(&mut self) {
+        // SAFETY: by the type invariant we own one reference to a valid skb.
+        unsafe { ffi::lana_kfree_skb(self.skb.as_ptr()) };
+    }
+}

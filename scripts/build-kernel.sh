@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Configure and build the guest kernel into the cache, keyed by version + config hash.
+# Usage: build-kernel.sh [normal|debug]   Prints nothing but progress; the tree path is in
+# $LANA_OUT/kernel-<variant> (a symlink) afterwards.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+variant=${1:-normal}
+src=$(kernel_src)
+[ -n "$src" ] || die "no kernel source: run scripts/setup.sh or set KSRC"
+kb=$(kernel_build_dir "$variant")
+mkdir -p "$LANA_OUT"
+
+if [ -f "$kb/.lana-built" ]; then
+	phase "kernel ($variant): cached at $kb"
+else
+	phase "kernel ($variant): configuring in $kb"
+	rm -rf "$kb"
+	mkdir -p "$kb"
+	run_logged "$kb/config.log" make -C "$src" O="$kb" ARCH=x86_64 rustavailable tinyconfig
+	frags=("$LANA_ROOT/config/lana.config")
+	[ "$variant" = normal ] || frags+=("$LANA_ROOT/config/lana-$variant.config")
+	cat "${frags[@]}" >"$kb/lana-fragment.config"
+	(cd "$src" && run_logged "$kb/config.log" \
+		./scripts/kconfig/merge_config.sh -m -O "$kb" "$kb/.config" "$kb/lana-fragment.config")
+	run_logged "$kb/config.log" make -C "$src" O="$kb" ARCH=x86_64 olddefconfig
+	# Every option we asked for must be what landed: Kconfig drops unmet ones silently.
+	bad=0
+	while read -r line; do
+		case "$line" in
+		'# CONFIG_'*' is not set')
+			opt=${line#\# }
+			opt=${opt%% *}
+			if grep -q "^$opt=" "$kb/.config"; then echo "config: $opt should be off" >&2; bad=1; fi ;;
+		CONFIG_*)
+			grep -qx -- "$line" "$kb/.config" || { echo "config: '$line' did not land" >&2; bad=1; } ;;
+		esac
+	done <"$kb/lana-fragment.config"
+	[ $bad = 0 ] || die "kernel config check failed ($kb/.config)"
+	phase "kernel ($variant): building bzImage + modules with -j$JOBS (cold: ~8 min on 2 cores; log $kb/build.log)"
+	run_logged "$kb/build.log" make -C "$src" O="$kb" ARCH=x86_64 -j"$JOBS" bzImage modules
+	touch "$kb/.lana-built"
+	phase "kernel ($variant): built"
+fi
+ln -sfn "$kb" "$LANA_OUT/kernel-$variant"

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Build every LANA kernel module in one Kbuild run against the guest kernel tree $1.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+kdir=$(readlink -f "${1:?usage: build-modules.sh KERNEL_BUILD_DIR}")
+[ -f "$kdir/.lana-built" ] || die "kernel tree $kdir is not built"
+stamp=$LANA_OUT/modules.kernel-stamp
+want="$kdir $(stat -c %Y "$kdir/vmlinux")"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+	phase "modules: kernel tree changed, cleaning old objects"
+	make -s -C "$kdir" M="$LANA_ROOT" clean >/dev/null 2>&1 || true
+fi
+phase "modules: one Kbuild run against $kdir"
+run_logged "$LANA_OUT/logs/modules.log" make -C "$kdir" M="$LANA_ROOT" -j"$JOBS" modules
+echo "$want" >"$stamp"
+# Rust warnings do not fail kbuild; they fail ours.
+if grep -E '^(warning|error)(\[|:)' "$LANA_OUT/logs/modules.log"; then
+	die "compiler warnings in the module build (see $LANA_OUT/logs/modules.log)"
+fi

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Pack the guest's initramfs: busybox-static, jq (with its libraries, for reading fbctl -j),
+# pktgen.ko, every LANA module, the static userspace binaries and the guest test suite.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+kdir=$(readlink -f "${1:?usage: mkinitramfs.sh KERNEL_BUILD_DIR}")
+root=$LANA_OUT/initramfs
+bins=$LANA_ROOT/target/x86_64-unknown-linux-gnu/release
+phase "initramfs: packing $LANA_OUT/initramfs.cpio.gz"
+rm -rf "$root"
+mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,tmp,run,root,lib/modules,lib64,lana/tests}
+cp /bin/busybox "$root/bin/busybox"
+for applet in $(/bin/busybox --list); do
+	[ "$applet" = busybox ] || ln -sf busybox "$root/bin/$applet"
+done
+
+# jq is dynamically linked: bring its loader and libraries along.
+cp /usr/bin/jq "$root/bin/jq"
+for lib in $(ldd /usr/bin/jq | grep -o '/[^ ]*'); do
+	mkdir -p "$root$(dirname "$lib")"
+	cp -L "$lib" "$root$lib"
+done
+
+# The modules this tree builds, found through Kbuild's own list.
+while read -r ko; do
+	cp "$LANA_ROOT/${ko%.o}.ko" "$root/lib/modules/"
+done < <(sed "s/\.ko$/.o/" "$LANA_ROOT/modules.order")
+cp "$kdir/net/core/pktgen.ko" "$root/lib/modules/"
+
+for b in "$bins"/*; do
+	[ -f "$b" ] && [ -x "$b" ] && cp "$b" "$root/bin/"
+done
+
+printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n' >"$root/etc/passwd"
+printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
+install -m 755 "$LANA_ROOT/tests/guest/init" "$root/init"
+cp -r "$LANA_ROOT/tests/lib.sh" "$LANA_ROOT/tests/guest" "$root/lana/tests/"
+[ -d "$LANA_ROOT/tests/data" ] && cp -r "$LANA_ROOT/tests/data" "$root/lana/tests/"
+cp "$LANA_ROOT/tests/demo.sh" "$root/lana/"
+
+(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --owner=0:0 --quiet | gzip -1) \
+	>"$LANA_OUT/initramfs.cpio.gz"
+ln -sfn "$kdir/arch/x86/boot/bzImage" "$LANA_OUT/bzImage"
+phase "initramfs: $(du -h "$LANA_OUT/initramfs.cpio.gz" | cut -f1)"

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Boot the LANA guest.
+#   vm.sh test [ARGS]     run the guest test suite; results in $LANA_OUT/results/
+#   vm.sh run SCRIPT [ARGS]  run SCRIPT in the guest (modules loaded on demand, fbctl on PATH);
+#                         print its output and exit with its exit code
+#   vm.sh shell           interactive shell on the serial console (Ctrl-A X quits)
+# The guest's kernel log goes to $LANA_OUT/logs/guest-<mode>.log; the run fails on a kernel
+# warning, oops, KASAN/lockdep report or RCU stall found there.
+# Env: ACCEL=kvm|tcg (default: probe KVM once per kernel, fall back to TCG), ICOUNT=1 for
+# deterministic instruction-counted time (benchmarks), VM_TIMEOUT seconds, VM_MEM, VM_CPUS,
+# KVARIANT=normal|debug.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+mode=${1:?usage: vm.sh test|run SCRIPT|shell}
+shift
+variant=${KVARIANT:-normal}
+kernel=$LANA_OUT/kernel-$variant/arch/x86/boot/bzImage
+initrd=$LANA_OUT/initramfs.cpio.gz
+[ -f "$kernel" ] && [ -f "$initrd" ] || die "guest not built: run 'make initramfs'"
+[ -x "$QEMU" ] || die "QEMU missing: run 'make setup'"
+mkdir -p "$LANA_OUT/logs" "$LANA_OUT/results"
+
+# A KVM that only exists on paper (nested software virtualisation) aborts or hangs on a
+# stock kernel: trust it only after a short test boot worked. The answer is cached per kernel.
+pick_accel() {
+	if [ -n "${ACCEL:-}" ]; then echo "$ACCEL"; return; fi
+	local cache=$LANA_OUT/kernel-$variant/.lana-kvm-probe
+	if [ ! -f "$cache" ]; then
+		local ans=tcg
+		if [ -w /dev/kvm ] && timeout 30 "$QEMU" -accel kvm -cpu host -smp 1 -m 256 -nographic \
+			-no-reboot -kernel "$kernel" -initrd "$initrd" \
+			-append "console=ttyS0 panic=-1 lana.mode=probe" </dev/null 2>&1 |
+			grep -q 'LANA-PROBE-OK'; then
+			ans=kvm
+		fi
+		echo "$ans" >"$cache"
+	fi
+	cat "$cache"
+}
+
+accel=$(pick_accel)
+qemu_args=(-smp "${VM_CPUS:-2}" -m "${VM_MEM:-1024}" -nographic -no-reboot -kernel "$kernel")
+if [ "$accel" = kvm ]; then
+	qemu_args+=(-accel kvm -cpu host)
+elif [ "${ICOUNT:-0}" = 1 ]; then
+	qemu_args+=(-accel tcg -icount shift=0,sleep=off)
+else
+	qemu_args+=(-accel tcg)
+fi
+cmdline="console=ttyS0 panic=-1 oops=panic softlockup_panic=0 lana.mode=$mode"
+
+# Scan a guest log for kernel reports; print them and return 1 if any.
+kernel_reports() {
+	grep -aE 'WARNING:|BUG:|Oops|KASAN|RCU stall|rcu_.*detected stall|lockdep|possible circular locking|INFO: task .* blocked|Kernel panic|kmemleak: [1-9][0-9]* new suspected|general protection fault|UBSAN' "$1" &&
+		return 1
+	return 0
+}
+
+case "$mode" in
+shell)
+	phase "vm: interactive shell ($accel); quit with Ctrl-A X"
+	exec "$QEMU" "${qemu_args[@]}" -initrd "$initrd" -serial mon:stdio -append "$cmdline quiet"
+	;;
+test | run)
+	log=$LANA_OUT/logs/guest-$mode.log
+	out=$LANA_OUT/results/guest-$mode.out
+	: >"$out"
+	if [ "$mode" = run ]; then
+		script=${1:?usage: vm.sh run SCRIPT [ARGS]}
+		shift
+		[ -f "$script" ] || die "no such script: $script"
+		# Append a second cpio with the user's script: the kernel unpacks both archives.
+		d=$(mktemp -d)
+		mkdir -p "$d/lana"
+		cp "$script" "$d/lana/user-script"
+		printf '%s\n' "$@" >"$d/lana/user-args"
+		extra_initrd=$LANA_OUT/initramfs-run.cpio.gz
+		{ cat "$initrd"; (cd "$d" && find . | cpio -o -H newc --owner=0:0 --quiet | gzip -1); } >"$extra_initrd"
+		rm -rf "$d"
+	else
+		printf '%s\n' "$@" >"$LANA_OUT/results/test-args"
+		d=$(mktemp -d)
+		mkdir -p "$d/lana"
+		printf '%s\n' "$@" >"$d/lana/user-args"
+		extra_initrd=$LANA_OUT/initramfs-test.cpio.gz
+		{ cat "$initrd"; (cd "$d" && find . | cpio -o -H newc --owner=0:0 --quiet | gzip -1); } >"$extra_initrd"
+		rm -rf "$d"
+	fi
+	qemu_args+=(-initrd "$extra_initrd")
+	phase "vm: booting ($accel, ${VM_CPUS:-2} vCPUs, mode $mode); kernel log $log"
+	# ttyS0: kernel console (log); ttyS1: the guest's results channel (out).
+	rc=0
+	timeout "${VM_TIMEOUT:-900}" "$QEMU" "${qemu_args[@]}" -serial "file:$log" -serial "file:$out" \
+		-append "$cmdline" </dev/null >"$LANA_OUT/logs/qemu-$mode.log" 2>&1 || rc=$?
+	tr -d '\r' <"$out" >"$out.tmp" && mv "$out.tmp" "$out"
+	if [ "$mode" = run ]; then
+		sed '/^LANA-EXIT: /d' "$out"
+	fi
+	if [ $rc = 124 ]; then
+		echo "---- guest timed out after ${VM_TIMEOUT:-900}s; last 40 lines of $log ----" >&2
+		tail -n 40 "$log" >&2
+		exit 124
+	fi
+	[ $rc = 0 ] || { cat "$LANA_OUT/logs/qemu-$mode.log" >&2; die "qemu exited with $rc"; }
+	if ! kernel_reports "$log" >"$LANA_OUT/results/kernel-reports.txt"; then
+		echo "---- kernel reports in the guest log ($log) ----" >&2
+		cat "$LANA_OUT/results/kernel-reports.txt" >&2
+		echo "FAIL: the guest kernel reported problems" >&2
+		exit 3
+	fi
+	status=$(sed -n 's/^LANA-EXIT: //p' "$out" | tail -n 1)
+	if [ -z "$status" ]; then
+		echo "---- the guest ended without reporting an exit status; last 40 lines of $log ----" >&2
+		tail -n 40 "$log" >&2
+		exit 125
+	fi
+	exit "$status"
+	;;
+*) die "unknown mode $mode" ;;
+esac

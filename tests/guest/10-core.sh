@@ -1,0 +1,40 @@
+# SPDX-License-Identifier: GPL-2.0
+# lana_core as a module: loading, the generic-netlink family, unloading without leftovers.
+
+test_core_loads_and_registers_family() {
+	check load lana_core
+	grep -q '^lana_core ' /proc/modules || fail "lana_core not in /proc/modules"
+	# fbctl resolves the family and gets an empty graph.
+	out=$(fbctl -j list) || fail "fbctl list failed after insmod"
+	eq "$out" "[]" "block list of a fresh core"
+	dmesg | grep -q 'lana_core: loaded' || fail "no load message in dmesg"
+}
+
+test_error_after_unload_is_clear() {
+	check load lana_core
+	check rmmod lana_core
+	expect_err 3 "" "LANA core module not loaded" fbctl list
+	# Nothing of ours is left: no module, and a fresh load works again.
+	grep -q '^lana_core ' /proc/modules && fail "lana_core still loaded"
+	check load lana_core
+	check fbctl list
+}
+
+test_core_unload_reload_cycles() {
+	for i in 1 2 3 4 5; do
+		check load lana_core fb_fwd fb_counter
+		check fbctl add "a$i" fwd
+		check fbctl add "c$i" counter
+		check fbctl bind "a$i" "c$i"
+		check unload_all
+	done
+	expect_err 3 "" "not loaded" fbctl types
+}
+
+test_fb_module_pins_core() {
+	check load lana_core fb_fwd
+	# The FB module uses the core's symbols: the core cannot go first.
+	rmmod lana_core 2>/dev/null && fail "rmmod lana_core succeeded with fb_fwd loaded"
+	check rmmod fb_fwd
+	check rmmod lana_core
+}

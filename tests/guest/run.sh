@@ -1,0 +1,55 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# The LANA guest test runner: runs every test_* function of tests/guest/NN-*.sh, each in its own
+# subshell, prints KTAP (one line per test), then a summary and "LANA-EXIT: <status>".
+# A test that leaves a kernel warning/oops in dmesg, or leaves LANA modules it cannot unload,
+# fails. Optional argument: a substring that selects the tests to run.
+. /lana/tests/lib.sh
+filter=${1:-}
+dir=/lana/tests/guest
+report_re='WARNING:|BUG:|Oops|KASAN|RCU stall|detected stall|lockdep|circular locking|general protection|kmemleak: [1-9]'
+
+list_tests() {
+	for f in "$dir"/[0-9]*.sh; do
+		for t in $(sed -n 's/^\(test_[a-z0-9_]*\)() *{.*/\1/p' "$f"); do
+			case "$f:$t" in *"$filter"*) echo "$f $t" ;; esac
+		done
+	done
+}
+
+list_tests >/tmp/tests.list
+total=$(wc -l </tmp/tests.list)
+echo "KTAP version 1"
+echo "1..$total"
+n=0 pass=0 failed=0 skip=0
+while read -r f t; do
+	n=$((n + 1))
+	base=$(dmesg | wc -l)
+	start=$(cut -d' ' -f1 /proc/uptime)
+	(
+		. /lana/tests/lib.sh
+		. "$f"
+		"$t"
+	) >/tmp/case.log 2>&1 </dev/null
+	rc=$?
+	# Every test leaves the machine clean: no instances, no LANA modules.
+	if ! (unload_all) >>/tmp/case.log 2>&1; then
+		[ $rc = 0 ] && rc=1
+		echo "cleanup after the test failed" >>/tmp/case.log
+	fi
+	if dmesg | tail -n +$((base + 1)) | grep -E "$report_re" >>/tmp/case.log; then
+		rc=1
+		echo "kernel reported a problem during this test" >>/tmp/case.log
+	fi
+	secs=$(awk -v a="$start" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN{printf "%.1f", b-a}')
+	name="$(basename "$f" .sh):${t#test_}"
+	case $rc in
+	0) pass=$((pass + 1)); echo "ok $n $name # ${secs}s" ;;
+	4) skip=$((skip + 1)); sed 's/^/# /' /tmp/case.log; echo "ok $n $name # SKIP" ;;
+	*) failed=$((failed + 1)); sed 's/^/# /' /tmp/case.log; echo "not ok $n $name # exit $rc" ;;
+	esac
+done </tmp/tests.list
+echo "# Totals: pass:$pass fail:$failed xfail:0 xpass:0 skip:$skip error:0"
+echo "LANA-GUEST: $pass passed, $failed failed, $skip skipped"
+[ $failed = 0 ] && [ $total -gt 0 ]
+echo "LANA-EXIT: $?"

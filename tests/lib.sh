@@ -1,0 +1,96 @@
+# SPDX-License-Identifier: GPL-2.0
+# Helpers for LANA's guest tests (sourced). A test is a shell function named test_* in a file
+# tests/guest/NN-topic.sh; it passes by returning 0, is skipped by returning $KSFT_SKIP and
+# fails otherwise. Exit codes follow kselftest: PASS 0, FAIL 1, SKIP 4.
+KSFT_PASS=0
+KSFT_FAIL=1
+KSFT_SKIP=4
+MODDIR=/lib/modules
+
+# fail MESSAGE: print why a test failed and fail it.
+fail() {
+	echo "FAIL: $*" >&2
+	return 1
+}
+
+# check CMD...: run CMD, fail the test if it fails.
+check() {
+	"$@" || fail "command failed (exit $?): $*"
+}
+
+# eq ACTUAL EXPECTED WHAT
+eq() {
+	[ "$1" = "$2" ] || fail "$3: got '$1', expected '$2'"
+}
+
+# expect_err EXIT ERRNO TEXT CMD...: CMD must exit with EXIT and print ERRNO (e.g. EINVAL) and
+# TEXT (a substring of the kernel's message) on stderr.
+expect_err() {
+	local want_rc=$1 errno=$2 text=$3 rc=0
+	shift 3
+	"$@" >/tmp/expect.out 2>/tmp/expect.err || rc=$?
+	if [ "$rc" != "$want_rc" ]; then
+		cat /tmp/expect.out /tmp/expect.err >&2
+		fail "'$*' exited $rc, expected $want_rc"
+		return 1
+	fi
+	grep -q -- "$errno" /tmp/expect.err || { cat /tmp/expect.err >&2; fail "'$*': no $errno in the error"; return 1; }
+	grep -qi -- "$text" /tmp/expect.err || { cat /tmp/expect.err >&2; fail "'$*': no '$text' in the error"; return 1; }
+	echo "expected error: $(cat /tmp/expect.err)"
+}
+
+# load MODULE...: insmod each LANA module (by name) unless it is loaded.
+load() {
+	local m
+	for m in "$@"; do
+		grep -q "^$m " /proc/modules || insmod "$MODDIR/$m.ko" || { fail "insmod $m"; return 1; }
+	done
+}
+
+# unload_all: remove every FB instance, then every LANA module. Fails if something is left.
+unload_all() {
+	local n m
+	if grep -q '^lana_core ' /proc/modules; then
+		# Unbind everything, then remove every instance (fbctl's own flush does both).
+		fbctl flush || { fail "fbctl flush"; return 1; }
+	fi
+	for m in $(awk '$1 ~ /^(fb_|lana_)/ && $1 != "lana_core" {print $1}' /proc/modules); do
+		rmmod "$m" || { fail "rmmod $m"; return 1; }
+	done
+	grep -q '^lana_core ' /proc/modules && { rmmod lana_core || { fail "rmmod lana_core"; return 1; }; }
+	n=$(awk '$1 ~ /^(fb_|lana_)/' /proc/modules | wc -l)
+	[ "$n" = 0 ] || fail "modules left loaded: $(cat /proc/modules)"
+}
+
+# json_get JSON_FILTER CMD...: run CMD (an fbctl -j command) and print the jq filter's result.
+json_get() {
+	local filter=$1
+	shift
+	"$@" | jq -r "$filter"
+}
+
+# pktgen_inject DEV COUNT [SIZE]: inject COUNT packets of SIZE bytes into DEV's receive path
+# (xmit_mode netif_receive), as if they had arrived from the wire. Blocks until done.
+pktgen_inject() {
+	local dev=$1 count=$2 size=${3:-64} pg=/proc/net/pktgen
+	load_pktgen || return 1
+	echo "rem_device_all" >$pg/kpktgend_0
+	echo "add_device $dev" >$pg/kpktgend_0
+	{
+		echo "count $count"
+		echo "pkt_size $size"
+		echo "delay 0"
+		echo "clone_skb 0"
+		echo "burst 1"
+		echo "xmit_mode netif_receive"
+		echo "dst 10.0.0.2"
+		echo "dst_mac $(cat /sys/class/net/$dev/address)"
+	} | while read -r line; do echo "$line" >$pg/$dev || return 1; done
+	echo start >$pg/pgctrl
+	grep -q "Result: OK" $pg/$dev || { cat $pg/$dev >&2; fail "pktgen on $dev did not finish"; return 1; }
+	echo "rem_device_all" >$pg/kpktgend_0
+}
+
+load_pktgen() {
+	grep -q '^pktgen ' /proc/modules || insmod $MODDIR/pktgen.ko || { fail "insmod pktgen"; return 1; }
+}

@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: GPL-2.0
+// The `lana` generic-netlink family: every command and attribute number, in one place.
+//
+// This file is compiled into the kernel crate (`lana_core`), into `fbctl`, and turned into
+// a C header for the family's policy tables (Kbuild runs `scripts/uapi-to-c.sh`), so the
+// numbers cannot drift apart. Only `pub const NAME: TYPE = VALUE;` lines belong here.
+
+/// Family name, as `fbctl` resolves it through `nlctrl`.
+pub const LANA_GENL_NAME: &str = "lana";
+/// Family version.
+pub const LANA_GENL_VERSION: u8 = 1;
+
+/// Create an instance: NAME, TYPE.
+pub const LANA_CMD_ADD: u8 = 1;
+/// Remove an unbound instance: NAME.
+pub const LANA_CMD_RM: u8 = 2;
+/// Set properties, all or none: NAME, PROPS (nested PROP "key=value" strings).
+pub const LANA_CMD_SET: u8 = 3;
+/// Bind NAME -> PEER (PEER is NAME's next block ingress, NAME is PEER's next block egress).
+pub const LANA_CMD_BIND: u8 = 4;
+/// Undo a bind: NAME, PEER.
+pub const LANA_CMD_UNBIND: u8 = 5;
+/// Put instance PEER (unbound) in the place of NAME: NAME, PEER, FLAGS.
+pub const LANA_CMD_REPLACE: u8 = 6;
+/// One instance (doit, NAME) or all of them (dump).
+pub const LANA_CMD_GET: u8 = 7;
+/// The registered FB types (dump).
+pub const LANA_CMD_TYPES: u8 = 8;
+/// Packet-processing engine counters.
+pub const LANA_CMD_STATS: u8 = 9;
+/// Unbind and remove every instance.
+pub const LANA_CMD_FLUSH: u8 = 10;
+
+/// Instance name (NUL-terminated string, at most `LANA_NAME_MAX` bytes without the NUL).
+pub const LANA_A_NAME: u16 = 1;
+/// Type name (string).
+pub const LANA_A_TYPE: u16 = 2;
+/// Instance id (u32).
+pub const LANA_A_ID: u16 = 3;
+/// The other instance of a bind, unbind or replace (string).
+pub const LANA_A_PEER: u16 = 4;
+/// One property, "key=value" (string), inside `LANA_A_PROPS`.
+pub const LANA_A_PROP: u16 = 5;
+/// Nested list of `LANA_A_PROP`.
+pub const LANA_A_PROPS: u16 = 6;
+/// Command flags (u32, `LANA_F_*`).
+pub const LANA_A_FLAGS: u16 = 7;
+/// Nested list of `LANA_A_NAME`: the blocks this one passes packets to, ingress direction.
+pub const LANA_A_INGRESS: u16 = 8;
+/// Nested list of `LANA_A_NAME`: the blocks this one passes packets to, egress direction.
+pub const LANA_A_EGRESS: u16 = 9;
+/// Packets seen by a block (u64).
+pub const LANA_A_PACKETS: u16 = 10;
+/// Bytes seen by a block (u64).
+pub const LANA_A_BYTES: u16 = 11;
+/// Packets a block dropped (u64).
+pub const LANA_A_DROPS: u16 = 12;
+/// Human-readable description of a type (string).
+pub const LANA_A_DESC: u16 = 13;
+/// Nested list of `LANA_A_PROP` strings "key: help" describing a type's keys.
+pub const LANA_A_KEYS: u16 = 14;
+/// How many blocks a type may pass packets to, ingress (u32).
+pub const LANA_A_MAX_INGRESS: u16 = 15;
+/// How many blocks a type may pass packets to, egress (u32).
+pub const LANA_A_MAX_EGRESS: u16 = 16;
+/// Number of live instances of a type (u32).
+pub const LANA_A_INSTANCES: u16 = 17;
+/// Engine: packets that entered the engine (u64).
+pub const LANA_A_ENGINE_RX: u16 = 18;
+/// Engine: packets dropped for exceeding the hop limit (u64).
+pub const LANA_A_ENGINE_HOP_DROPS: u16 = 19;
+/// Engine: packets dropped because the next block did not exist (u64).
+pub const LANA_A_ENGINE_NOHOP_DROPS: u16 = 20;
+/// Engine: the hop limit in force (u32).
+pub const LANA_A_ENGINE_MAX_HOPS: u16 = 21;
+/// Padding for 64-bit attributes.
+pub const LANA_A_PAD: u16 = 22;
+/// Highest attribute number.
+pub const LANA_A_MAX: u16 = 22;
+
+/// `LANA_CMD_REPLACE`: do not carry the old block's private state over.
+pub const LANA_F_DROP_STATE: u32 = 1;
+
+/// Longest instance or type name, without the terminating NUL.
+pub const LANA_NAME_MAX: u32 = 31;
+/// Longest "key=value" property string, without the terminating NUL.
+pub const LANA_PROP_MAX: u32 = 255;
