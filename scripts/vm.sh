@@ -73,6 +73,7 @@ test | run)
 		[ -f "$script" ] || die "no such script: $script"
 		# Append a second cpio with the user's script: the kernel unpacks both archives.
 		d=$(mktemp -d)
+		chmod 755 "$d"
 		mkdir -p "$d/lana"
 		cp "$script" "$d/lana/user-script"
 		printf '%s\n' "$@" >"$d/lana/user-args"
@@ -82,6 +83,7 @@ test | run)
 	else
 		printf '%s\n' "$@" >"$LANA_OUT/results/test-args"
 		d=$(mktemp -d)
+		chmod 755 "$d"
 		mkdir -p "$d/lana"
 		printf '%s\n' "$@" >"$d/lana/user-args"
 		extra_initrd=$LANA_OUT/initramfs-test.cpio.gz

@@ -7,9 +7,11 @@ KSFT_FAIL=1
 KSFT_SKIP=4
 MODDIR=/lib/modules
 
-# fail MESSAGE: print why a test failed and fail it.
+# fail MESSAGE: print why a test failed and fail it. The failure is also recorded, so a test
+# fails even if it goes on after a failed check.
 fail() {
 	echo "FAIL: $*" >&2
+	echo "$*" >>/tmp/test-failures
 	return 1
 }
 
@@ -93,4 +95,10 @@ pktgen_inject() {
 
 load_pktgen() {
 	grep -q '^pktgen ' /proc/modules || insmod $MODDIR/pktgen.ko || { fail "insmod pktgen"; return 1; }
+}
+
+# info MESSAGE: a measurement worth keeping; printed as a KTAP diagnostic even when the test
+# passes.
+info() {
+	echo "INFO: $*"
 }

@@ -234,7 +234,7 @@ fn run(lana: &mut Lana, cmd: &Cmd, json_out: bool) -> Result<(), Failure> {
                 println!("{:>4}  {:<16} {:<10} {:<20} {:<20} {:>12} {:>8}", "ID", "NAME", "TYPE", "INGRESS", "EGRESS", "PACKETS", "DROPS");
                 for b in &blocks {
                     let dash = |v: &Value| if s(v).is_empty() { "-".to_string() } else { s(v) };
-                    println!("{:>4}  {:<16} {:<10} {:<20} {:<20} {:>12} {:>8}", b["id"], s(&b["name"]), s(&b["type"]), dash(&b["ingress"]), dash(&b["egress"]), b["packets"], b["drops"]);
+                    println!("{:>4}  {:<16} {:<10} {:<20} {:<20} {:>12} {:>8}", s(&b["id"]), s(&b["name"]), s(&b["type"]), dash(&b["ingress"]), dash(&b["egress"]), s(&b["packets"]), s(&b["drops"]));
                 }
             }
         }

@@ -26,12 +26,17 @@ while read -r f t; do
 	n=$((n + 1))
 	base=$(dmesg | wc -l)
 	start=$(cut -d' ' -f1 /proc/uptime)
+	rm -f /tmp/test-failures
 	(
 		. /lana/tests/lib.sh
 		. "$f"
 		"$t"
 	) >/tmp/case.log 2>&1 </dev/null
 	rc=$?
+	# A failed check fails the test even if the test went on and returned 0.
+	if [ $rc = 0 ] && [ -s /tmp/test-failures ]; then
+		rc=1
+	fi
 	# Every test leaves the machine clean: no instances, no LANA modules.
 	if ! (unload_all) >>/tmp/case.log 2>&1; then
 		[ $rc = 0 ] && rc=1
@@ -44,7 +49,7 @@ while read -r f t; do
 	secs=$(awk -v a="$start" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN{printf "%.1f", b-a}')
 	name="$(basename "$f" .sh):${t#test_}"
 	case $rc in
-	0) pass=$((pass + 1)); echo "ok $n $name # ${secs}s" ;;
+	0) pass=$((pass + 1)); sed -n "s/^INFO: /# $name: /p" /tmp/case.log; echo "ok $n $name # ${secs}s" ;;
 	4) skip=$((skip + 1)); sed 's/^/# /' /tmp/case.log; echo "ok $n $name # SKIP" ;;
 	*) failed=$((failed + 1)); sed 's/^/# /' /tmp/case.log; echo "not ok $n $name # exit $rc" ;;
 	esac

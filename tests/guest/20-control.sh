@@ -1,0 +1,181 @@
+# SPDX-License-Identifier: GPL-2.0
+# The control plane: every fbctl command's success path (read back with -j), and every error
+# path with its errno and message, leaving the state unchanged.
+
+setup_blocks() {
+	load lana_core fb_fwd fb_counter fb_eth || return 1
+}
+
+# block_field NAME JQ_FILTER
+block_field() {
+	fbctl -j show "$1" | jq -r "$2"
+}
+
+test_types_lists_loaded_modules() {
+	setup_blocks || return 1
+	types=$(fbctl -j types | jq -r '[.[].type] | sort | join(",")')
+	eq "$types" "counter,eth,fwd" "registered types"
+	eq "$(fbctl -j types | jq -r '.[] | select(.type=="counter") | .keys[0]')" "reset=bool: 1 zeroes the counts" "counter's key doc"
+	check rmmod fb_eth
+	eq "$(fbctl -j types | jq -r '[.[].type] | sort | join(",")')" "counter,fwd" "types after rmmod fb_eth"
+}
+
+test_add_show_list_rm() {
+	setup_blocks || return 1
+	check fbctl add f1 fwd
+	check fbctl add c1 counter
+	eq "$(block_field f1 .type)" fwd "type of f1"
+	eq "$(block_field c1 .props.packets)" 0 "fresh counter"
+	eq "$(fbctl -j list | jq -r '[.[].name] | sort | join(",")')" "c1,f1" "list"
+	id1=$(block_field f1 .id)
+	id2=$(block_field c1 .id)
+	[ "$id1" != "$id2" ] || fail "ids not unique: $id1 $id2"
+	eq "$(fbctl -j types | jq -r '.[] | select(.type=="fwd") | .instances')" 1 "fwd instance count"
+	check fbctl rm f1
+	eq "$(fbctl -j list | jq -r '[.[].name] | join(",")')" "c1" "list after rm"
+}
+
+test_bind_unbind_directions() {
+	setup_blocks || return 1
+	check fbctl add a fwd
+	check fbctl add b counter
+	check fbctl bind a b
+	eq "$(block_field a '.ingress | join(",")')" b "a passes ingress to b"
+	eq "$(block_field b '.egress | join(",")')" a "b passes egress to a"
+	eq "$(block_field a '.egress | length')" 0 "a has no egress next"
+	eq "$(fbctl -j graph | jq -c .bindings)" '[{"from":"a","to":"b"}]' "graph bindings"
+	fbctl graph --dot | grep -q '"a" -> "b"' || fail "dot output lacks the edge"
+	check fbctl unbind a b
+	eq "$(block_field a '.ingress | length')" 0 "a unbound"
+	eq "$(block_field b '.egress | length')" 0 "b unbound"
+}
+
+test_set_properties() {
+	setup_blocks || return 1
+	check fbctl add c counter
+	check fbctl set c reset=1
+	check fbctl add e eth
+	ip link add d0 type dummy || return 1
+	check fbctl set e dev=d0 ethertype=0x88b5
+	eq "$(block_field e .props.dev)" d0 "eth attached"
+	eq "$(block_field e .props.ethertype)" 0x88b5 "eth ethertype"
+	ip link del d0
+}
+
+test_batch_file() {
+	setup_blocks || return 1
+	cat >/tmp/stack.txt <<-'CMDS'
+	# a small stack
+	add b1 fwd
+	add b2 counter   # trailing comment
+	bind b1 b2
+	CMDS
+	check fbctl -b /tmp/stack.txt
+	eq "$(block_field b1 '.ingress | join(",")')" b2 "batch bound b1 -> b2"
+}
+
+test_errors_unknown_type_duplicate_missing() {
+	setup_blocks || return 1
+	expect_err 1 ENOENT "unknown FB type 'nosuch'" fbctl add x nosuch || return 1
+	check fbctl add x fwd
+	expect_err 1 EEXIST "named 'x' exists already" fbctl add x counter || return 1
+	expect_err 1 ENOENT "no functional block named 'y'" fbctl rm y || return 1
+	expect_err 1 ENOENT "no functional block named 'y'" fbctl bind x y || return 1
+	expect_err 1 ENOENT "no functional block named 'y'" fbctl show y || return 1
+	expect_err 1 EINVAL "bad name" fbctl add 'bad/name' fwd || return 1
+	expect_err 1 EINVAL "" fbctl add aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa fwd || return 1
+	eq "$(fbctl -j list | jq -r '[.[].name] | join(",")')" x "state unchanged by the errors"
+	eq "$(block_field x .type)" fwd "x keeps its type"
+}
+
+test_errors_bind_limits_and_cycles() {
+	setup_blocks || return 1
+	for b in a b c; do check fbctl add $b fwd; done
+	check fbctl bind a b
+	expect_err 1 EEXIST "bound to 'b' already" fbctl bind a b || return 1
+	expect_err 1 ENOSPC "at most 1 block" fbctl bind a c || return 1
+	check fbctl bind b c
+	expect_err 1 ELOOP "cycle" fbctl bind c a || return 1
+	expect_err 1 ELOOP "itself" fbctl bind a a || return 1
+	expect_err 1 ENOENT "is not bound to" fbctl unbind c a || return 1
+	expect_err 1 EBUSY "unbind it first" fbctl rm b || return 1
+	eq "$(fbctl -j graph | jq -c '[.bindings[] | .from + ">" + .to] | sort')" '["a>b","b>c"]' "graph unchanged"
+}
+
+test_errors_set_keys_and_values() {
+	setup_blocks || return 1
+	check fbctl add c counter
+	check fbctl add e eth
+	expect_err 1 EINVAL "has no key 'colour'" fbctl set c colour=red || return 1
+	expect_err 1 EINVAL "bad value for 'reset'" fbctl set c reset=maybe || return 1
+	expect_err 1 EINVAL "bad value for 'ethertype'" fbctl set e ethertype=0x1000000000 || return 1
+	expect_err 1 EINVAL "16-bit" fbctl set e ethertype=0x10000 || return 1
+	expect_err 1 ENODEV "no such network device" fbctl set e dev=nosuch0 || return 1
+	expect_err 2 "" "is not KEY=VALUE" fbctl set c reset || return 1
+	# all or nothing: a bad key next to a good one changes nothing
+	expect_err 1 EINVAL "has no key" fbctl set e ethertype=0x88b5 bogus=1 || return 1
+	eq "$(block_field e .props.ethertype)" 0x0000 "ethertype unchanged"
+	eq "$(block_field e .props.dev)" detached "eth still detached"
+}
+
+test_errors_replace() {
+	setup_blocks || return 1
+	check fbctl add c1 counter
+	check fbctl add f1 fwd
+	check fbctl add f0 fwd
+	check fbctl bind f0 c1
+	expect_err 1 EINVAL "--drop-state" fbctl replace c1 f1 || return 1
+	eq "$(block_field f0 '.ingress | join(",")')" c1 "graph unchanged after the refused replace"
+	check fbctl add f2 fwd
+	check fbctl bind f1 f2
+	expect_err 1 EBUSY "must be unbound" fbctl replace c1 f1 || return 1
+	expect_err 1 EINVAL "with itself" fbctl replace c1 c1 || return 1
+	check fbctl add e eth
+	check fbctl add e2 eth
+	expect_err 1 EOPNOTSUPP "cannot be replaced" fbctl replace e e2 || return 1
+}
+
+test_replace_keeps_bindings() {
+	setup_blocks || return 1
+	for b in a m z; do check fbctl add $b fwd; done
+	check fbctl add m2 fwd
+	check fbctl bind a m
+	check fbctl bind m z
+	check fbctl replace m m2
+	eq "$(block_field a '.ingress | join(",")')" m2 "a now passes to m2"
+	eq "$(block_field m2 '.ingress | join(",")')" z "m2 passes to z"
+	eq "$(block_field m2 '.egress | join(",")')" a "m2 passes egress to a"
+	eq "$(block_field z '.egress | join(",")')" m2 "z passes egress to m2"
+	fbctl show m >/dev/null 2>&1 && fail "old block still exists"
+	return 0
+}
+
+test_errors_non_root_gets_eperm() {
+	setup_blocks || return 1
+	check fbctl add keep fwd
+	expect_err 1 EPERM "" su nobody -s /bin/sh -c "fbctl add x fwd" || return 1
+	expect_err 1 EPERM "" su nobody -s /bin/sh -c "fbctl rm keep" || return 1
+	expect_err 1 EPERM "" su nobody -s /bin/sh -c "fbctl flush" || return 1
+	# reading is allowed, as with ip link show
+	su nobody -s /bin/sh -c "fbctl -j list" >/tmp/l.json || fail "unprivileged list failed"
+	eq "$(jq -r '[.[].name] | join(",")' /tmp/l.json)" keep "unchanged and readable"
+}
+
+test_errors_malformed_batch() {
+	setup_blocks || return 1
+	printf 'add b1 fwd\nbind b1\nadd b2 fwd\n' >/tmp/bad.txt
+	expect_err 2 "" "/tmp/bad.txt:2:" fbctl -b /tmp/bad.txt || return 1
+	# nothing ran: the file is checked before anything is sent
+	eq "$(fbctl -j list)" "[]" "no block created by a malformed batch"
+	printf 'add b1 fwd\nadd b1 fwd\nadd b3 fwd\n' >/tmp/dup.txt
+	expect_err 1 EEXIST "/tmp/dup.txt:2:" fbctl -b /tmp/dup.txt || return 1
+	eq "$(fbctl -j list | jq -r '[.[].name] | join(",")')" b1 "stopped at the failing line"
+}
+
+test_rmmod_refused_with_live_instances() {
+	setup_blocks || return 1
+	check fbctl add c counter
+	rmmod fb_counter 2>/dev/null && fail "rmmod fb_counter succeeded with a live instance"
+	check fbctl rm c
+	check rmmod fb_counter
+}
