@@ -118,6 +118,9 @@ test | run)
 		tail -n 40 "$log" >&2
 		exit 125
 	fi
+	if [ "$mode" = run ] && [ "$status" != 0 ]; then
+		echo "vm: the guest script exited with $status" >&2
+	fi
 	exit "$status"
 	;;
 *) die "unknown mode $mode" ;;

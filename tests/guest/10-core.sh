@@ -38,3 +38,20 @@ test_fb_module_pins_core() {
 	check rmmod fb_fwd
 	check rmmod lana_core
 }
+
+test_duplicate_type_name_is_refused() {
+	check load lana_core fb_fwd
+	check fbctl add f fwd
+	insmod /lib/modules/fb_dup.ko 2>/tmp/dup.err && fail "a second type named fwd was accepted"
+	# the core says EEXIST; the module loader reports it as EBUSY (EEXIST means "loaded")
+	grep -q "resource busy" /tmp/dup.err || fail "insmod fb_dup: expected EBUSY, got: $(cat /tmp/dup.err)"
+	dmesg | grep -q "an FB type named 'fwd' is registered already" || fail "no message in dmesg"
+	eq "$(fbctl -j types | jq -r '[.[] | select(.type=="fwd")] | length')" 1 "one fwd type"
+	eq "$(fbctl -j show f | jq -r .type)" fwd "instance untouched"
+	check fbctl rm f
+	check rmmod fb_fwd
+	# the other way round: the first one wins
+	check insmod /lib/modules/fb_dup.ko
+	insmod /lib/modules/fb_fwd.ko 2>/dev/null && fail "fb_fwd loaded although fb_dup owns 'fwd'"
+	check rmmod fb_dup
+}
