@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 //! `eth`: the virtual link. Attached to a net device with `set <fb> dev=<ifname>`, it feeds
-//! the frames it claims (all, or one EtherType with `ethertype=`) into the graph in the
-//! ingress direction, and transmits what reaches it in the egress direction. Frames it does
-//! not claim go on to the Linux stack untouched.
+//! the frames it claims (all, or those matching `ethertype=` and `dst=`) into the graph: they
+//! go to the block bound after it, ingress. Every packet another block passes to it, in
+//! either direction, leaves through the device's transmit queue. Frames it does not claim go
+//! on to the Linux stack untouched.
 
 use core::pin::Pin;
 use kernel::prelude::*;
@@ -29,6 +30,7 @@ impl Eth {
         // Check everything before changing anything.
         let mut dev = None;
         let mut ethertype = None;
+        let mut dst = None;
         for (key, value) in props.iter() {
             match *key {
                 "dev" => dev = Some(value.text()),
@@ -39,6 +41,13 @@ impl Eth {
                     }
                     ethertype = Some(value.num() as u16);
                 }
+                "dst" => match parse_dst(value.text()) {
+                    Some(d) => dst = Some(d),
+                    None => {
+                        why.set("dst takes a MAC address (aa:bb:cc:dd:ee:ff) or 'any'");
+                        return Err(EINVAL);
+                    }
+                },
                 _ => {}
             }
         }
@@ -67,20 +76,37 @@ impl Eth {
         if let Some(t) = ethertype {
             self.port.set_ethertype(t);
         }
+        if let Some(d) = dst {
+            self.port.set_dst(d);
+        }
         Ok(())
     }
 }
 
-impl FunctionalBlock for Eth {
-    fn receive(&self, pkt: Packet, dir: Direction) -> Verdict {
-        match dir {
-            Direction::Ingress => Verdict::Next(pkt, Direction::Ingress),
-            Direction::Egress => {
-                // The device's queue owns the packet now, sent or dropped there.
-                let _ = self.port.xmit(pkt);
-                Verdict::Consumed
-            }
+/// `any` or `aa:bb:cc:dd:ee:ff`.
+fn parse_dst(s: &str) -> Option<Option<[u8; 6]>> {
+    if s == "any" {
+        return Some(None);
+    }
+    let mut mac = [0u8; 6];
+    let mut parts = s.split(':');
+    for b in mac.iter_mut() {
+        let p = parts.next()?;
+        if p.is_empty() || p.len() > 2 {
+            return None;
         }
+        *b = u8::from_str_radix(p, 16).ok()?;
+    }
+    parts.next().is_none().then_some(Some(mac))
+}
+
+impl FunctionalBlock for Eth {
+    /// Frames from the wire do not come here (the engine passes them to the block bound
+    /// after this one); what comes here was sent by another block and goes out.
+    fn receive(&self, pkt: Packet, _dir: Direction) -> Verdict {
+        // The device's queue owns the packet now, sent or dropped there.
+        let _ = self.port.xmit(pkt);
+        Verdict::Consumed
     }
 
     fn event(&self, event: &Event<'_>, why: &mut Reason) -> Result {
@@ -101,6 +127,13 @@ impl FunctionalBlock for Eth {
             None => out.put("dev", format_args!("detached")),
         }
         out.put("ethertype", format_args!("{:#06x}", self.port.ethertype()));
+        match self.port.dst() {
+            Some(m) => out.put(
+                "dst",
+                format_args!("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", m[0], m[1], m[2], m[3], m[4], m[5]),
+            ),
+            None => out.put("dst", format_args!("any")),
+        }
         out.put("passed_to_stack", format_args!("{}", self.port.passed()));
     }
 }
@@ -115,9 +148,10 @@ static ETH_TYPE: FbType = FbType {
     keys: &[
         KeyInfo { key: "dev", kind: Kind::Str, help: "network device to attach to" },
         KeyInfo { key: "ethertype", kind: Kind::U32, help: "claim only this EtherType (0: all)" },
+        KeyInfo { key: "dst", kind: Kind::Str, help: "claim only frames to this MAC ('any': all)" },
     ],
     max_ingress: 1,
-    max_egress: 0,
+    max_egress: 1,
     has_state: false,
     new: new_eth,
 };

@@ -42,6 +42,39 @@ impl EngineCounters {
     }
 }
 
+/// Whether the engine runs inline in the receive softirq (`ppe_mode=0`), rather than in
+/// per-CPU threads.
+#[inline]
+pub fn inline() -> bool {
+    // SAFETY: reads a read-only module parameter.
+    unsafe { ffi::lana_ppe_mode() == 0 }
+}
+
+/// The execution mechanism's name.
+pub fn mechanism() -> &'static str {
+    // SAFETY: returns a pointer to a static NUL-terminated string.
+    let name = unsafe { CStr::from_ptr(ffi::lana_ppe_mode_name().cast()) };
+    name.to_str().unwrap_or("?")
+}
+
+/// Frames the thread mechanisms dropped because a CPU's queue was full.
+pub fn queue_drops() -> u64 {
+    // SAFETY: sums per-CPU counters.
+    unsafe { ffi::lana_ppe_queue_drops() }
+}
+
+/// Start the engine threads if the mechanism has them (module init).
+pub(crate) fn start() -> Result {
+    // SAFETY: called once from module init.
+    kernel::error::to_result(unsafe { ffi::lana_ppe_start() })
+}
+
+/// Stop them (module exit, after every device is detached).
+pub(crate) fn stop() {
+    // SAFETY: called once from module exit, after `start` succeeded.
+    unsafe { ffi::lana_ppe_stop() };
+}
+
 /// The hop limit in force (module parameter `max_hops`).
 pub fn max_hops() -> u32 {
     // SAFETY: reads a module parameter.
@@ -58,18 +91,44 @@ struct Work {
     hops: u32,
 }
 
-/// Process `pkt` starting at block `entry`, travelling in `dir`. Must run with bottom halves
-/// disabled (the receive softirq does).
-pub(crate) fn process(pkt: Packet, entry: u32, dir: Direction) {
+/// Process a frame that arrived from the wire at link block `entry` (an eth block): it counts
+/// as the entry block's packet and goes on to the block bound after it, ingress. Must run
+/// with bottom halves disabled (the receive softirq does).
+pub(crate) fn process_from_link(pkt: Packet, entry: u32) {
     let guard = rcu::Guard::new();
     let Some(g) = graph::current(&guard) else {
         return; // no graph: the core is going away; `pkt` is dropped
     };
     g.counters.rx.add(pkt.len());
+    let Some(hop) = g.hop(entry) else {
+        g.counters.no_next.add_drop();
+        return;
+    };
+    hop.inst.stats.add(pkt.len());
+    let Some(&id) = hop.ingress.first() else {
+        g.counters.no_next.add_drop();
+        hop.inst.stats.add_drop();
+        return;
+    };
+    run(g, Work { pkt, id, dir: Direction::Ingress, hops: 1 });
+}
+
+/// Process `pkt` starting at block `entry`, travelling in `dir` (a block that originates
+/// packets, such as a socket). Must run with bottom halves disabled.
+pub fn process(pkt: Packet, entry: u32, dir: Direction) {
+    let guard = rcu::Guard::new();
+    let Some(g) = graph::current(&guard) else {
+        return;
+    };
+    g.counters.rx.add(pkt.len());
+    run(g, Work { pkt, id: entry, dir, hops: 0 });
+}
+
+fn run(g: &Graph, first: Work) {
     let max = max_hops();
     let mut pending: [Option<Work>; PENDING] = Default::default();
     let mut npending = 0usize;
-    let mut next = Some(Work { pkt, id: entry, dir, hops: 0 });
+    let mut next = Some(first);
     loop {
         let Some(w) = next.take() else {
             if npending == 0 {

@@ -7,6 +7,8 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 #include <linux/module.h>
 #include <linux/netdevice.h>
+#include <linux/etherdevice.h>
+#include <linux/filter.h>
 #include <linux/notifier.h>
 #include <linux/percpu.h>
 #include <linux/rtnetlink.h>
@@ -447,4 +449,39 @@ void lana_bh_enable(void)
 __be16 lana_skb_protocol(const struct sk_buff *skb)
 {
 	return skb->protocol;
+}
+
+/* Destination MAC of a received frame as a 48-bit number (big-endian order), for claiming. */
+u64 lana_skb_mac_dst(const struct sk_buff *skb)
+{
+	const u8 *d = eth_hdr(skb)->h_dest;
+
+	return ((u64)d[0] << 40) | ((u64)d[1] << 32) | ((u64)d[2] << 24) | ((u64)d[3] << 16) |
+	       ((u64)d[4] << 8) | d[5];
+}
+
+/* ---- classic BPF ------------------------------------------------------------------------ */
+
+/* Validates and translates a classic BPF program (copied); -EINVAL when it is invalid. */
+int lana_bpf_create(const struct sock_filter *insns, unsigned int len, struct bpf_prog **out)
+{
+	struct sock_fprog_kern fprog = {
+		.len = len,
+		.filter = (struct sock_filter *)insns,
+	};
+
+	if (!len || len > BPF_MAXINSNS)
+		return -EINVAL;
+	return bpf_prog_create(out, &fprog);
+}
+
+/* Runs @prog on @skb (data at the Ethernet header); the accepted length, 0 to drop. */
+unsigned int lana_bpf_run(const struct bpf_prog *prog, struct sk_buff *skb)
+{
+	return bpf_prog_run_save_cb(prog, skb);
+}
+
+void lana_bpf_destroy(struct bpf_prog *prog)
+{
+	bpf_prog_destroy(prog);
 }

@@ -19,6 +19,23 @@ struct module;
 struct nlattr;
 struct netlink_ext_ack;
 struct lana_port;
+struct sock_filter;
+struct bpf_prog;
+
+/* C -> Rust (implemented in netlink.rs, netdev.rs, notifier.rs) */
+int lana_rust_doit(u8 cmd, struct genl_info *info);
+int lana_rust_dumpit(u8 cmd, struct sk_buff *skb, struct netlink_callback *cb);
+unsigned int lana_rust_rx(struct sk_buff *skb, void *port);	/* rx_handler_result_t */
+int lana_rust_fb_event(struct notifier_block *nb, unsigned long action, void *data);
+void lana_rust_ppe_run(struct sk_buff *skb, u32 entry);
+
+/* mechanism.c */
+unsigned int lana_ppe_mode(void);
+const char *lana_ppe_mode_name(void);
+void lana_ppe_enqueue(struct sk_buff *skb, u32 entry);
+u64 lana_ppe_queue_drops(void);
+int lana_ppe_start(void);
+void lana_ppe_stop(void);
 
 /* Rust -> C (declared in lana_core/ffi.rs) */
 unsigned int lana_max_hops(void);
@@ -70,13 +87,9 @@ void lana_netdev_notifier_unregister(void);
 void lana_bh_disable(void);
 void lana_bh_enable(void);
 __be16 lana_skb_protocol(const struct sk_buff *skb);
-
-
-/* C -> Rust (implemented in lana_core/netlink.rs, engine.rs, notifier.rs, netdev.rs) */
-int lana_rust_doit(u8 cmd, struct genl_info *info);
-int lana_rust_dumpit(u8 cmd, struct sk_buff *skb, struct netlink_callback *cb);
-unsigned int lana_rust_rx(struct sk_buff *skb, void *port);	/* rx_handler_result_t */
-int lana_rust_fb_event(struct notifier_block *nb, unsigned long action, void *data);
-
+u64 lana_skb_mac_dst(const struct sk_buff *skb);
+int lana_bpf_create(const struct sock_filter *insns, unsigned int len, struct bpf_prog **out);
+unsigned int lana_bpf_run(const struct bpf_prog *prog, struct sk_buff *skb);
+void lana_bpf_destroy(struct bpf_prog *prog);
 
 #endif

@@ -73,6 +73,13 @@ extern "C" {
         data: *mut c_void,
     ) -> c_int;
 
+    pub(crate) fn lana_ppe_mode() -> c_uint;
+    pub(crate) fn lana_ppe_mode_name() -> *const c_char;
+    pub(crate) fn lana_ppe_enqueue(skb: *mut bindings::sk_buff, entry: u32);
+    pub(crate) fn lana_ppe_queue_drops() -> u64;
+    pub(crate) fn lana_ppe_start() -> c_int;
+    pub(crate) fn lana_ppe_stop();
+
     pub(crate) fn lana_bh_disable();
     pub(crate) fn lana_bh_enable();
 
@@ -87,6 +94,25 @@ extern "C" {
     pub(crate) fn lana_port_xmit(port: *mut LanaPortC, skb: *mut bindings::sk_buff) -> c_int;
     pub(crate) fn lana_skb_push_mac(skb: *mut bindings::sk_buff);
     pub(crate) fn lana_skb_protocol(skb: *const bindings::sk_buff) -> u16;
+    pub(crate) fn lana_skb_mac_dst(skb: *const bindings::sk_buff) -> u64;
+
+    pub(crate) fn lana_bpf_create(insns: *const SockFilter, len: c_uint, out: *mut *mut c_void) -> c_int;
+    pub(crate) fn lana_bpf_run(prog: *const c_void, skb: *mut bindings::sk_buff) -> c_uint;
+    pub(crate) fn lana_bpf_destroy(prog: *mut c_void);
+}
+
+/// One classic BPF instruction, as `struct sock_filter` (and `tcpdump -ddd` lines).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SockFilter {
+    /// Opcode.
+    pub code: u16,
+    /// Jump offset if true.
+    pub jt: u8,
+    /// Jump offset if false.
+    pub jf: u8,
+    /// Constant.
+    pub k: u32,
 }
 
 /// Mirror of `struct lana_port` in `ffi.c`.

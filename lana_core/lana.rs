@@ -17,6 +17,7 @@
 use kernel::prelude::*;
 
 pub mod block;
+pub mod bpf;
 pub mod engine;
 mod ffi;
 pub mod graph;
@@ -50,12 +51,17 @@ struct LanaCore;
 impl kernel::Module for LanaCore {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         registry::init();
-        netdev::init()?;
-        if let Err(e) = netlink::register_family() {
-            netdev::exit();
+        engine::start()?;
+        if let Err(e) = netdev::init() {
+            engine::stop();
             return Err(e);
         }
-        pr_info!("loaded (max_hops={})\n", engine::max_hops());
+        if let Err(e) = netlink::register_family() {
+            netdev::exit();
+            engine::stop();
+            return Err(e);
+        }
+        pr_info!("loaded (max_hops={}, engine: {})\n", engine::max_hops(), engine::mechanism());
         Ok(LanaCore)
     }
 }
@@ -67,6 +73,7 @@ impl Drop for LanaCore {
         netlink::unregister_family();
         netdev::exit();
         registry::flush_all();
+        engine::stop();
         pr_info!("unloaded\n");
     }
 }

@@ -6,11 +6,10 @@
 //! `ffi.c`) releases it when the device is unregistered (device deleted, namespace going
 //! away), after which the port reports itself detached.
 
-use crate::block::Direction;
 use crate::engine;
 use crate::ffi::{self, LanaPortC};
 use crate::packet::Packet;
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use kernel::bindings;
 use kernel::prelude::*;
 use kernel::types::Opaque;
@@ -18,6 +17,8 @@ use kernel::types::Opaque;
 /// `rx_handler_result_t` values (checked by a static_assert in `ffi.c`).
 const RX_HANDLER_CONSUMED: c_uint = 0;
 const RX_HANDLER_PASS: c_uint = 3;
+/// Marks a destination MAC as set in `Port::dst`.
+const DST_SET: u64 = 1 << 48;
 
 /// Register the netdevice notifier (module init).
 pub(crate) fn init() -> Result {
@@ -47,6 +48,8 @@ pub struct Port {
     entry: AtomicU32,
     /// Claim only frames of this EtherType (host byte order); 0 claims every frame.
     ethertype: AtomicU32,
+    /// Claim only frames to this destination MAC (`DST_SET` | 48-bit address); 0 claims all.
+    dst: AtomicU64,
     /// Frames passed on to the Linux stack because they were not claimed.
     pub(crate) passed: AtomicU32,
 }
@@ -64,6 +67,7 @@ impl Port {
                 c: Opaque::new(LanaPortC { dev: core::ptr::null_mut() }),
                 entry: AtomicU32::new(entry),
                 ethertype: AtomicU32::new(0),
+                dst: AtomicU64::new(0),
                 passed: AtomicU32::new(0),
             }),
             GFP_KERNEL,
@@ -117,6 +121,24 @@ impl Port {
         self.ethertype.load(Ordering::Relaxed) as u16
     }
 
+    /// Claim only frames sent to `mac` (None: any destination).
+    pub fn set_dst(&self, mac: Option<[u8; 6]>) {
+        let v = mac.map_or(0, |m| m.iter().fold(0u64, |acc, &b| (acc << 8) | b as u64) | DST_SET);
+        self.dst.store(v, Ordering::Relaxed);
+    }
+
+    /// The destination MAC claimed (None: any).
+    pub fn dst(&self) -> Option<[u8; 6]> {
+        let v = self.dst.load(Ordering::Relaxed);
+        (v & DST_SET != 0).then(|| {
+            let mut m = [0u8; 6];
+            for (i, b) in m.iter_mut().enumerate() {
+                *b = (v >> (40 - 8 * i)) as u8;
+            }
+            m
+        })
+    }
+
     /// Frames left to the Linux stack.
     pub fn passed(&self) -> u32 {
         self.passed.load(Ordering::Relaxed)
@@ -150,13 +172,17 @@ pub extern "C" fn lana_rust_rx(skb: *mut bindings::sk_buff, port: *mut c_void) -
     // freed). `#[repr(C)]` puts `c` at offset 0.
     let port = unsafe { &*port.cast::<Port>() };
     let want = port.ethertype.load(Ordering::Relaxed);
-    if want != 0 {
-        // SAFETY: `skb` is valid for the duration of the handler.
-        let proto = u16::from_be(unsafe { ffi::lana_skb_protocol(skb) });
-        if proto as u32 != want {
-            port.passed.fetch_add(1, Ordering::Relaxed);
-            return RX_HANDLER_PASS;
-        }
+    let dst = port.dst.load(Ordering::Relaxed);
+    // SAFETY: `skb` is valid for the duration of the handler.
+    let proto = u16::from_be(unsafe { ffi::lana_skb_protocol(skb) });
+    let mut claimed = want == 0 || proto as u32 == want;
+    if claimed && dst != 0 {
+        // SAFETY: as above; the stack set the MAC header before calling rx handlers.
+        claimed = unsafe { ffi::lana_skb_mac_dst(skb) } | DST_SET == dst;
+    }
+    if !claimed {
+        port.passed.fetch_add(1, Ordering::Relaxed);
+        return RX_HANDLER_PASS;
     }
     // SAFETY: the stack hands the handler a valid skb; returning CONSUMED gives it to us.
     let Some(pkt) = (unsafe { Packet::from_raw_shared(skb) }) else {
@@ -164,6 +190,21 @@ pub extern "C" fn lana_rust_rx(skb: *mut bindings::sk_buff, port: *mut c_void) -
     };
     // SAFETY: `pkt` owns a valid, unshared skb; blocks see frames from the Ethernet header.
     unsafe { ffi::lana_skb_push_mac(pkt.as_raw()) };
-    engine::process(pkt, port.entry.load(Ordering::Relaxed), Direction::Ingress);
+    let entry = port.entry.load(Ordering::Relaxed);
+    if engine::inline() {
+        engine::process_from_link(pkt, entry);
+    } else {
+        // SAFETY: hands our unshared skb to this CPU's engine thread, which owns it now.
+        unsafe { ffi::lana_ppe_enqueue(pkt.into_raw(), entry) };
+    }
     RX_HANDLER_CONSUMED
+}
+
+/// Called by an engine thread (thread mechanisms) for a queued frame, bottom halves off.
+#[no_mangle]
+pub extern "C" fn lana_rust_ppe_run(skb: *mut bindings::sk_buff, entry: u32) {
+    // SAFETY: the queue held the only reference to this unshared skb; it is ours now.
+    if let Some(pkt) = unsafe { Packet::from_raw_shared(skb) } {
+        engine::process_from_link(pkt, entry);
+    }
 }

@@ -323,7 +323,9 @@ fn reply_stats(req: &Request) -> CmdResult {
         w.put_u64(LANA_A_ENGINE_HOP_DROPS, hop.drops)?;
         w.put_u64(LANA_A_ENGINE_NOHOP_DROPS, nonext.drops)?;
         w.put_u64(LANA_A_DROPS, fan.drops)?;
-        w.put_u32(LANA_A_ENGINE_MAX_HOPS, crate::engine::max_hops())
+        w.put_u32(LANA_A_ENGINE_MAX_HOPS, crate::engine::max_hops())?;
+        w.put_str(LANA_A_ENGINE_MODE, crate::engine::mechanism())?;
+        w.put_u64(LANA_A_ENGINE_QUEUE_DROPS, crate::engine::queue_drops())
     })
 }
 

@@ -38,6 +38,14 @@ impl<T: Send + Sync> RcuBox<T> {
     }
 }
 
+impl<T> Drop for RcuBox<T> {
+    fn drop(&mut self) {
+        // Readers may still hold the object if the owner is dropped without a grace period
+        // since it was last reachable: `Retired` waits for one before freeing.
+        drop(Retired { ptr: *self.ptr.get_mut() });
+    }
+}
+
 impl<T: Send + Sync> Default for RcuBox<T> {
     fn default() -> Self {
         Self::new()

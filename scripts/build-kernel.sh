@@ -17,7 +17,18 @@ if [ -f "$kb/.lana-built" ]; then
 else
 	phase "kernel ($variant): configuring in $kb"
 	rm -rf "$kb"
+	# Seed from the newest built tree of the same source and variant, if any: a config
+	# change then rebuilds incrementally (about a minute instead of five).
+	ver=$(basename "$kb")
+	ver=${ver%%-*}
+	seed=$(ls -td "$LANA_CACHE/kernel/$ver-$variant-"*/.lana-built 2>/dev/null | head -n 1)
+	if [ -n "$seed" ] && [ "$(cat "$(dirname "$seed")/.lana-source" 2>/dev/null)" = "$src" ]; then
+		phase "kernel ($variant): starting from $(dirname "$seed")"
+		cp -a "$(dirname "$seed")" "$kb"
+		rm -f "$kb/.lana-built"
+	fi
 	mkdir -p "$kb"
+	echo "$src" >"$kb/.lana-source"
 	run_logged "$kb/config.log" make -C "$src" O="$kb" ARCH=x86_64 rustavailable tinyconfig
 	frags=("$LANA_ROOT/config/lana.config")
 	[ "$variant" = normal ] || frags+=("$LANA_ROOT/config/lana-$variant.config")

@@ -7,7 +7,7 @@ set -euo pipefail
 
 kdir=$(readlink -f "${1:?usage: mkinitramfs.sh KERNEL_BUILD_DIR}")
 root=$LANA_OUT/initramfs
-bins=$LANA_ROOT/target/x86_64-unknown-linux-gnu/release
+bins=$LANA_ROOT/target/release
 phase "initramfs: packing $LANA_OUT/initramfs.cpio.gz"
 rm -rf "$root"
 mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,tmp,run,root,lib/modules,lib64,lana/tests}
@@ -16,12 +16,16 @@ for applet in $(/bin/busybox --list); do
 	[ "$applet" = busybox ] || ln -sf busybox "$root/bin/$applet"
 done
 
-# jq is dynamically linked: bring its loader and libraries along.
-cp /usr/bin/jq "$root/bin/jq"
-for lib in $(ldd /usr/bin/jq | grep -o '/[^ ]*'); do
-	mkdir -p "$root$(dirname "$lib")"
-	cp -L "$lib" "$root$lib"
-done
+# copy_with_libs BINARY: the binary into /bin, with its loader and shared libraries.
+copy_with_libs() {
+	cp "$1" "$root/bin/"
+	for lib in $(ldd "$1" 2>/dev/null | grep -o '/[^ ]*'); do
+		[ -e "$root$lib" ] && continue
+		mkdir -p "$root$(dirname "$lib")"
+		cp -L "$lib" "$root$lib"
+	done
+}
+copy_with_libs /usr/bin/jq
 
 # The modules this tree builds, found through Kbuild's own list.
 while read -r ko; do
@@ -29,8 +33,9 @@ while read -r ko; do
 done < <(sed "s/\.ko$/.o/" "$LANA_ROOT/modules.order")
 cp "$kdir/net/core/pktgen.ko" "$root/lib/modules/"
 
-for b in "$bins"/*; do
-	[ -f "$b" ] && [ -x "$b" ] && cp "$b" "$root/bin/"
+for b in fbctl lana-pcount lana-nlfuzz; do
+	[ -x "$bins/$b" ] || die "$bins/$b missing: run 'make userspace'"
+	copy_with_libs "$bins/$b"
 done
 
 printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n' >"$root/etc/passwd"

@@ -73,6 +73,8 @@ json_get() {
 
 # pktgen_inject DEV COUNT [SIZE]: inject COUNT packets of SIZE bytes into DEV's receive path
 # (xmit_mode netif_receive), as if they had arrived from the wire. Blocks until done.
+# PG_EXTRA="cmd;cmd" adds pktgen commands (e.g. "udp_dst_min 9;udp_dst_max 9");
+# PG_MODE=xmit sends on DEV instead (to its peer, for veth).
 pktgen_inject() {
 	local dev=$1 count=$2 size=${3:-64} pg=/proc/net/pktgen
 	load_pktgen || return 1
@@ -84,10 +86,14 @@ pktgen_inject() {
 		echo "delay 0"
 		echo "clone_skb 0"
 		echo "burst 1"
-		echo "xmit_mode netif_receive"
+		[ "${PG_MODE:-}" = xmit ] || echo "xmit_mode netif_receive"
 		echo "dst 10.0.0.2"
-		echo "dst_mac $(cat /sys/class/net/$dev/address)"
-	} | while read -r line; do echo "$line" >$pg/$dev || return 1; done
+		echo "dst_mac ${PG_DST_MAC:-$(cat /sys/class/net/$dev/address)}"
+		[ -n "${PG_EXTRA:-}" ] && echo "$PG_EXTRA" | tr ';' '\n'
+	} | while read -r line; do
+		[ -n "$line" ] || continue
+		echo "$line" >$pg/$dev || { echo "pktgen: '$line' refused" >&2; return 1; }
+	done
 	echo start >$pg/pgctrl
 	grep -q "Result: OK" $pg/$dev || { cat $pg/$dev >&2; fail "pktgen on $dev did not finish"; return 1; }
 	echo "rem_device_all" >$pg/kpktgend_0

@@ -75,13 +75,17 @@ pub const LANA_A_ENGINE_NOHOP_DROPS: u16 = 20;
 pub const LANA_A_ENGINE_MAX_HOPS: u16 = 21;
 /// Padding for 64-bit attributes.
 pub const LANA_A_PAD: u16 = 22;
+/// Engine: the execution mechanism (string: softirq, thread, thread-rt, thread-batch).
+pub const LANA_A_ENGINE_MODE: u16 = 23;
+/// Engine: frames dropped because a thread's per-CPU queue was full (u64).
+pub const LANA_A_ENGINE_QUEUE_DROPS: u16 = 24;
 /// Highest attribute number.
-pub const LANA_A_MAX: u16 = 22;
+pub const LANA_A_MAX: u16 = 24;
 
 /// `LANA_CMD_REPLACE`: do not carry the old block's private state over.
 pub const LANA_F_DROP_STATE: u32 = 1;
 
 /// Longest instance or type name, without the terminating NUL.
 pub const LANA_NAME_MAX: u32 = 31;
-/// Longest "key=value" property string, without the terminating NUL.
-pub const LANA_PROP_MAX: u32 = 255;
+/// Longest "key=value" property string, without the terminating NUL (filters are long).
+pub const LANA_PROP_MAX: u32 = 8191;

@@ -67,6 +67,12 @@ impl Genl {
                 libc::setsockopt(fd, SOL_NETLINK, opt, (&one as *const i32).cast(), size_of::<i32>() as u32);
             }
         }
+        // Never wait forever for the kernel: a request without an answer is an error.
+        let tv = libc::timeval { tv_sec: 10, tv_usec: 0 };
+        // SAFETY: valid fd and a timeval of the given size.
+        unsafe {
+            libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVTIMEO, (&tv as *const libc::timeval).cast(), size_of::<libc::timeval>() as u32);
+        }
         Ok(Genl { fd, seq: 1 })
     }
 

@@ -7,6 +7,7 @@
 
 mod attr;
 mod genl;
+mod pcap;
 mod uapi;
 
 use attr::AttrWriter;
@@ -75,6 +76,8 @@ enum Cmd {
     Stats,
     /// Unbind and remove every block
     Flush,
+    /// Compile a tcpdump expression and print it in `tcpdump -ddd` format (no kernel needed)
+    Filter { expression: Vec<String> },
 }
 
 /// Why a command failed, and the exit code that says so.
@@ -189,6 +192,9 @@ fn print_block(b: &Value) {
 }
 
 fn run(lana: &mut Lana, cmd: &Cmd, json_out: bool) -> Result<(), Failure> {
+    if let Cmd::Filter { expression } = cmd {
+        return print_filter(&expression.join(" "), json_out);
+    }
     let mut a = AttrWriter::new();
     match cmd {
         Cmd::Add { name, r#type } => {
@@ -202,8 +208,13 @@ fn run(lana: &mut Lana, cmd: &Cmd, json_out: bool) -> Result<(), Failure> {
         Cmd::Set { name, props } => {
             let mut inner = AttrWriter::new();
             for p in props {
-                if !p.contains('=') {
+                let Some((key, value)) = p.split_once('=') else {
                     return Err(Failure { code: EXIT_USAGE, text: format!("set {name}: '{p}' is not KEY=VALUE") });
+                };
+                // Filter expressions are compiled here (libpcap) and sent as bytecode too.
+                if key == "filter" {
+                    let ddd = pcap::compile_ddd(value).map_err(|e| Failure { code: EXIT_USAGE, text: format!("set {name}: {e}") })?;
+                    inner.put_str(LANA_A_PROP, &format!("filter-ddd={ddd}"));
                 }
                 inner.put_str(LANA_A_PROP, p);
             }
@@ -292,6 +303,7 @@ fn run(lana: &mut Lana, cmd: &Cmd, json_out: bool) -> Result<(), Failure> {
                 }
             }
         }
+        Cmd::Filter { .. } => {}
         Cmd::Stats => {
             let r = lana.call(LANA_CMD_STATS, &a, false, "stats")?;
             let p = r.first().map(Vec::as_slice).unwrap_or(&[]);
@@ -302,6 +314,8 @@ fn run(lana: &mut Lana, cmd: &Cmd, json_out: bool) -> Result<(), Failure> {
                 "no_next_drops": attr::find_u64(p, LANA_A_ENGINE_NOHOP_DROPS),
                 "fanout_drops": attr::find_u64(p, LANA_A_DROPS),
                 "max_hops": attr::find_u32(p, LANA_A_ENGINE_MAX_HOPS),
+                "mechanism": attr::find_str(p, LANA_A_ENGINE_MODE),
+                "queue_drops": attr::find_u64(p, LANA_A_ENGINE_QUEUE_DROPS),
             });
             if json_out {
                 println!("{v}");
@@ -310,6 +324,18 @@ fn run(lana: &mut Lana, cmd: &Cmd, json_out: bool) -> Result<(), Failure> {
                     println!("{k} {val}");
                 }
             }
+        }
+    }
+    Ok(())
+}
+
+fn print_filter(expr: &str, json_out: bool) -> Result<(), Failure> {
+    let ddd = pcap::compile_ddd(expr).map_err(|e| Failure { code: EXIT_USAGE, text: e })?;
+    if json_out {
+        println!("{}", json!({"expression": expr, "ddd": ddd}));
+    } else {
+        for line in ddd.split(',') {
+            println!("{line}");
         }
     }
     Ok(())
@@ -387,6 +413,9 @@ fn main_inner(cli: Cli) -> Result<(), Failure> {
     let Some(cmd) = &cli.cmd else {
         return Err(Failure { code: EXIT_USAGE, text: "no command given (see fbctl --help)".into() });
     };
+    if let Cmd::Filter { expression } = cmd {
+        return print_filter(&expression.join(" "), cli.json);
+    }
     let mut lana = Lana::connect()?;
     run(&mut lana, cmd, cli.json)
 }

@@ -179,3 +179,17 @@ test_rmmod_refused_with_live_instances() {
 	check fbctl rm c
 	check rmmod fb_counter
 }
+
+test_netlink_fuzz_fixed_seeds() {
+	setup_blocks || return 1
+	load fb_tee fb_bpf || return 1
+	ip link add rx0 type dummy
+	for seed in 1 2 3; do
+		out=$(lana-nlfuzz $seed 4000) || { echo "$out"; fail "fuzzer seed $seed"; return 1; }
+		info "$out"
+	done
+	# the graph is still usable and removable
+	check fbctl flush
+	check fbctl add after fwd
+	ip link del rx0
+}

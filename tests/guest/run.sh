@@ -27,12 +27,11 @@ while read -r f t; do
 	base=$(dmesg | wc -l)
 	start=$(cut -d' ' -f1 /proc/uptime)
 	rm -f /tmp/test-failures
-	(
-		. /lana/tests/lib.sh
-		. "$f"
-		"$t"
-	) >/tmp/case.log 2>&1 </dev/null
+	# A hung test is killed and fails; the rest of the suite still runs.
+	timeout -s KILL "${LANA_TEST_TIMEOUT:-300}" sh -c ". /lana/tests/lib.sh; . $f; $t" \
+		>/tmp/case.log 2>&1 </dev/null
 	rc=$?
+	[ $rc = 137 ] && echo "test killed after ${LANA_TEST_TIMEOUT:-300}s" >>/tmp/case.log
 	# A failed check fails the test even if the test went on and returned 0.
 	if [ $rc = 0 ] && [ -s /tmp/test-failures ]; then
 		rc=1

@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: GPL-2.0
+//! `bpf`: a classic BPF filter (the paper's "Berkeley Packet Filter"). Packets the program
+//! accepts go on to the next block; the others are dropped and counted. The program is
+//! validated and run by the kernel's own BPF code, on the frame from its Ethernet header, as
+//! tcpdump sees it. `fbctl set f filter="udp and dst port 53"` compiles the expression with
+//! libpcap and sends the bytecode as `filter-ddd=` (the `tcpdump -ddd` format); `filter=`
+//! alone only labels the program. A block without a program passes everything.
+
+use kernel::prelude::*;
+use kernel::sync::rcu;
+use lana::block::{NewInstance, Reason};
+use lana::bpf::{parse_ddd, Filter};
+use lana::props::Kind;
+use lana::rcu::RcuBox;
+use lana::{Direction, Event, FbType, FunctionalBlock, KeyInfo, Packet, PropSink};
+use lana::{Registration, Verdict};
+
+module! {
+    type: BpfModule,
+    name: "fb_bpf",
+    authors: ["LANA developers"],
+    description: "LANA functional block: classic BPF filter",
+    license: "GPL",
+}
+
+/// The program and the text it was compiled from.
+struct Program {
+    filter: Filter,
+    label: KVec<u8>,
+}
+
+struct Bpf {
+    /// Replaced as a whole by `set`; the packet path reads it under RCU.
+    program: RcuBox<Program>,
+}
+
+impl Bpf {
+    fn set(&self, props: &[(&str, lana::PropValue<'_>)], why: &mut Reason) -> Result {
+        let mut ddd = None;
+        let mut label = None;
+        for (key, value) in props.iter() {
+            match *key {
+                "filter-ddd" => ddd = Some(value.text()),
+                "filter" => label = Some(value.text()),
+                _ => {}
+            }
+        }
+        let Some(ddd) = ddd else {
+            why.set("filter= needs filter-ddd= with the bytecode (fbctl compiles expressions)");
+            return Err(EINVAL);
+        };
+        let insns = match parse_ddd(ddd) {
+            Ok(i) => i,
+            Err(msg) => {
+                why.set(msg);
+                return Err(EINVAL);
+            }
+        };
+        let filter = match Filter::new(&insns) {
+            Ok(f) => f,
+            Err(e) => {
+                why.set("the kernel refused the BPF program as invalid");
+                return Err(e);
+            }
+        };
+        let text = label.unwrap_or("(bytecode)");
+        let mut buf = KVec::with_capacity(text.len(), GFP_KERNEL)?;
+        buf.extend_from_slice(text.as_bytes(), GFP_KERNEL)?;
+        let program = KBox::new(Program { filter, label: buf }, GFP_KERNEL)?;
+        // The old program is freed after a grace period, once no packet runs it.
+        drop(self.program.replace(Some(program)));
+        Ok(())
+    }
+}
+
+impl FunctionalBlock for Bpf {
+    fn receive(&self, pkt: Packet, dir: Direction) -> Verdict {
+        let guard = rcu::Guard::new();
+        match self.program.get(&guard) {
+            Some(p) if p.filter.run(&pkt) == 0 => Verdict::Drop(pkt),
+            _ => Verdict::Next(pkt, dir),
+        }
+    }
+
+    fn event(&self, event: &Event<'_>, why: &mut Reason) -> Result {
+        match event {
+            Event::Set(props) => self.set(props, why),
+            _ => Ok(()),
+        }
+    }
+
+    fn show(&self, out: &mut dyn PropSink) {
+        let guard = rcu::Guard::new();
+        match self.program.get(&guard) {
+            Some(p) => {
+                let label = core::str::from_utf8(&p.label).unwrap_or("?");
+                out.put("filter", format_args!("{}", label));
+                out.put("instructions", format_args!("{}", p.filter.len()));
+            }
+            None => out.put("filter", format_args!("none (passes everything)")),
+        }
+    }
+}
+
+fn new_bpf(_: &NewInstance<'_>) -> Result<KBox<dyn FunctionalBlock>> {
+    Ok(KBox::new(Bpf { program: RcuBox::new() }, GFP_KERNEL)?)
+}
+
+static BPF_TYPE: FbType = FbType {
+    name: "bpf",
+    description: "classic BPF filter: accepted packets go on, the others are dropped",
+    keys: &[
+        KeyInfo { key: "filter", kind: Kind::Str, help: "tcpdump expression (fbctl compiles it)" },
+        KeyInfo { key: "filter-ddd", kind: Kind::Str, help: "bytecode, tcpdump -ddd format" },
+    ],
+    max_ingress: 1,
+    max_egress: 1,
+    has_state: false,
+    new: new_bpf,
+};
+
+struct BpfModule {
+    _registration: Registration,
+}
+
+impl kernel::Module for BpfModule {
+    fn init(module: &'static ThisModule) -> Result<Self> {
+        Ok(Self { _registration: Registration::new(&BPF_TYPE, module)? })
+    }
+}

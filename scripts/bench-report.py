@@ -1,0 +1,97 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Turn the guest's BENCH lines into bench.md, bench.json and bench.png (median, min, max
+of the repetitions; ratios to the Linux stack measured in the same boot)."""
+import json
+import re
+import statistics
+import sys
+
+out, mode = sys.argv[1], sys.argv[2]
+runs = {}
+order = []
+for line in open(f"{out}/raw.txt"):
+    m = re.match(r"BENCH name=(\S+) rep=(\d+) pps=(\d+) processed=(\d+)", line)
+    if m:
+        name = m.group(1)
+        if name not in runs:
+            order.append(name)
+        runs.setdefault(name, []).append(int(m.group(3)))
+
+PAPER = {  # Table 1 of the paper (pps, ratio to the Linux stack)
+    "lana-thread-rt": ("kernel thread, high priority", 700000),
+    "lana-thread": ("kernel thread, normal priority", 750000),
+    "lana-thread-batch": ("kernel thread, controlled scheduling", 900000),
+    "lana-softirq": ("PPE in ksoftirqd", 1300000),
+    "stack": ("Linux stack", 1380000),
+}
+DESC = {
+    "stack": "Linux stack alone (receives and drops)",
+    "rxdrop": "drop-only rx_handler (ceiling)",
+    "lana-softirq": "LANA eth+fwd+fwd, softirq (default)",
+    "lana-thread": "LANA eth+fwd+fwd, per-CPU thread, normal priority",
+    "lana-thread-rt": "LANA eth+fwd+fwd, per-CPU thread, SCHED_FIFO",
+    "lana-thread-batch": "LANA eth+fwd+fwd, per-CPU thread, batches + yields",
+    "stack-2cpu": "Linux stack, 2 CPUs receiving",
+    "lana-softirq-2cpu": "LANA eth+fwd+fwd, softirq, 2 CPUs receiving",
+}
+stack = statistics.median(runs["stack"])
+ceiling = statistics.median(runs["rxdrop"])
+rows = []
+for name in order:
+    v = runs[name]
+    med = statistics.median(v)
+    base = statistics.median(runs["stack-2cpu"]) if name.endswith("2cpu") else stack
+    desc = DESC.get(name) or (f"LANA eth + {name.split('-')[1]} fwd, softirq" if name.startswith("chain-") else name)
+    paper = PAPER.get(name)
+    rows.append({
+        "config": name, "description": desc, "runs": len(v), "median_pps": med, "min_pps": min(v),
+        "max_pps": max(v), "ratio_to_stack": med / base, "ratio_to_ceiling": med / ceiling,
+        "paper_pps": paper[1] if paper else None,
+        "paper_ratio": paper[1] / 1380000 if paper else None,
+    })
+chains = [(int(r["config"].split("-")[1]), r["median_pps"]) for r in rows if r["config"].startswith("chain-")]
+per_hop = None
+if len(chains) >= 2:
+    # cost per extra forwarder: fit time per packet (1/pps) against the chain length
+    xs = [c for c, _ in chains]
+    ys = [1e9 / p for _, p in chains]  # ns of guest time per packet
+    n = len(xs)
+    mx, my = sum(xs) / n, sum(ys) / n
+    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+    per_hop = {"ns_per_hop": slope, "percent_of_ceiling_time_per_hop": 100 * slope / (1e9 / ceiling)}
+result = {"mode": mode, "rows": rows, "per_hop": per_hop}
+json.dump(result, open(f"{out}/bench.json", "w"), indent=2)
+
+with open(f"{out}/bench.md", "w") as f:
+    f.write(f"Receive rate, 64-byte frames, QEMU TCG ({mode}); median of {rows[0]['runs']} runs, "
+            "interleaved in one boot.\n\n")
+    f.write("| configuration | median pps | min | max | / Linux stack | / ceiling | paper pps | paper / stack |\n")
+    f.write("|---|---:|---:|---:|---:|---:|---:|---:|\n")
+    for r in rows:
+        pp = f"{r['paper_pps']:,}" if r["paper_pps"] else ""
+        pr = f"{r['paper_ratio']:.2f}" if r["paper_ratio"] else ""
+        f.write(f"| {r['description']} | {r['median_pps']:,.0f} | {r['min_pps']:,} | {r['max_pps']:,} | "
+                f"{r['ratio_to_stack']:.3f} | {r['ratio_to_ceiling']:.3f} | {pp} | {pr} |\n")
+    if per_hop:
+        f.write(f"\nCost of one more forwarder (least squares over chain lengths): "
+                f"{per_hop['ns_per_hop']:.1f} ns of guest time per packet per hop, "
+                f"{per_hop['percent_of_ceiling_time_per_hop']:.2f}% of the ceiling's time per packet.\n")
+
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+fig, ax = plt.subplots(figsize=(11, 5))
+names = [r["config"] for r in rows]
+ours = [r["ratio_to_stack"] for r in rows]
+ax.bar([i - 0.2 for i in range(len(rows))], ours, 0.4, label="LANA (Rust, 7.3), this run")
+paper = [r["paper_ratio"] or 0 for r in rows]
+ax.bar([i + 0.2 for i in range(len(rows))], paper, 0.4, label="paper (2011), Table 1")
+ax.axhline(1.0, color="grey", lw=0.8)
+ax.set_xticks(range(len(rows)))
+ax.set_xticklabels(names, rotation=45, ha="right")
+ax.set_ylabel("receive rate / Linux stack")
+ax.set_title(f"LANA receive rate, 64-byte frames ({mode})")
+ax.legend()
+fig.tight_layout()
+fig.savefig(f"{out}/bench.png", dpi=110)

@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: GPL-2.0
+//! lana-nlfuzz SEED COUNT: send COUNT generated and mutated messages to the `lana` family
+//! (valid commands in random order, wrong attribute types and lengths, missing and repeated
+//! attributes, huge strings, unknown commands and attributes, random flags), then check that
+//! the graph the kernel reports is consistent. Prints counts; exits 1 on an inconsistency or
+//! a request that got no answer.
+//!
+//! Reuses fbctl's netlink client, so the fuzzer speaks exactly what fbctl speaks.
+
+#[path = "../../../fbctl/src/attr.rs"]
+#[allow(dead_code)]
+mod attr;
+#[path = "../../../fbctl/src/genl.rs"]
+#[allow(dead_code)]
+mod genl;
+#[path = "../../../fbctl/src/uapi.rs"]
+mod uapi;
+
+use attr::AttrWriter;
+use genl::Genl;
+use std::collections::{BTreeMap, HashMap};
+use uapi::*;
+
+/// xorshift64*: small, seedable, good enough to pick cases.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+    fn pick<'a, T>(&mut self, v: &'a [T]) -> &'a T {
+        &v[self.below(v.len() as u64) as usize]
+    }
+    fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+}
+
+const NAMES: &[&str] = &["a", "b", "c", "d", "e", "tee0", "bpf0", "eth0", "x"];
+const TYPES: &[&str] = &["fwd", "counter", "tee", "bpf", "eth", "nosuch", ""];
+const PROPS: &[&str] = &[
+    "reset=1", "reset=0", "reset=maybe", "dev=rx0", "dev=nope0", "dev=", "ethertype=0x88b5",
+    "ethertype=70000", "dst=any", "dst=02:00:00:00:00:01", "dst=zz", "filter-ddd=1,6 0 0 65535",
+    "filter-ddd=2,21 0 5 2048,6 0 0 0", "filter-ddd=x", "filter=udp", "noequals", "=v", "colour=red",
+];
+
+fn valid(rng: &mut Rng) -> (u8, AttrWriter, bool) {
+    let mut a = AttrWriter::new();
+    let cmd = *rng.pick(&[LANA_CMD_ADD, LANA_CMD_ADD, LANA_CMD_RM, LANA_CMD_SET, LANA_CMD_BIND, LANA_CMD_BIND,
+        LANA_CMD_UNBIND, LANA_CMD_REPLACE, LANA_CMD_GET, LANA_CMD_TYPES, LANA_CMD_STATS, LANA_CMD_FLUSH]);
+    let name = *rng.pick(NAMES);
+    let peer = *rng.pick(NAMES);
+    match cmd {
+        LANA_CMD_ADD => {
+            a.put_str(LANA_A_NAME, name).put_str(LANA_A_TYPE, *rng.pick(TYPES));
+        }
+        LANA_CMD_RM | LANA_CMD_GET => {
+            a.put_str(LANA_A_NAME, name);
+        }
+        LANA_CMD_SET => {
+            let mut inner = AttrWriter::new();
+            for _ in 0..rng.below(4) + 1 {
+                inner.put_str(LANA_A_PROP, *rng.pick(PROPS));
+            }
+            a.put_str(LANA_A_NAME, name).put_nested(LANA_A_PROPS, &inner);
+        }
+        LANA_CMD_BIND | LANA_CMD_UNBIND => {
+            a.put_str(LANA_A_NAME, name).put_str(LANA_A_PEER, peer);
+        }
+        LANA_CMD_REPLACE => {
+            a.put_str(LANA_A_NAME, name).put_str(LANA_A_PEER, peer);
+            if rng.chance(50) {
+                a.put_u32(LANA_A_FLAGS, LANA_F_DROP_STATE);
+            }
+        }
+        _ => {}
+    }
+    let dump = matches!(cmd, LANA_CMD_TYPES) || (cmd == LANA_CMD_GET && rng.chance(50));
+    (cmd, a, dump)
+}
+
+fn mutate(rng: &mut Rng, a: &mut AttrWriter) {
+    match rng.below(9) {
+        // flip bytes
+        0 => {
+            for _ in 0..rng.below(4) + 1 {
+                if !a.buf.is_empty() {
+                    let i = rng.below(a.buf.len() as u64) as usize;
+                    a.buf[i] ^= 1 << rng.below(8);
+                }
+            }
+        }
+        // truncate
+        1 => {
+            let n = rng.below(a.buf.len() as u64 + 1) as usize;
+            a.buf.truncate(n);
+        }
+        // wrong type: a u32 where strings go, a string where flags go
+        2 => {
+            a.put_u32(*rng.pick(&[LANA_A_NAME, LANA_A_TYPE, LANA_A_PEER, LANA_A_PROPS]), rng.next() as u32);
+        }
+        3 => {
+            a.put_str(LANA_A_FLAGS, "notanumber");
+        }
+        // huge strings
+        4 => {
+            let s = "A".repeat(rng.below(9000) as usize);
+            a.put_str(*rng.pick(&[LANA_A_NAME, LANA_A_TYPE, LANA_A_PEER]), &s);
+        }
+        5 => {
+            let mut inner = AttrWriter::new();
+            inner.put_str(LANA_A_PROP, &format!("filter-ddd={}", "6 0 0 0,".repeat(rng.below(1200) as usize)));
+            a.put_nested(LANA_A_PROPS, &inner);
+        }
+        // unknown attributes, repeated attributes
+        6 => {
+            a.put(rng.below(64) as u16, &[0u8; 7]);
+        }
+        7 => {
+            let copy = a.buf.clone();
+            a.buf.extend_from_slice(&copy);
+        }
+        // bad flag bits, empty strings, non-UTF-8
+        _ => {
+            a.put_u32(LANA_A_FLAGS, rng.next() as u32);
+            a.put(LANA_A_NAME, &[0xff, 0xfe, 0]);
+        }
+    }
+}
+
+#[derive(Default, Debug)]
+struct Block {
+    ingress: Vec<String>,
+    egress: Vec<String>,
+}
+
+fn check_graph(nl: &mut Genl, family: u16) -> Result<usize, String> {
+    let replies = nl.request(family, LANA_CMD_GET, LANA_GENL_VERSION, &AttrWriter::new(), true).map_err(|e| format!("list failed: errno {}", e.errno))?;
+    let mut blocks: BTreeMap<String, Block> = BTreeMap::new();
+    for p in &replies {
+        let name = attr::find_str(p, LANA_A_NAME);
+        if blocks.contains_key(&name) {
+            return Err(format!("name {name} listed twice"));
+        }
+        blocks.insert(name, Block { ingress: attr::nested_strs(p, LANA_A_INGRESS, LANA_A_NAME), egress: attr::nested_strs(p, LANA_A_EGRESS, LANA_A_NAME) });
+    }
+    for (name, b) in &blocks {
+        for to in &b.ingress {
+            let peer = blocks.get(to).ok_or(format!("{name} -> missing block {to}"))?;
+            if !peer.egress.contains(name) {
+                return Err(format!("{name} -> {to} but {to} does not send egress to {name}"));
+            }
+        }
+        for to in &b.egress {
+            let peer = blocks.get(to).ok_or(format!("{name} egress -> missing block {to}"))?;
+            if !peer.ingress.contains(name) {
+                return Err(format!("{name} egress -> {to} without the ingress binding"));
+            }
+        }
+    }
+    Ok(blocks.len())
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let seed: u64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(1);
+    let count: u64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(10000);
+    let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+    let mut nl = match Genl::open() {
+        Ok(n) => n,
+        Err(e) => {
+            eprintln!("socket: errno {}", e.errno);
+            std::process::exit(1);
+        }
+    };
+    let family = match nl.resolve(LANA_GENL_NAME) {
+        Ok(f) => f,
+        Err(_) => {
+            eprintln!("lana family not found");
+            std::process::exit(1);
+        }
+    };
+    let mut outcomes: HashMap<i32, u64> = HashMap::new();
+    for i in 0..count {
+        let (mut cmd, mut a, mut dump) = valid(&mut rng);
+        match rng.below(10) {
+            0..=4 => {}
+            5..=7 => mutate(&mut rng, &mut a),
+            8 => cmd = rng.below(256) as u8,
+            _ => dump = !dump,
+        }
+        let version = if rng.chance(3) { rng.below(256) as u8 } else { LANA_GENL_VERSION };
+        let errno = match nl.request(family, cmd, version, &a, dump) {
+            Ok(_) => 0,
+            Err(e) => e.errno,
+        };
+        if errno == libc::EAGAIN || errno == libc::EWOULDBLOCK {
+            eprintln!("message {i}: no answer from the kernel");
+            std::process::exit(1);
+        }
+        *outcomes.entry(errno).or_default() += 1;
+        if i % 500 == 499 {
+            if let Err(e) = check_graph(&mut nl, family) {
+                eprintln!("after message {i}: inconsistent graph: {e}");
+                std::process::exit(1);
+            }
+        }
+    }
+    match check_graph(&mut nl, family) {
+        Ok(n) => {
+            let mut o: Vec<_> = outcomes.into_iter().collect();
+            o.sort();
+            let summary: Vec<String> = o.iter().map(|(e, n)| format!("{}:{n}", if *e == 0 { "ok".to_string() } else { format!("errno{e}") })).collect();
+            println!("seed {seed}: {count} messages; {}; graph consistent with {n} blocks", summary.join(" "));
+        }
+        Err(e) => {
+            eprintln!("inconsistent graph at the end: {e}");
+            std::process::exit(1);
+        }
+    }
+}
