@@ -2,8 +2,9 @@
 //! `eth`: the virtual link. Attached to a net device with `set <fb> dev=<ifname>`, it feeds
 //! the frames it claims (all, or those matching `ethertype=` and `dst=`) into the graph: they
 //! go to the block bound after it, ingress. Every packet another block passes to it, in
-//! either direction, leaves through the device's transmit queue. Frames it does not claim go
-//! on to the Linux stack untouched.
+//! either direction, leaves through the device's transmit queue; packets made by a block (a
+//! socket's messages) get an Ethernet header to `peer=` with the block's EtherType (0x88b5
+//! when `ethertype=0`). Frames it does not claim go on to the Linux stack untouched.
 
 use core::pin::Pin;
 use kernel::prelude::*;
@@ -31,6 +32,7 @@ impl Eth {
         let mut dev = None;
         let mut ethertype = None;
         let mut dst = None;
+        let mut peer = None;
         for (key, value) in props.iter() {
             match *key {
                 "dev" => dev = Some(value.text()),
@@ -41,10 +43,17 @@ impl Eth {
                     }
                     ethertype = Some(value.num() as u16);
                 }
-                "dst" => match parse_dst(value.text()) {
+                "dst" => match parse_mac(value.text(), "any") {
                     Some(d) => dst = Some(d),
                     None => {
                         why.set("dst takes a MAC address (aa:bb:cc:dd:ee:ff) or 'any'");
+                        return Err(EINVAL);
+                    }
+                },
+                "peer" => match parse_mac(value.text(), "broadcast") {
+                    Some(p) => peer = Some(p),
+                    None => {
+                        why.set("peer takes a MAC address (aa:bb:cc:dd:ee:ff) or 'broadcast'");
                         return Err(EINVAL);
                     }
                 },
@@ -79,13 +88,16 @@ impl Eth {
         if let Some(d) = dst {
             self.port.set_dst(d);
         }
+        if let Some(p) = peer {
+            self.port.set_peer(p);
+        }
         Ok(())
     }
 }
 
-/// `any` or `aa:bb:cc:dd:ee:ff`.
-fn parse_dst(s: &str) -> Option<Option<[u8; 6]>> {
-    if s == "any" {
+/// `none_word` (None) or `aa:bb:cc:dd:ee:ff`.
+fn parse_mac(s: &str, none_word: &str) -> Option<Option<[u8; 6]>> {
+    if s == none_word {
         return Some(None);
     }
     let mut mac = [0u8; 6];
@@ -127,14 +139,19 @@ impl FunctionalBlock for Eth {
             None => out.put("dev", format_args!("detached")),
         }
         out.put("ethertype", format_args!("{:#06x}", self.port.ethertype()));
-        match self.port.dst() {
-            Some(m) => out.put(
-                "dst",
-                format_args!("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", m[0], m[1], m[2], m[3], m[4], m[5]),
-            ),
-            None => out.put("dst", format_args!("any")),
-        }
+        put_mac(out, "dst", self.port.dst(), "any");
+        put_mac(out, "peer", self.port.peer(), "broadcast");
         out.put("passed_to_stack", format_args!("{}", self.port.passed()));
+    }
+}
+
+fn put_mac(out: &mut dyn PropSink, key: &str, mac: Option<[u8; 6]>, none_word: &str) {
+    match mac {
+        Some(m) => out.put(
+            key,
+            format_args!("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", m[0], m[1], m[2], m[3], m[4], m[5]),
+        ),
+        None => out.put(key, format_args!("{}", none_word)),
     }
 }
 
@@ -149,6 +166,7 @@ static ETH_TYPE: FbType = FbType {
         KeyInfo { key: "dev", kind: Kind::Str, help: "network device to attach to" },
         KeyInfo { key: "ethertype", kind: Kind::U32, help: "claim only this EtherType (0: all)" },
         KeyInfo { key: "dst", kind: Kind::Str, help: "claim only frames to this MAC ('any': all)" },
+        KeyInfo { key: "peer", kind: Kind::Str, help: "send block-made packets to this MAC (default broadcast)" },
     ],
     max_ingress: 1,
     max_egress: 1,

@@ -381,19 +381,43 @@ void lana_port_ifname(struct lana_port *port, char *buf, size_t len)
 	rcu_read_unlock();
 }
 
-/* Transmit on the port's device; consumes @skb in every case. */
-int lana_port_xmit(struct lana_port *port, struct sk_buff *skb)
+/*
+ * Transmit on the port's device; consumes @skb in every case. Frames that came from a wire
+ * carry their Ethernet header and go out as they are; packets made by a block (a socket's
+ * messages) get one: to @peer (48-bit MAC, 0 for broadcast), EtherType @proto.
+ */
+int lana_port_xmit(struct lana_port *port, struct sk_buff *skb, u16 proto, u64 peer)
 {
 	struct net_device *dev = READ_ONCE(port->dev);
+	struct ethhdr *eth;
+	int i;
 
 	if (!dev) {
 		kfree_skb(skb);
 		return -ENODEV;
 	}
 	skb->dev = dev;
-	/* Frames taken from the rx path have data past the Ethernet header. */
-	if (skb_mac_header_was_set(skb) && skb->data > skb_mac_header(skb))
-		skb_push(skb, skb->data - skb_mac_header(skb));
+	if (skb_mac_header_was_set(skb)) {
+		/* Frames taken from the rx path have data past the Ethernet header. */
+		if (skb->data > skb_mac_header(skb))
+			skb_push(skb, skb->data - skb_mac_header(skb));
+	} else {
+		if (skb_cow_head(skb, ETH_HLEN)) {
+			kfree_skb(skb);
+			return -ENOMEM;
+		}
+		eth = skb_push(skb, ETH_HLEN);
+		skb_reset_mac_header(skb);
+		if (peer) {
+			for (i = 0; i < ETH_ALEN; i++)
+				eth->h_dest[i] = peer >> (40 - 8 * i);
+		} else {
+			eth_broadcast_addr(eth->h_dest);
+		}
+		ether_addr_copy(eth->h_source, dev->dev_addr);
+		eth->h_proto = htons(proto);
+		skb->protocol = eth->h_proto;
+	}
 	return dev_queue_xmit(skb);
 }
 

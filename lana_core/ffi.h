@@ -2,8 +2,9 @@
 /*
  * The C half of lana_core's FFI layer: wrappers for what Rust cannot reach through
  * kernel::bindings (static inlines, macros, headers bindgen does not see) and the C-owned
- * callbacks (generic netlink ops, rx_handler, notifiers). Every function here has exactly one
- * declaration in lana_core/ffi.rs; keep the two in sync.
+ * callbacks (generic netlink ops, rx_handler, notifiers, sockets, engine threads). Every
+ * Rust -> C function here has exactly one declaration in lana_core/ffi.rs; keep the two in
+ * sync (the ffi.c list is `awk` output: see scripts/ffi-protos.sh).
  */
 #ifndef LANA_FFI_H
 #define LANA_FFI_H
@@ -21,15 +22,26 @@ struct netlink_ext_ack;
 struct lana_port;
 struct sock_filter;
 struct bpf_prog;
+struct sock;
 
-/* C -> Rust (implemented in netlink.rs, netdev.rs, notifier.rs) */
+/* C -> Rust (netlink.rs, netdev.rs, notifier.rs, socket.rs) */
 int lana_rust_doit(u8 cmd, struct genl_info *info);
 int lana_rust_dumpit(u8 cmd, struct sk_buff *skb, struct netlink_callback *cb);
 unsigned int lana_rust_rx(struct sk_buff *skb, void *port);	/* rx_handler_result_t */
 int lana_rust_fb_event(struct notifier_block *nb, unsigned long action, void *data);
 void lana_rust_ppe_run(struct sk_buff *skb, u32 entry);
+int lana_rust_sock_bind(struct sock *sk, const char *name, void **link);
+void lana_rust_sock_unbind(void *link);
+int lana_rust_sock_send(void *link, struct sk_buff *skb);
 
-/* mechanism.c */
+/* Rust -> C: socket.c */
+int lana_sock_register(void);
+void lana_sock_unregister(void);
+int lana_sock_family(void);
+bool lana_sock_deliver(struct sock *sk, struct sk_buff *skb);
+unsigned int lana_sock_rcvq_len(struct sock *sk);
+
+/* Rust -> C: mechanism.c */
 unsigned int lana_ppe_mode(void);
 const char *lana_ppe_mode_name(void);
 void lana_ppe_enqueue(struct sk_buff *skb, u32 entry);
@@ -37,7 +49,7 @@ u64 lana_ppe_queue_drops(void);
 int lana_ppe_start(void);
 void lana_ppe_stop(void);
 
-/* Rust -> C (declared in lana_core/ffi.rs) */
+/* Rust -> C: ffi.c */
 unsigned int lana_max_hops(void);
 int lana_genl_register(void);
 void lana_genl_unregister(void);
@@ -80,7 +92,7 @@ void lana_module_put(struct module *m);
 int lana_port_attach(struct lana_port *port, const char *ifname);
 void lana_port_detach(struct lana_port *port);
 void lana_port_ifname(struct lana_port *port, char *buf, size_t len);
-int lana_port_xmit(struct lana_port *port, struct sk_buff *skb);
+int lana_port_xmit(struct lana_port *port, struct sk_buff *skb, u16 proto, u64 peer);
 void lana_skb_push_mac(struct sk_buff *skb);
 int lana_netdev_notifier_register(void);
 void lana_netdev_notifier_unregister(void);

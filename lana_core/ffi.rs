@@ -80,6 +80,11 @@ extern "C" {
     pub(crate) fn lana_ppe_start() -> c_int;
     pub(crate) fn lana_ppe_stop();
 
+    pub(crate) fn lana_sock_register() -> c_int;
+    pub(crate) fn lana_sock_unregister();
+    pub(crate) fn lana_sock_family() -> c_int;
+    pub(crate) fn lana_sock_deliver(sk: *mut bindings::sock, skb: *mut bindings::sk_buff) -> bool;
+
     pub(crate) fn lana_bh_disable();
     pub(crate) fn lana_bh_enable();
 
@@ -91,7 +96,7 @@ extern "C" {
     pub(crate) fn lana_port_attach(port: *mut LanaPortC, ifname: *const c_char) -> c_int;
     pub(crate) fn lana_port_detach(port: *mut LanaPortC);
     pub(crate) fn lana_port_ifname(port: *mut LanaPortC, buf: *mut c_char, len: usize);
-    pub(crate) fn lana_port_xmit(port: *mut LanaPortC, skb: *mut bindings::sk_buff) -> c_int;
+    pub(crate) fn lana_port_xmit(port: *mut LanaPortC, skb: *mut bindings::sk_buff, proto: u16, peer: u64) -> c_int;
     pub(crate) fn lana_skb_push_mac(skb: *mut bindings::sk_buff);
     pub(crate) fn lana_skb_protocol(skb: *const bindings::sk_buff) -> u16;
     pub(crate) fn lana_skb_mac_dst(skb: *const bindings::sk_buff) -> u64;

@@ -30,6 +30,7 @@ pub mod percpu;
 pub mod props;
 pub mod rcu;
 pub mod registry;
+pub mod socket;
 pub mod uapi;
 
 pub use block::{Direction, Event, FbType, FunctionalBlock, KeyInfo, Verdict};
@@ -46,23 +47,46 @@ module! {
     license: "GPL",
 }
 
-struct LanaCore;
+struct LanaCore {
+    _socket_type: Registration,
+}
 
 impl kernel::Module for LanaCore {
-    fn init(_module: &'static ThisModule) -> Result<Self> {
+    fn init(module: &'static ThisModule) -> Result<Self> {
         registry::init();
         engine::start()?;
         if let Err(e) = netdev::init() {
             engine::stop();
             return Err(e);
         }
-        if let Err(e) = netlink::register_family() {
+        if let Err(e) = socket::register_family() {
             netdev::exit();
             engine::stop();
             return Err(e);
         }
-        pr_info!("loaded (max_hops={}, engine: {})\n", engine::max_hops(), engine::mechanism());
-        Ok(LanaCore)
+        let socket_type = match Registration::new(&socket::SOCKET_TYPE, module) {
+            Ok(r) => r,
+            Err(e) => {
+                socket::unregister_family();
+                netdev::exit();
+                engine::stop();
+                return Err(e);
+            }
+        };
+        if let Err(e) = netlink::register_family() {
+            drop(socket_type);
+            socket::unregister_family();
+            netdev::exit();
+            engine::stop();
+            return Err(e);
+        }
+        pr_info!(
+            "loaded (max_hops={}, engine: {}, AF_LANA={})\n",
+            engine::max_hops(),
+            engine::mechanism(),
+            socket::family()
+        );
+        Ok(LanaCore { _socket_type: socket_type })
     }
 }
 
@@ -71,8 +95,9 @@ impl Drop for LanaCore {
         // No FB module can be loaded here (each holds a reference on us), so no type is
         // registered; instances of core-only types cannot exist either.
         netlink::unregister_family();
-        netdev::exit();
         registry::flush_all();
+        socket::unregister_family();
+        netdev::exit();
         engine::stop();
         pr_info!("unloaded\n");
     }

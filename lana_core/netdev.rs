@@ -50,6 +50,8 @@ pub struct Port {
     ethertype: AtomicU32,
     /// Claim only frames to this destination MAC (`DST_SET` | 48-bit address); 0 claims all.
     dst: AtomicU64,
+    /// Destination of packets made by blocks (`DST_SET` | MAC); 0 is broadcast.
+    peer: AtomicU64,
     /// Frames passed on to the Linux stack because they were not claimed.
     pub(crate) passed: AtomicU32,
 }
@@ -68,6 +70,7 @@ impl Port {
                 entry: AtomicU32::new(entry),
                 ethertype: AtomicU32::new(0),
                 dst: AtomicU64::new(0),
+                peer: AtomicU64::new(0),
                 passed: AtomicU32::new(0),
             }),
             GFP_KERNEL,
@@ -123,20 +126,22 @@ impl Port {
 
     /// Claim only frames sent to `mac` (None: any destination).
     pub fn set_dst(&self, mac: Option<[u8; 6]>) {
-        let v = mac.map_or(0, |m| m.iter().fold(0u64, |acc, &b| (acc << 8) | b as u64) | DST_SET);
-        self.dst.store(v, Ordering::Relaxed);
+        self.dst.store(mac_to_u64(mac), Ordering::Relaxed);
     }
 
     /// The destination MAC claimed (None: any).
     pub fn dst(&self) -> Option<[u8; 6]> {
-        let v = self.dst.load(Ordering::Relaxed);
-        (v & DST_SET != 0).then(|| {
-            let mut m = [0u8; 6];
-            for (i, b) in m.iter_mut().enumerate() {
-                *b = (v >> (40 - 8 * i)) as u8;
-            }
-            m
-        })
+        u64_to_mac(self.dst.load(Ordering::Relaxed))
+    }
+
+    /// Send packets made by blocks to `mac` (None: broadcast).
+    pub fn set_peer(&self, mac: Option<[u8; 6]>) {
+        self.peer.store(mac_to_u64(mac), Ordering::Relaxed);
+    }
+
+    /// Where packets made by blocks go (None: broadcast).
+    pub fn peer(&self) -> Option<[u8; 6]> {
+        u64_to_mac(self.peer.load(Ordering::Relaxed))
     }
 
     /// Frames left to the Linux stack.
@@ -144,17 +149,38 @@ impl Port {
         self.passed.load(Ordering::Relaxed)
     }
 
-    /// Send `pkt` (a whole Ethernet frame) out of the device. `ENODEV` when detached;
-    /// the packet is consumed either way.
+    /// Send `pkt` out of the device: a frame from a wire as it is, a packet a block made
+    /// (a socket's message) with an Ethernet header to `peer` (None: broadcast) of the port's
+    /// EtherType (or LANA's default, 0x88b5). `ENODEV` when detached; the packet is consumed
+    /// either way.
     pub fn xmit(&self, pkt: Packet) -> Result {
+        let proto = match self.ethertype() {
+            0 => crate::uapi::LANA_DEFAULT_ETHERTYPE as u16,
+            t => t,
+        };
+        let peer = self.peer.load(Ordering::Relaxed) & !DST_SET;
         // SAFETY: `c` is valid; the helper consumes the skb in every case.
-        let r = unsafe { ffi::lana_port_xmit(self.c.get(), pkt.into_raw()) };
+        let r = unsafe { ffi::lana_port_xmit(self.c.get(), pkt.into_raw(), proto, peer) };
         if r < 0 {
             Err(Error::from_errno(r))
         } else {
             Ok(())
         }
     }
+}
+
+fn mac_to_u64(mac: Option<[u8; 6]>) -> u64 {
+    mac.map_or(0, |m| m.iter().fold(0u64, |acc, &b| (acc << 8) | b as u64) | DST_SET)
+}
+
+fn u64_to_mac(v: u64) -> Option<[u8; 6]> {
+    (v & DST_SET != 0).then(|| {
+        let mut m = [0u8; 6];
+        for (i, b) in m.iter_mut().enumerate() {
+            *b = (v >> (40 - 8 * i)) as u8;
+        }
+        m
+    })
 }
 
 #[pinned_drop]

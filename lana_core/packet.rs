@@ -35,6 +35,16 @@ impl Packet {
         NonNull::new(skb).map(|skb| Packet { skb })
     }
 
+    /// Take ownership of `skb`, which must not be shared.
+    ///
+    /// # Safety
+    ///
+    /// `skb` must be a valid, unshared `sk_buff` whose only reference the caller gives up.
+    pub(crate) unsafe fn from_raw(skb: *mut bindings::sk_buff) -> Option<Self> {
+        // INVARIANT: the caller guarantees a valid, unshared skb it owned.
+        NonNull::new(skb).map(|skb| Packet { skb })
+    }
+
     /// Give up ownership, returning the raw pointer (for a C function that consumes it).
     pub(crate) fn into_raw(self) -> *mut bindings::sk_buff {
         let skb = self.skb.as_ptr();

@@ -21,7 +21,7 @@ else
 	# change then rebuilds incrementally (about a minute instead of five).
 	ver=$(basename "$kb")
 	ver=${ver%%-*}
-	seed=$(ls -td "$LANA_CACHE/kernel/$ver-$variant-"*/.lana-built 2>/dev/null | head -n 1)
+	seed=$(ls -td "$LANA_CACHE/kernel/$ver-$variant-"*/.lana-built 2>/dev/null | head -n 1 || true)
 	if [ -n "$seed" ] && [ "$(cat "$(dirname "$seed")/.lana-source" 2>/dev/null)" = "$src" ]; then
 		phase "kernel ($variant): starting from $(dirname "$seed")"
 		cp -a "$(dirname "$seed")" "$kb"

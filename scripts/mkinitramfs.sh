@@ -33,7 +33,7 @@ while read -r ko; do
 done < <(sed "s/\.ko$/.o/" "$LANA_ROOT/modules.order")
 cp "$kdir/net/core/pktgen.ko" "$root/lib/modules/"
 
-for b in fbctl lana-pcount lana-nlfuzz; do
+for b in fbctl lana-nc lana-pcount lana-nlfuzz; do
 	[ -x "$bins/$b" ] || die "$bins/$b missing: run 'make userspace'"
 	copy_with_libs "$bins/$b"
 done

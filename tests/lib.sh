@@ -59,7 +59,16 @@ unload_all() {
 	for m in $(awk '$1 ~ /^(fb_|lana_)/ && $1 != "lana_core" {print $1}' /proc/modules); do
 		rmmod "$m" || { fail "rmmod $m"; return 1; }
 	done
-	grep -q '^lana_core ' /proc/modules && { rmmod lana_core || { fail "rmmod lana_core"; return 1; }; }
+	# Closed AF_LANA sockets are freed after an RCU grace period (SOCK_RCU_FREE) and keep
+	# the module referenced until then: retry for up to 5 seconds, as modprobe -r users do.
+	if grep -q '^lana_core ' /proc/modules; then
+		n=0
+		until rmmod lana_core 2>/tmp/rmmod.err; do
+			n=$((n + 1))
+			[ $n -lt 50 ] || { cat /tmp/rmmod.err >&2; fail "rmmod lana_core"; return 1; }
+			sleep 0.1
+		done
+	fi
 	n=$(awk '$1 ~ /^(fb_|lana_)/' /proc/modules | wc -l)
 	[ "$n" = 0 ] || fail "modules left loaded: $(cat /proc/modules)"
 }

@@ -89,3 +89,12 @@ pub const LANA_F_DROP_STATE: u32 = 1;
 pub const LANA_NAME_MAX: u32 = 31;
 /// Longest "key=value" property string, without the terminating NUL (filters are long).
 pub const LANA_PROP_MAX: u32 = 8191;
+
+/// Default address family number of AF_LANA (19: PF_ECONET, retired from Linux); the
+/// `sock_family` parameter of lana_core changes it.
+pub const LANA_AF_DEFAULT: i32 = 19;
+/// Largest message one `send` on an AF_LANA socket takes (bytes).
+pub const LANA_SOCK_MAX_MSG: u32 = 1500;
+/// EtherType an eth block writes on packets that come without a link header (from
+/// sockets) when its `ethertype` is 0 (0x88b5: IEEE local experimental).
+pub const LANA_DEFAULT_ETHERTYPE: u32 = 0x88b5;

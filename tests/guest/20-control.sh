@@ -14,10 +14,10 @@ block_field() {
 test_types_lists_loaded_modules() {
 	setup_blocks || return 1
 	types=$(fbctl -j types | jq -r '[.[].type] | sort | join(",")')
-	eq "$types" "counter,eth,fwd" "registered types"
+	eq "$types" "counter,eth,fwd,socket" "registered types (socket is the core's own)"
 	eq "$(fbctl -j types | jq -r '.[] | select(.type=="counter") | .keys[0]')" "reset=bool: 1 zeroes the counts" "counter's key doc"
 	check rmmod fb_eth
-	eq "$(fbctl -j types | jq -r '[.[].type] | sort | join(",")')" "counter,fwd" "types after rmmod fb_eth"
+	eq "$(fbctl -j types | jq -r '[.[].type] | sort | join(",")')" "counter,fwd,socket" "types after rmmod fb_eth"
 }
 
 test_add_show_list_rm() {

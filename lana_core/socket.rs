@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Applications on LANA: the `socket` block type and its side of the AF_LANA socket family.
+//!
+//! `socket(AF_LANA, SOCK_RAW, 0)` + bind to a `socket` block by name (the socket layer glue
+//! is `socket.c`). What the graph passes to the block in the ingress direction lands in the
+//! socket's receive queue (bounded by its receive buffer; a full queue drops and counts);
+//! what the application sends enters the graph at the block in the egress direction.
+//!
+//! A socket and its block share a [`SockLink`]: the block delivers to the socket the link
+//! names (read under RCU), the socket sends as long as the link says the block is alive.
+
+use crate::block::{Event, NewInstance, Reason};
+use crate::engine;
+use crate::ffi;
+use crate::packet::Packet;
+use crate::props::PropSink;
+use crate::registry;
+use crate::{Direction, FbType, FunctionalBlock, PerCpuCounters, Verdict};
+use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+use kernel::bindings;
+use kernel::prelude::*;
+use kernel::sync::{rcu, Arc};
+
+/// What a socket block and the socket bound to it share.
+pub(crate) struct SockLink {
+    /// The bound socket, NULL when none. Sockets are freed after a grace period
+    /// (SOCK_RCU_FREE), so a pointer read under RCU stays valid for the read-side section.
+    sk: AtomicPtr<bindings::sock>,
+    /// The block's id, for sending into the engine.
+    block_id: u32,
+    /// False once the block is gone: sends fail with ENOTCONN.
+    alive: AtomicBool,
+}
+
+/// Register the address family (module init).
+pub(crate) fn register_family() -> Result {
+    // SAFETY: registers the static family and proto in socket.c; undone in `unregister_family`.
+    kernel::error::to_result(unsafe { ffi::lana_sock_register() })
+}
+
+/// Unregister it (module exit; no socket can be open: each holds a module reference).
+pub(crate) fn unregister_family() {
+    // SAFETY: registered in module init.
+    unsafe { ffi::lana_sock_unregister() };
+}
+
+/// The address family number in use.
+pub fn family() -> i32 {
+    // SAFETY: reads a read-only module parameter.
+    unsafe { ffi::lana_sock_family() }
+}
+
+struct SocketBlock {
+    link: Arc<SockLink>,
+    /// Messages delivered to the socket (packets) and refused by a full queue (drops).
+    delivered: PerCpuCounters,
+}
+
+impl FunctionalBlock for SocketBlock {
+    fn receive(&self, pkt: Packet, dir: Direction) -> Verdict {
+        if dir == Direction::Egress {
+            return Verdict::Next(pkt, dir);
+        }
+        let _guard = rcu::Guard::new();
+        let sk = self.link.sk.load(Ordering::Acquire);
+        if sk.is_null() {
+            return Verdict::Drop(pkt); // no application bound
+        }
+        let len = pkt.len();
+        let raw = pkt.into_raw();
+        // SAFETY: `sk` is a live socket for this RCU section (SockLink docs); we own `raw`.
+        if unsafe { ffi::lana_sock_deliver(sk, raw) } {
+            self.delivered.add(len);
+            Verdict::Consumed
+        } else {
+            self.delivered.add_drop();
+            // SAFETY: the queue refused the skb, so it is still ours, unshared.
+            match unsafe { Packet::from_raw(raw) } {
+                Some(pkt) => Verdict::Drop(pkt),
+                None => Verdict::Consumed,
+            }
+        }
+    }
+
+    fn event(&self, event: &Event<'_>, why: &mut Reason) -> Result {
+        match event {
+            Event::Remove if !self.link.sk.load(Ordering::Relaxed).is_null() => {
+                why.set("a socket is bound to this block: close it first");
+                Err(EBUSY)
+            }
+            Event::ReplaceIn { .. } | Event::ReplaceOut { .. } => {
+                why.set("socket blocks hold an application's socket and cannot be replaced");
+                Err(EOPNOTSUPP)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn show(&self, out: &mut dyn PropSink) {
+        let bound = !self.link.sk.load(Ordering::Relaxed).is_null();
+        out.put("socket", format_args!("{}", if bound { "bound" } else { "none" }));
+        let t = self.delivered.sum();
+        out.put("delivered", format_args!("{}", t.packets));
+        out.put("queue_full_drops", format_args!("{}", t.drops));
+        out.put("family", format_args!("{}", family()));
+    }
+}
+
+impl Drop for SocketBlock {
+    fn drop(&mut self) {
+        // A socket still holding the link (after `flush`) gets ENOTCONN from now on.
+        self.link.alive.store(false, Ordering::Release);
+        self.link.sk.store(core::ptr::null_mut(), Ordering::Release);
+    }
+}
+
+fn new_socket(inst: &NewInstance<'_>) -> Result<KBox<dyn FunctionalBlock>> {
+    let link = Arc::new(
+        SockLink { sk: AtomicPtr::new(core::ptr::null_mut()), block_id: inst.id, alive: AtomicBool::new(true) },
+        GFP_KERNEL,
+    )?;
+    Ok(KBox::new(SocketBlock { link, delivered: PerCpuCounters::new()? }, GFP_KERNEL)?)
+}
+
+/// The `socket` block type, registered by the core itself.
+pub(crate) static SOCKET_TYPE: FbType = FbType {
+    name: "socket",
+    description: "an AF_LANA socket's end of the graph: ingress to the application, its sends go egress",
+    keys: &[],
+    max_ingress: 0,
+    max_egress: 1,
+    has_state: false,
+    new: new_socket,
+};
+
+/// bind(2): attach socket `sk` to the socket block `name`; on success `*link` holds a
+/// reference for the socket.
+#[no_mangle]
+pub extern "C" fn lana_rust_sock_bind(sk: *mut bindings::sock, name: *const c_char, link: *mut *mut c_void) -> c_int {
+    // SAFETY: socket.c passes a NUL-terminated name of at most 32 bytes.
+    let name = unsafe { CStr::from_ptr(name.cast()) };
+    let Ok(name) = name.to_str() else {
+        return EINVAL.to_errno();
+    };
+    let cfg = registry::lock();
+    let Some(i) = cfg.find(name) else {
+        return EADDRNOTAVAIL.to_errno();
+    };
+    let fb: &dyn FunctionalBlock = &*cfg.nodes[i].inst.fb;
+    let Some(block) = (fb as &dyn core::any::Any).downcast_ref::<SocketBlock>() else {
+        return EPROTOTYPE.to_errno();
+    };
+    if block.link.sk.compare_exchange(core::ptr::null_mut(), sk, Ordering::AcqRel, Ordering::Acquire).is_err() {
+        return EADDRINUSE.to_errno();
+    }
+    let raw = Arc::into_raw(block.link.clone());
+    // SAFETY: `link` is a valid out pointer from socket.c.
+    unsafe { *link = raw.cast_mut().cast() };
+    0
+}
+
+/// release(2): the socket lets go of its block.
+#[no_mangle]
+pub extern "C" fn lana_rust_sock_unbind(link: *mut c_void) {
+    // SAFETY: `link` came from `Arc::into_raw` in `lana_rust_sock_bind`; the socket gives up
+    // that reference here, once.
+    let link = unsafe { Arc::from_raw(link.cast::<SockLink>().cast_const()) };
+    link.sk.store(core::ptr::null_mut(), Ordering::Release);
+}
+
+/// sendmsg(2): run the engine on the message from the socket's block, egress. Consumes
+/// `skb` (a fresh, unshared buffer).
+#[no_mangle]
+pub extern "C" fn lana_rust_sock_send(link: *mut c_void, skb: *mut bindings::sk_buff) -> c_int {
+    // SAFETY: `link` is the reference the bound socket holds (valid until unbind, which
+    // cannot run concurrently: the socket is locked).
+    let link = unsafe { &*link.cast::<SockLink>() };
+    // SAFETY: socket.c hands over a fresh skb it allocated.
+    let Some(pkt) = (unsafe { Packet::from_raw(skb) }) else {
+        return EINVAL.to_errno();
+    };
+    if !link.alive.load(Ordering::Acquire) {
+        return ENOTCONN.to_errno();
+    }
+    // The engine's per-CPU counters need bottom halves off, as in the receive path.
+    // SAFETY: paired below; process context.
+    unsafe { ffi::lana_bh_disable() };
+    engine::process(pkt, link.block_id, Direction::Egress);
+    // SAFETY: paired with the disable above.
+    unsafe { ffi::lana_bh_enable() };
+    0
+}
