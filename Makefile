@@ -12,7 +12,7 @@ export LANA_OUT ?= $(ROOT)/build
 LIB = . $(ROOT)/scripts/lib.sh
 KDIR = $(LANA_OUT)/kernel-normal
 
-.PHONY: all setup kernel modules userspace initramfs test demo bench vm-shell vm-run \
+.PHONY: all setup kernel modules userspace initramfs test test-debug demo bench vm-shell vm-run \
 	clean distclean
 
 all: initramfs
@@ -40,6 +40,14 @@ initramfs: modules userspace
 
 test: initramfs
 	@bash scripts/run-tests.sh
+
+# The whole suite on the debug kernel (lockdep, KFENCE + SLUB debugging, kmemleak, debug
+# objects, atomic-sleep checks, KUnit); any report fails it. Modules are rebuilt for it.
+test-debug: userspace
+	@bash scripts/build-kernel.sh debug
+	@bash scripts/build-modules.sh "$(LANA_OUT)/kernel-debug"
+	@bash scripts/mkinitramfs.sh "$(LANA_OUT)/kernel-debug" debug
+	@KVARIANT=debug VM_MEM=2048 LANA_TEST_TIMEOUT=900 VM_TIMEOUT=3000 bash scripts/run-tests.sh
 
 demo: initramfs
 	@bash scripts/vm.sh run tests/demo.sh

@@ -11,7 +11,7 @@ use crate::block::{Direction, Verdict};
 use crate::ffi;
 use crate::graph::{self, Graph};
 use crate::packet::Packet;
-use crate::percpu::{PerCpuCounters, Totals};
+use crate::percpu::{CpuOffset, PerCpuCounters, Totals};
 use kernel::prelude::*;
 use kernel::sync::rcu;
 
@@ -104,13 +104,14 @@ pub(crate) fn process_from_link(pkt: Packet, entry: u32) {
         g.counters.no_next.add_drop();
         return;
     };
-    hop.inst.stats.add(pkt.len());
+    let cpu = CpuOffset::this_cpu();
+    hop.inst.stats.add_on(cpu, pkt.len());
     let Some(&id) = hop.ingress.first() else {
         g.counters.no_next.add_drop();
         hop.inst.stats.add_drop();
         return;
     };
-    run(g, Work { pkt, id, dir: Direction::Ingress, hops: 1 });
+    run(g, cpu, Work { pkt, id, dir: Direction::Ingress, hops: 1 });
 }
 
 /// Process `pkt` starting at block `entry`, travelling in `dir` (a block that originates
@@ -121,10 +122,10 @@ pub fn process(pkt: Packet, entry: u32, dir: Direction) {
         return;
     };
     g.counters.rx.add(pkt.len());
-    run(g, Work { pkt, id: entry, dir, hops: 0 });
+    run(g, CpuOffset::this_cpu(), Work { pkt, id: entry, dir, hops: 0 });
 }
 
-fn run(g: &Graph, first: Work) {
+fn run(g: &Graph, cpu: CpuOffset, first: Work) {
     let max = max_hops();
     let mut pending: [Option<Work>; PENDING] = Default::default();
     let mut npending = 0usize;
@@ -138,13 +139,20 @@ fn run(g: &Graph, first: Work) {
             next = pending[npending].take();
             continue;
         };
-        next = step(g, w, max, &mut pending, &mut npending);
+        next = step(g, cpu, w, max, &mut pending, &mut npending);
     }
 }
 
 /// Run one block on `w`; return where the packet goes next.
 #[inline]
-fn step(g: &Graph, w: Work, max: u32, pending: &mut [Option<Work>; PENDING], npending: &mut usize) -> Option<Work> {
+fn step(
+    g: &Graph,
+    cpu: CpuOffset,
+    w: Work,
+    max: u32,
+    pending: &mut [Option<Work>; PENDING],
+    npending: &mut usize,
+) -> Option<Work> {
     let Some(hop) = g.hop(w.id) else {
         g.counters.no_next.add_drop();
         return None;
@@ -154,7 +162,7 @@ fn step(g: &Graph, w: Work, max: u32, pending: &mut [Option<Work>; PENDING], npe
         hop.inst.stats.add_drop();
         return None;
     }
-    hop.inst.stats.add(w.pkt.len());
+    hop.inst.stats.add_on(cpu, w.pkt.len());
     let hops = w.hops + 1;
     match hop.inst.fb.receive(w.pkt, w.dir) {
         Verdict::Next(pkt, dir) => match hop.ports(dir).first() {

@@ -222,6 +222,14 @@ void *lana_percpu_cpu(void __percpu *p, unsigned int cpu)
 	return per_cpu_ptr(p, cpu);
 }
 
+/* This CPU's per-CPU offset: this_cpu_ptr(p) == p + offset for every per-CPU pointer. */
+static DEFINE_PER_CPU(u8, lana_cpu_anchor);
+
+unsigned long lana_this_cpu_offset(void)
+{
+	return (unsigned long)this_cpu_ptr(&lana_cpu_anchor) - (unsigned long)&lana_cpu_anchor;
+}
+
 unsigned int lana_nr_cpu_ids(void)
 {
 	return nr_cpu_ids;

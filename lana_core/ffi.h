@@ -75,6 +75,7 @@ void __percpu *lana_percpu_alloc(size_t size);
 void lana_percpu_free(void __percpu *p);
 void *lana_percpu_this(void __percpu *p);
 void *lana_percpu_cpu(void __percpu *p, unsigned int cpu);
+unsigned long lana_this_cpu_offset(void);
 unsigned int lana_nr_cpu_ids(void);
 void lana_kfree_skb(struct sk_buff *skb);
 void lana_consume_skb(struct sk_buff *skb);

@@ -50,6 +50,7 @@ extern "C" {
     pub(crate) fn lana_percpu_this(p: *mut c_void) -> *mut c_void;
     pub(crate) fn lana_percpu_cpu(p: *mut c_void, cpu: c_uint) -> *mut c_void;
     pub(crate) fn lana_nr_cpu_ids() -> c_uint;
+    pub(crate) fn lana_this_cpu_offset() -> usize;
 
     pub(crate) fn lana_kfree_skb(skb: *mut bindings::sk_buff);
     pub(crate) fn lana_skb_clone(skb: *mut bindings::sk_buff) -> *mut bindings::sk_buff;

@@ -21,6 +21,7 @@ pub mod bpf;
 pub mod engine;
 mod ffi;
 pub mod graph;
+mod kunit;
 pub mod name;
 pub mod netdev;
 pub mod netlink;

@@ -55,8 +55,9 @@ impl Packet {
     /// Bytes in the packet.
     #[inline]
     pub fn len(&self) -> u32 {
-        // SAFETY: by the type invariant `skb` is valid.
-        unsafe { ffi::lana_skb_len(self.skb.as_ptr()) }
+        // SAFETY: by the type invariant `skb` is valid and ours; `len` is a plain field
+        // (read directly: this runs at every hop).
+        unsafe { (*self.skb.as_ptr()).len }
     }
 
     /// Whether the packet has no bytes.

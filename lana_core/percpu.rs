@@ -14,6 +14,25 @@ struct Slot {
     drops: u64,
 }
 
+/// This CPU's per-CPU offset, taken once per packet by the engine so that per-hop counter
+/// updates are plain arithmetic and stores.
+///
+/// # Invariants
+///
+/// Valid only on the CPU it was taken on, while bottom halves stay disabled (the engine
+/// holds it only inside one packet's processing).
+#[derive(Clone, Copy)]
+pub(crate) struct CpuOffset(usize);
+
+impl CpuOffset {
+    /// This CPU's offset. The caller must keep bottom halves disabled while using it.
+    #[inline]
+    pub(crate) fn this_cpu() -> Self {
+        // SAFETY: reads this CPU's per-CPU offset; no preconditions.
+        CpuOffset(unsafe { ffi::lana_this_cpu_offset() })
+    }
+}
+
 /// A sum of [`PerCpuCounters`] over all CPUs.
 #[derive(Default, Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Totals {
@@ -65,6 +84,19 @@ impl PerCpuCounters {
         let s = self.this_cpu();
         // SAFETY: `s` is this CPU's slot; the caller cannot be preempted by another writer
         // (type docs), so no other reference to the slot is live.
+        unsafe {
+            (*s).packets = (*s).packets.wrapping_add(1);
+            (*s).bytes = (*s).bytes.wrapping_add(bytes as u64);
+        }
+    }
+
+    /// [`Self::add`] with an offset the caller already took (the engine, once per packet).
+    #[inline]
+    pub(crate) fn add_on(&self, cpu: CpuOffset, bytes: u32) {
+        let s = (self.pcpu.as_ptr() as usize).wrapping_add(cpu.0) as *mut Slot;
+        // SAFETY: `pcpu` plus this CPU's offset is this CPU's slot (the per-CPU allocator's
+        // layout, as this_cpu_ptr computes it); `cpu` is valid here (CpuOffset invariant),
+        // and no other writer runs on this CPU.
         unsafe {
             (*s).packets = (*s).packets.wrapping_add(1);
             (*s).bytes = (*s).bytes.wrapping_add(bytes as u64);

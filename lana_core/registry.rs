@@ -392,6 +392,10 @@ pub(crate) fn flush_all() {
     }
     let _ = flush(&mut cfg);
     graph::unpublish();
+    // The mutex is a static that outlives this load of the module: free the vectors' memory
+    // now, or every load/unload cycle leaks it (kmemleak found this).
+    cfg.nodes = KVec::new();
+    cfg.types = KVec::new();
 }
 
 /// Maximum number of properties in one `set`.

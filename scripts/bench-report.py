@@ -28,6 +28,7 @@ PAPER = {  # Table 1 of the paper (pps, ratio to the Linux stack)
 DESC = {
     "stack": "Linux stack alone (receives and drops)",
     "rxdrop": "drop-only rx_handler (ceiling)",
+    "rxdrop-unshare": "rx_handler: skb_share_check + drop",
     "lana-softirq": "LANA eth+fwd+fwd, softirq (default)",
     "lana-thread": "LANA eth+fwd+fwd, per-CPU thread, normal priority",
     "lana-thread-rt": "LANA eth+fwd+fwd, per-CPU thread, SCHED_FIFO",

@@ -5,10 +5,13 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-kdir=$(readlink -f "${1:?usage: mkinitramfs.sh KERNEL_BUILD_DIR}")
-root=$LANA_OUT/initramfs
+kdir=$(readlink -f "${1:?usage: mkinitramfs.sh KERNEL_BUILD_DIR [normal|debug]}")
+variant=${2:-normal}
+name=initramfs
+[ "$variant" = normal ] || name=initramfs-$variant
+root=$LANA_OUT/$name
 bins=$LANA_ROOT/target/release
-phase "initramfs: packing $LANA_OUT/initramfs.cpio.gz"
+phase "initramfs: packing $LANA_OUT/$name.cpio.gz"
 rm -rf "$root"
 mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,tmp,run,root,lib/modules,lib64,lana/tests}
 cp /bin/busybox "$root/bin/busybox"
@@ -46,6 +49,5 @@ cp -r "$LANA_ROOT/tests/lib.sh" "$LANA_ROOT/tests/guest" "$root/lana/tests/"
 cp "$LANA_ROOT/tests/demo.sh" "$root/lana/"
 
 (cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --owner=0:0 --quiet | gzip -1) \
-	>"$LANA_OUT/initramfs.cpio.gz"
-ln -sfn "$kdir/arch/x86/boot/bzImage" "$LANA_OUT/bzImage"
-phase "initramfs: $(du -h "$LANA_OUT/initramfs.cpio.gz" | cut -f1)"
+	>"$LANA_OUT/$name.cpio.gz"
+phase "initramfs: $(du -h "$LANA_OUT/$name.cpio.gz" | cut -f1)"

@@ -18,6 +18,7 @@ shift
 variant=${KVARIANT:-normal}
 kernel=$LANA_OUT/kernel-$variant/arch/x86/boot/bzImage
 initrd=$LANA_OUT/initramfs.cpio.gz
+[ "$variant" = normal ] || initrd=$LANA_OUT/initramfs-$variant.cpio.gz
 [ -f "$kernel" ] && [ -f "$initrd" ] || die "guest not built: run 'make initramfs'"
 [ -x "$QEMU" ] || die "QEMU missing: run 'make setup'"
 mkdir -p "$LANA_OUT/logs" "$LANA_OUT/results"
@@ -77,7 +78,7 @@ test | run)
 		mkdir -p "$d/lana"
 		cp "$script" "$d/lana/user-script"
 		printf '%s\n' "$@" >"$d/lana/user-args"
-		extra_initrd=$LANA_OUT/initramfs-run.cpio.gz
+		extra_initrd=$LANA_OUT/initramfs-$variant-run.cpio.gz
 		{ cat "$initrd"; (cd "$d" && find . | cpio -o -H newc --owner=0:0 --quiet | gzip -1); } >"$extra_initrd"
 		rm -rf "$d"
 	else
@@ -86,7 +87,7 @@ test | run)
 		chmod 755 "$d"
 		mkdir -p "$d/lana"
 		printf '%s\n' "$@" >"$d/lana/user-args"
-		extra_initrd=$LANA_OUT/initramfs-test.cpio.gz
+		extra_initrd=$LANA_OUT/initramfs-$variant-test.cpio.gz
 		{ cat "$initrd"; (cd "$d" && find . | cpio -o -H newc --owner=0:0 --quiet | gzip -1); } >"$extra_initrd"
 		rm -rf "$d"
 	fi

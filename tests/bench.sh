@@ -81,6 +81,7 @@ run_one() {
 nothing() { :; }
 rxdrop_on() { insmod $M/lana_rxdrop.ko ifname=rx0; }
 rxdrop_off() { rmmod lana_rxdrop; }
+rxdropu_on() { insmod $M/lana_rxdrop.ko ifname=rx0 unshare=1; }
 lana3() { lana_load $1 && lana_stack $1 rx0 a 2; }
 softirq3() { lana3 0; }
 thread3() { lana3 1; }
@@ -94,13 +95,13 @@ chain8() { chain 8; }
 chain16() { chain 16; }
 chain32() { chain 32; }
 softirq3x2() { lana_load 0 && lana_stack 0 rx0 a 2 && lana_stack 0 rx1 b 2; }
-rxdrop2_on() { insmod $M/lana_rxdrop.ko ifname=rx0; }
 
 echo "BENCH-INFO packets=$N reps=$REPS cpus=$(nproc)"
 REP=1
 while [ $REP -le $REPS ]; do
 	run_one stack nothing nothing 1
 	run_one rxdrop rxdrop_on rxdrop_off 1
+	run_one rxdrop-unshare rxdropu_on rxdrop_off 1
 	run_one lana-softirq softirq3 lana_unload 1
 	run_one lana-thread thread3 lana_unload 1
 	run_one lana-thread-rt threadrt3 lana_unload 1

@@ -55,3 +55,14 @@ test_duplicate_type_name_is_refused() {
 	insmod /lib/modules/fb_fwd.ko 2>/dev/null && fail "fb_fwd loaded although fb_dup owns 'fwd'"
 	check rmmod fb_dup
 }
+
+test_kunit_suite_passes() {
+	# KUnit is built only into the debug kernel (make test-debug): skipped elsewhere.
+	grep -q " kunit_run_tests$" /proc/kallsyms || return $KSFT_SKIP
+	check load lana_core
+	for i in $(seq 20); do dmesg | grep -q "ok [0-9]* lana_core" && break; sleep 0.1; done
+	dmesg | grep -E "lana_core|# .*(ok|pass)" | tail -12
+	dmesg | grep -qE "^\[.*\] *not ok [0-9]+ " && fail "a KUnit test failed"
+	dmesg | grep -qE "ok [0-9]+ lana_core" || fail "the lana_core KUnit suite did not report"
+	info "$(dmesg | grep -oE "# lana_core: pass:[0-9]+ fail:[0-9]+ skip:[0-9]+ total:[0-9]+" | tail -n 1)"
+}

@@ -18,7 +18,15 @@ list_tests() {
 }
 
 list_tests >/tmp/tests.list
+kmemleak=/sys/kernel/debug/kmemleak
+# debug kernels run several times slower
+[ -e $kmemleak ] && LANA_TEST_TIMEOUT=${LANA_TEST_TIMEOUT:-900}
 total=$(wc -l </tmp/tests.list)
+# Debug kernels: forget what kmemleak saw at boot; one more test checks for leaks at the end.
+if [ -w $kmemleak ]; then
+	echo clear >$kmemleak
+	total=$((total + 1))
+fi
 echo "KTAP version 1"
 echo "1..$total"
 n=0 pass=0 failed=0 skip=0
@@ -53,6 +61,18 @@ while read -r f t; do
 	*) failed=$((failed + 1)); sed 's/^/# /' /tmp/case.log; echo "not ok $n $name # exit $rc" ;;
 	esac
 done </tmp/tests.list
+if [ -w $kmemleak ]; then
+	n=$((n + 1))
+	# two scans, some seconds apart, as kmemleak's documentation advises
+	echo scan >$kmemleak; sleep 6; echo scan >$kmemleak
+	leaks=$(grep -c "unreferenced object" $kmemleak)
+	if [ "$leaks" = 0 ]; then
+		pass=$((pass + 1)); echo "ok $n kmemleak:no_leaks_after_suite"
+	else
+		failed=$((failed + 1)); head -n 60 $kmemleak | sed 's/^/# /'
+		echo "not ok $n kmemleak:no_leaks_after_suite # $leaks objects"
+	fi
+fi
 echo "# Totals: pass:$pass fail:$failed xfail:0 xpass:0 skip:$skip error:0"
 echo "LANA-GUEST: $pass passed, $failed failed, $skip skipped"
 [ $failed = 0 ] && [ $total -gt 0 ]

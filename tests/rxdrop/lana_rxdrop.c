@@ -12,11 +12,22 @@ static char *ifname = "rx0";
 module_param(ifname, charp, 0444);
 MODULE_PARM_DESC(ifname, "device whose received frames are dropped");
 
+static bool unshare;
+module_param(unshare, bool, 0444);
+MODULE_PARM_DESC(unshare, "take ownership first (skb_share_check), as any handler that keeps packets must");
+
 static struct net_device *rxdrop_dev;
 
 static rx_handler_result_t rxdrop_handler(struct sk_buff **pskb)
 {
-	kfree_skb(*pskb);
+	struct sk_buff *skb = *pskb;
+
+	if (unshare) {
+		skb = skb_share_check(skb, GFP_ATOMIC);
+		if (!skb)
+			return RX_HANDLER_CONSUMED;
+	}
+	kfree_skb(skb);
 	return RX_HANDLER_CONSUMED;
 }
 
