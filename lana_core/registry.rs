@@ -524,7 +524,14 @@ pub(crate) fn replace(cfg: &mut Config, old: &str, new: &str, drop_state: bool) 
         }
     };
     rename(cfg, oid, nid);
+    // `old` leaves the configuration in the same snapshot that puts `new` in its place: one
+    // pointer swap, one grace period.
+    let old_node = match cfg.nodes.remove(o) {
+        Ok(node) => node,
+        Err(_) => fail!(EINVAL, "internal error: bad node index"),
+    };
     if let Err(e) = graph::publish(cfg) {
+        let _ = cfg.nodes.insert_within_capacity(o, old_node);
         rename(cfg, nid, oid);
         let ingress = core::mem::take(&mut cfg.nodes[n].ingress);
         let egress = core::mem::take(&mut cfg.nodes[n].egress);
@@ -534,8 +541,12 @@ pub(crate) fn replace(cfg: &mut Config, old: &str, new: &str, drop_state: bool) 
     }
     // After publish's grace period no packet is inside `old`: its state is final.
     if same_type && oty.has_state && !drop_state {
-        let old_fb: &dyn FunctionalBlock = &*cfg.nodes[o].inst.fb;
-        cfg.nodes[n].inst.fb.adopt_state(old_fb as &dyn core::any::Any);
+        if let Some(i) = cfg.find_id(nid) {
+            let old_fb: &dyn FunctionalBlock = &*old_node.inst.fb;
+            cfg.nodes[i].inst.fb.adopt_state(old_fb as &dyn core::any::Any);
+        }
     }
-    remove_node(cfg, o)
+    old_node.inst.chain.unsubscribe();
+    drop(old_node);
+    Ok(())
 }

@@ -54,7 +54,7 @@ cmdline="console=ttyS0 panic=-1 oops=panic softlockup_panic=0 lana.mode=$mode"
 
 # Scan a guest log for kernel reports; print them and return 1 if any.
 kernel_reports() {
-	grep -aE 'WARNING:|BUG:|Oops|KASAN|RCU stall|rcu_.*detected stall|lockdep|possible circular locking|INFO: task .* blocked|Kernel panic|kmemleak: [1-9][0-9]* new suspected|general protection fault|UBSAN' "$1" &&
+	grep -aE 'WARNING:|BUG:|Oops|KASAN|RCU stall|rcu_.*detected stall|possible circular locking|suspicious RCU usage|inconsistent lock state|INFO: task .* blocked|Kernel panic|kmemleak: [1-9][0-9]* new suspected|general protection fault|UBSAN' "$1" &&
 		return 1
 	return 0
 }

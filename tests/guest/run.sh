@@ -7,7 +7,7 @@
 . /lana/tests/lib.sh
 filter=${1:-}
 dir=/lana/tests/guest
-report_re='WARNING:|BUG:|Oops|KASAN|RCU stall|detected stall|lockdep|circular locking|general protection|kmemleak: [1-9]'
+report_re='WARNING:|BUG:|Oops|KASAN|RCU stall|detected stall|circular locking|suspicious RCU usage|general protection|kmemleak: [1-9]'
 
 list_tests() {
 	for f in "$dir"/[0-9]*.sh; do
@@ -20,7 +20,8 @@ list_tests() {
 list_tests >/tmp/tests.list
 kmemleak=/sys/kernel/debug/kmemleak
 # debug kernels run several times slower
-[ -e $kmemleak ] && LANA_TEST_TIMEOUT=${LANA_TEST_TIMEOUT:-900}
+# debug kernels run several times slower: longer per-test limit, fewer replaces under load
+[ -e $kmemleak ] && LANA_TEST_TIMEOUT=${LANA_TEST_TIMEOUT:-900} && export LANA_REPLACES=${LANA_REPLACES:-200}
 total=$(wc -l </tmp/tests.list)
 # Debug kernels: forget what kmemleak saw at boot; one more test checks for leaks at the end.
 if [ -w $kmemleak ]; then
