@@ -19,7 +19,6 @@ list_tests() {
 
 list_tests >/tmp/tests.list
 kmemleak=/sys/kernel/debug/kmemleak
-# debug kernels run several times slower
 # debug kernels run several times slower: longer per-test limit, fewer replaces under load
 [ -e $kmemleak ] && LANA_TEST_TIMEOUT=${LANA_TEST_TIMEOUT:-900} && export LANA_REPLACES=${LANA_REPLACES:-200}
 total=$(wc -l </tmp/tests.list)
