@@ -13,15 +13,7 @@ use lana::bpf::{parse_ddd, Filter};
 use lana::props::Kind;
 use lana::rcu::RcuBox;
 use lana::{Direction, Event, FbType, FunctionalBlock, KeyInfo, Packet, PropSink};
-use lana::{Registration, Verdict};
-
-module! {
-    type: BpfModule,
-    name: "fb_bpf",
-    authors: ["LANA developers"],
-    description: "LANA functional block: classic BPF filter",
-    license: "GPL",
-}
+use lana::{Verdict};
 
 /// The program and the text it was compiled from.
 struct Program {
@@ -119,12 +111,8 @@ static BPF_TYPE: FbType = FbType {
     new: new_bpf,
 };
 
-struct BpfModule {
-    _registration: Registration,
-}
-
-impl kernel::Module for BpfModule {
-    fn init(module: &'static ThisModule) -> Result<Self> {
-        Ok(Self { _registration: Registration::new(&BPF_TYPE, module)? })
-    }
+lana::fb_module! {
+    block_type: BPF_TYPE,
+    name: "fb_bpf",
+    description: "LANA functional block: classic BPF filter",
 }

@@ -8,15 +8,7 @@ use kernel::prelude::*;
 use lana::block::{NewInstance, Reason};
 use lana::props::Kind;
 use lana::{Direction, Event, FbType, FunctionalBlock, KeyInfo, Packet, PerCpuCounters, PropSink};
-use lana::{Registration, Verdict};
-
-module! {
-    type: CounterModule,
-    name: "fb_counter",
-    authors: ["LANA developers"],
-    description: "LANA functional block: packet counter",
-    license: "GPL",
-}
+use lana::{Verdict};
 
 struct Counter {
     counts: PerCpuCounters,
@@ -70,12 +62,8 @@ static COUNTER_TYPE: FbType = FbType {
     new: new_counter,
 };
 
-struct CounterModule {
-    _registration: Registration,
-}
-
-impl kernel::Module for CounterModule {
-    fn init(module: &'static ThisModule) -> Result<Self> {
-        Ok(Self { _registration: Registration::new(&COUNTER_TYPE, module)? })
-    }
+lana::fb_module! {
+    block_type: COUNTER_TYPE,
+    name: "fb_counter",
+    description: "LANA functional block: packet counter",
 }

@@ -12,15 +12,7 @@ use lana::block::{NewInstance, Reason};
 use lana::netdev::Port;
 use lana::props::Kind;
 use lana::{Direction, Event, FbType, FunctionalBlock, KeyInfo, Packet, PropSink};
-use lana::{Registration, Verdict};
-
-module! {
-    type: EthModule,
-    name: "fb_eth",
-    authors: ["LANA developers"],
-    description: "LANA functional block: Ethernet virtual link",
-    license: "GPL",
-}
+use lana::{Verdict};
 
 struct Eth {
     port: Pin<KBox<Port>>,
@@ -174,12 +166,8 @@ static ETH_TYPE: FbType = FbType {
     new: new_eth,
 };
 
-struct EthModule {
-    _registration: Registration,
-}
-
-impl kernel::Module for EthModule {
-    fn init(module: &'static ThisModule) -> Result<Self> {
-        Ok(Self { _registration: Registration::new(&ETH_TYPE, module)? })
-    }
+lana::fb_module! {
+    block_type: ETH_TYPE,
+    name: "fb_eth",
+    description: "LANA functional block: Ethernet virtual link",
 }

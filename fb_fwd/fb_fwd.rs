@@ -4,15 +4,7 @@
 
 use kernel::prelude::*;
 use lana::block::NewInstance;
-use lana::{Direction, FbType, FunctionalBlock, Packet, Registration, Verdict};
-
-module! {
-    type: FwdModule,
-    name: "fb_fwd",
-    authors: ["LANA developers"],
-    description: "LANA functional block: forward",
-    license: "GPL",
-}
+use lana::{Direction, FbType, FunctionalBlock, Packet, Verdict};
 
 struct Fwd;
 
@@ -36,12 +28,8 @@ static FWD_TYPE: FbType = FbType {
     new: new_fwd,
 };
 
-struct FwdModule {
-    _registration: Registration,
-}
-
-impl kernel::Module for FwdModule {
-    fn init(module: &'static ThisModule) -> Result<Self> {
-        Ok(Self { _registration: Registration::new(&FWD_TYPE, module)? })
-    }
+lana::fb_module! {
+    block_type: FWD_TYPE,
+    name: "fb_fwd",
+    description: "LANA functional block: forward",
 }

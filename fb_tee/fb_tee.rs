@@ -5,15 +5,7 @@
 
 use kernel::prelude::*;
 use lana::block::NewInstance;
-use lana::{Direction, FbType, FunctionalBlock, Packet, Registration, Verdict};
-
-module! {
-    type: TeeModule,
-    name: "fb_tee",
-    authors: ["LANA developers"],
-    description: "LANA functional block: tee (duplicate)",
-    license: "GPL",
-}
+use lana::{Direction, FbType, FunctionalBlock, Packet, Verdict};
 
 struct Tee;
 
@@ -37,12 +29,8 @@ static TEE_TYPE: FbType = FbType {
     new: new_tee,
 };
 
-struct TeeModule {
-    _registration: Registration,
-}
-
-impl kernel::Module for TeeModule {
-    fn init(module: &'static ThisModule) -> Result<Self> {
-        Ok(Self { _registration: Registration::new(&TEE_TYPE, module)? })
-    }
+lana::fb_module! {
+    block_type: TEE_TYPE,
+    name: "fb_tee",
+    description: "LANA functional block: tee (duplicate)",
 }

@@ -242,11 +242,6 @@ void lana_kfree_skb(struct sk_buff *skb)
 	kfree_skb(skb);
 }
 
-void lana_consume_skb(struct sk_buff *skb)
-{
-	consume_skb(skb);
-}
-
 struct sk_buff *lana_skb_clone(struct sk_buff *skb)
 {
 	return skb_clone(skb, GFP_ATOMIC);

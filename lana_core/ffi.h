@@ -39,7 +39,6 @@ int lana_sock_register(void);
 void lana_sock_unregister(void);
 int lana_sock_family(void);
 bool lana_sock_deliver(struct sock *sk, struct sk_buff *skb);
-unsigned int lana_sock_rcvq_len(struct sock *sk);
 
 /* Rust -> C: mechanism.c */
 unsigned int lana_ppe_mode(void);
@@ -78,7 +77,6 @@ void *lana_percpu_cpu(void __percpu *p, unsigned int cpu);
 unsigned long lana_this_cpu_offset(void);
 unsigned int lana_nr_cpu_ids(void);
 void lana_kfree_skb(struct sk_buff *skb);
-void lana_consume_skb(struct sk_buff *skb);
 struct sk_buff *lana_skb_clone(struct sk_buff *skb);
 struct sk_buff *lana_skb_share_check(struct sk_buff *skb);
 const u8 *lana_skb_data(const struct sk_buff *skb);

@@ -550,3 +550,35 @@ pub(crate) fn replace(cfg: &mut Config, old: &str, new: &str, drop_state: bool) 
     drop(old_node);
     Ok(())
 }
+/// Declare an FB module whose whole job is to register one block type while it is loaded:
+///
+/// ```ignore
+/// lana::fb_module! {
+///     block_type: FWD_TYPE,
+///     name: "fb_fwd",
+///     description: "LANA functional block: forward",
+/// }
+/// ```
+#[macro_export]
+macro_rules! fb_module {
+    (block_type: $ty:ident, name: $name:tt, description: $desc:tt $(,)?) => {
+        ::kernel::prelude::module! {
+            type: LanaFbModule,
+            name: $name,
+            authors: ["LANA developers"],
+            description: $desc,
+            license: "GPL",
+        }
+
+        /// The module: its block type stays registered while it is loaded.
+        struct LanaFbModule {
+            _registration: $crate::Registration,
+        }
+
+        impl ::kernel::Module for LanaFbModule {
+            fn init(module: &'static ::kernel::ThisModule) -> ::kernel::error::Result<Self> {
+                Ok(Self { _registration: $crate::Registration::new(&$ty, module)? })
+            }
+        }
+    };
+}

@@ -247,8 +247,3 @@ bool lana_sock_deliver(struct sock *sk, struct sk_buff *skb)
 	skb_orphan(skb);
 	return sock_queue_rcv_skb(sk, skb) == 0;
 }
-
-unsigned int lana_sock_rcvq_len(struct sock *sk)
-{
-	return skb_queue_len_lockless(&sk->sk_receive_queue);
-}

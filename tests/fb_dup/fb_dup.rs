@@ -4,15 +4,7 @@
 
 use kernel::prelude::*;
 use lana::block::NewInstance;
-use lana::{Direction, FbType, FunctionalBlock, Packet, Registration, Verdict};
-
-module! {
-    type: DupModule,
-    name: "fb_dup",
-    authors: ["LANA developers"],
-    description: "LANA test module: a duplicate FB type name",
-    license: "GPL",
-}
+use lana::{Direction, FbType, FunctionalBlock, Packet, Verdict};
 
 struct Dup;
 
@@ -36,12 +28,8 @@ static DUP_TYPE: FbType = FbType {
     new: new_dup,
 };
 
-struct DupModule {
-    _registration: Registration,
-}
-
-impl kernel::Module for DupModule {
-    fn init(module: &'static ThisModule) -> Result<Self> {
-        Ok(Self { _registration: Registration::new(&DUP_TYPE, module)? })
-    }
+lana::fb_module! {
+    block_type: DUP_TYPE,
+    name: "fb_dup",
+    description: "LANA test module: a duplicate FB type name",
 }
