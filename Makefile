@@ -47,7 +47,7 @@ test-debug: userspace
 	@bash scripts/build-kernel.sh debug
 	@bash scripts/build-modules.sh "$(LANA_OUT)/kernel-debug"
 	@bash scripts/mkinitramfs.sh "$(LANA_OUT)/kernel-debug" debug
-	@KVARIANT=debug VM_MEM=2048 LANA_TEST_TIMEOUT=900 VM_TIMEOUT=3000 bash scripts/run-tests.sh
+	@KVARIANT=debug VM_MEM=2048 VM_TIMEOUT=5400 bash scripts/run-tests.sh
 
 demo: initramfs
 	@bash scripts/vm.sh run tests/demo.sh

@@ -95,14 +95,14 @@ test | run)
 	phase "vm: booting ($accel, ${VM_CPUS:-2} vCPUs, mode $mode); kernel log $log"
 	# ttyS0: kernel console (log); ttyS1: the guest's results channel (out).
 	rc=0
-	timeout "${VM_TIMEOUT:-900}" "$QEMU" "${qemu_args[@]}" -serial "file:$log" -serial "file:$out" \
+	timeout "${VM_TIMEOUT:-3600}" "$QEMU" "${qemu_args[@]}" -serial "file:$log" -serial "file:$out" \
 		-append "$cmdline" </dev/null >"$LANA_OUT/logs/qemu-$mode.log" 2>&1 || rc=$?
 	tr -d '\r' <"$out" >"$out.tmp" && mv "$out.tmp" "$out"
 	if [ "$mode" = run ]; then
 		sed '/^LANA-EXIT: /d' "$out"
 	fi
 	if [ $rc = 124 ]; then
-		echo "---- guest timed out after ${VM_TIMEOUT:-900}s; last 40 lines of $log ----" >&2
+		echo "---- guest timed out after ${VM_TIMEOUT:-3600}s; last 40 lines of $log ----" >&2
 		tail -n 40 "$log" >&2
 		exit 124
 	fi
