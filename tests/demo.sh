@@ -41,23 +41,9 @@ fbctl flush
 
 echo
 echo "== two hosts over a veth pair, each with a stack socket <-> counter <-> eth (EtherType 0x88b5)"
-ip link add a0 type veth peer name b0
-[ -e /sys/class/net/b0 ] || ip link set veth0 name b0
-ip link set a0 up; ip link set b0 up
-fbctl -b /dev/stdin <<CMDS
-add sa socket
-add ca counter
-add ea eth
-set ea dev=a0 ethertype=0x88b5 peer=$(cat /sys/class/net/b0/address)
-bind ea ca
-bind ca sa
-add sb socket
-add cb counter
-add eb eth
-set eb dev=b0 ethertype=0x88b5 peer=$(cat /sys/class/net/a0/address)
-bind eb cb
-bind cb sb
-CMDS
+. /lana/tests/guest/50-socket.sh	# two_stacks: the same setup the socket tests use
+two_stacks
+fbctl list
 echo "-- host A sends 3000 numbered messages to B; A's counter is replaced twice mid-stream"
 lana-nc recv sb --count 3000 --check > /tmp/b.out &
 sleep 0.3
@@ -69,7 +55,7 @@ echo "B: $(tail -n 1 /tmp/b.out)"
 echo "-- and B answers with 1000 messages"
 lana-nc recv sa --count 1000 --check > /tmp/a.out &
 sleep 0.3
-lana-nc send sb --count 1000 --size 64
+lana-nc send sb --count 1000 --size 64 --interval-us 300
 wait
 echo "A: $(tail -n 1 /tmp/a.out)"
 echo "-- host A's graph"

@@ -92,10 +92,11 @@ test_hop_limit_drops_and_counts() {
 	ip link del rx0
 }
 
-test_replace_counter_carries_counts() {
+# counter_path: rx0 -> eth in -> counter c0 -> fwd sink (the end: drops, counted)
+counter_path() {
 	load lana_core fb_eth fb_fwd fb_counter || return 1
 	make_rx_dev rx0 || return 1
-	check fbctl -b /dev/stdin <<-'CMDS'
+	fbctl -b /dev/stdin <<-'CMDS' || fail "building the counter path"
 	add in eth
 	add c0 counter
 	add sink fwd
@@ -103,6 +104,10 @@ test_replace_counter_carries_counts() {
 	bind in c0
 	bind c0 sink
 	CMDS
+}
+
+test_replace_counter_carries_counts() {
+	counter_path || return 1
 	pktgen_inject rx0 3000 || return 1
 	check fbctl add c1 counter
 	check fbctl replace c0 c1
@@ -119,16 +124,7 @@ test_replace_counter_carries_counts() {
 }
 
 test_replace_under_traffic_loses_nothing() {
-	load lana_core fb_eth fb_fwd fb_counter || return 1
-	make_rx_dev rx0 || return 1
-	check fbctl -b /dev/stdin <<-'CMDS'
-	add in eth
-	add c0 counter
-	add sink fwd
-	set in dev=rx0
-	bind in c0
-	bind c0 sink
-	CMDS
+	counter_path || return 1
 	N=200000
 	pktgen_inject rx0 $N >/tmp/pktgen.log 2>&1 &
 	pg=$!
