@@ -1,14 +1,127 @@
 // SPDX-License-Identifier: GPL-2.0
 //! KUnit tests of the core's logic that needs no traffic (built only with CONFIG_KUNIT=y, as
 //! in the debug kernel; they run when lana_core loads and report KTAP in the kernel log).
+//! The registry tests run the real commands on a private configuration the engine never
+//! sees. The hop limit needs packets: the guest suite covers it (30-traffic).
 
 #[kernel::macros::kunit_tests(lana_core)]
 mod tests {
     use crate::bpf::parse_ddd;
     use crate::name::Name;
     use crate::props::{split_prop, Kind, PropValue};
-    use crate::registry::MsgBuf;
+    use crate::block::NewInstance;
+    use crate::registry::{self, Config, MsgBuf, TypeEntry};
+    use crate::{Direction, FbType, FunctionalBlock, Packet, Verdict};
     use core::fmt::Write;
+    use kernel::prelude::*;
+
+    static CORE: ThisModule = <crate::LanaCore as kernel::ModuleMetadata>::THIS_MODULE;
+
+    struct Pass;
+
+    impl FunctionalBlock for Pass {
+        fn receive(&self, pkt: Packet, dir: Direction) -> Verdict {
+            Verdict::Next(pkt, dir)
+        }
+    }
+
+    fn new_pass(_: &NewInstance<'_>) -> Result<KBox<dyn FunctionalBlock>> {
+        Ok(KBox::new(Pass, GFP_KERNEL)?)
+    }
+
+    const PASS_TYPE: FbType = FbType {
+        name: "kt-one",
+        description: "test: one next block each way",
+        keys: &[],
+        max_ingress: 1,
+        max_egress: 1,
+        has_state: false,
+        new: new_pass,
+    };
+
+    static ONE: FbType = PASS_TYPE;
+    static TWO: FbType = FbType { name: "kt-two", max_ingress: 2, max_egress: 2, has_state: true, ..PASS_TYPE };
+
+    fn config() -> Config {
+        let mut c = Config::private();
+        let _ = c.types.push(TypeEntry::new(&ONE, &CORE), GFP_KERNEL);
+        let _ = c.types.push(TypeEntry::new(&TWO, &CORE), GFP_KERNEL);
+        c
+    }
+
+    fn errno<T>(r: registry::CmdResult<T>) -> i32 {
+        match r {
+            Ok(_) => 0,
+            Err(f) => f.err.to_errno(),
+        }
+    }
+
+    #[test]
+    fn add_checks_names_types_and_duplicates() {
+        let mut c = config();
+        assert_eq!(errno(registry::add(&mut c, "a", "kt-one")), 0);
+        assert_eq!(errno(registry::add(&mut c, "a", "kt-two")), EEXIST.to_errno());
+        assert_eq!(errno(registry::add(&mut c, "b", "nosuch")), ENOENT.to_errno());
+        assert_eq!(errno(registry::add(&mut c, "b/c", "kt-one")), EINVAL.to_errno());
+        assert_eq!(c.nodes.len(), 1);
+        assert_eq!(errno(registry::rm(&mut c, "nosuch")), ENOENT.to_errno());
+        assert_eq!(errno(registry::rm(&mut c, "a")), 0);
+        assert!(c.nodes.is_empty());
+    }
+
+    #[test]
+    fn bind_refuses_cycles_limits_and_repeats() {
+        let mut c = config();
+        for n in ["a", "b", "c"] {
+            assert_eq!(errno(registry::add(&mut c, n, "kt-one")), 0);
+        }
+        assert_eq!(errno(registry::add(&mut c, "t", "kt-two")), 0);
+        assert_eq!(errno(registry::bind(&mut c, "a", "b")), 0);
+        assert_eq!(errno(registry::bind(&mut c, "b", "c")), 0);
+        assert_eq!(errno(registry::bind(&mut c, "c", "a")), ELOOP.to_errno());
+        assert_eq!(errno(registry::bind(&mut c, "a", "a")), ELOOP.to_errno());
+        assert_eq!(errno(registry::bind(&mut c, "a", "b")), EEXIST.to_errno());
+        assert_eq!(errno(registry::bind(&mut c, "a", "c")), ENOSPC.to_errno());
+        // a fan-out type takes two
+        assert_eq!(errno(registry::bind(&mut c, "c", "t")), 0);
+        assert_eq!(errno(registry::unbind(&mut c, "c", "t")), 0);
+        assert_eq!(errno(registry::rm(&mut c, "b")), EBUSY.to_errno());
+        assert_eq!(errno(registry::unbind(&mut c, "a", "c")), ENOENT.to_errno());
+        assert_eq!(errno(registry::unbind(&mut c, "a", "b")), 0);
+        // ingress and egress bindings mirror each other
+        let b = c.find("b").map(|i| (c.nodes[i].ingress.len(), c.nodes[i].egress.len()));
+        assert_eq!(b, Some((1, 0)));
+        assert_eq!(errno(registry::flush(&mut c)), 0);
+        assert!(c.nodes.is_empty());
+    }
+
+    #[test]
+    fn replace_moves_every_binding_in_one_step() {
+        let mut c = config();
+        for n in ["a", "m", "z", "m2"] {
+            assert_eq!(errno(registry::add(&mut c, n, "kt-one")), 0);
+        }
+        assert_eq!(errno(registry::add(&mut c, "s", "kt-two")), 0);
+        assert_eq!(errno(registry::bind(&mut c, "a", "m")), 0);
+        assert_eq!(errno(registry::bind(&mut c, "m", "z")), 0);
+        assert_eq!(errno(registry::replace(&mut c, "m", "m", false)), EINVAL.to_errno());
+        assert_eq!(errno(registry::replace(&mut c, "m", "a", false)), EBUSY.to_errno());
+        assert_eq!(errno(registry::replace(&mut c, "m", "m2", false)), 0);
+        assert!(c.find("m").is_none());
+        let id = |c: &Config, n: &str| c.find(n).map(|i| c.nodes[i].inst.id);
+        let (m2, a, z) = (id(&c, "m2"), id(&c, "a"), id(&c, "z"));
+        let a_next = c.find("a").and_then(|i| c.nodes[i].ingress.first().copied());
+        let z_back = c.find("z").and_then(|i| c.nodes[i].egress.first().copied());
+        assert_eq!(a_next, m2);
+        assert_eq!(z_back, m2);
+        let m2_ports = c.find("m2").map(|i| (c.nodes[i].ingress.first().copied(), c.nodes[i].egress.first().copied()));
+        assert_eq!(m2_ports, Some((z, a)));
+        // a type with state does not hand it to another type without --drop-state
+        assert_eq!(errno(registry::add(&mut c, "s2", "kt-one")), 0);
+        assert_eq!(errno(registry::replace(&mut c, "s", "s2", false)), EINVAL.to_errno());
+        assert_eq!(errno(registry::replace(&mut c, "s", "s2", true)), 0);
+        assert_eq!(errno(registry::flush(&mut c)), 0);
+    }
 
     #[test]
     fn numbers_parse_in_decimal_and_hex_within_range() {

@@ -83,11 +83,14 @@ impl Node {
 pub(crate) struct Config {
     pub(crate) types: KVec<TypeEntry>,
     pub(crate) nodes: KVec<Node>,
+    /// Whether changes are published to the engine: only the global configuration is; a
+    /// private one (KUnit tests) exercises the same commands without touching the engine.
+    live: bool,
 }
 
 kernel::sync::global_lock! {
     // SAFETY: initialised by `init()` in the module initialiser, before anything can use it.
-    pub(crate) unsafe(uninit) static CONFIG: Mutex<Config> = Config { types: KVec::new(), nodes: KVec::new() };
+    pub(crate) unsafe(uninit) static CONFIG: Mutex<Config> = Config { types: KVec::new(), nodes: KVec::new(), live: true };
 }
 
 pub(crate) type ConfigGuard = GlobalGuard<CONFIG>;
@@ -216,7 +219,31 @@ impl Drop for Registration {
     }
 }
 
+impl TypeEntry {
+    /// A type entry, for a private configuration.
+    #[cfg(CONFIG_KUNIT = "y")]
+    pub(crate) fn new(ty: &'static FbType, module: &'static ThisModule) -> Self {
+        TypeEntry { ty, module }
+    }
+}
+
 impl Config {
+    /// A configuration of its own, never published to the engine (for KUnit tests).
+    #[cfg(CONFIG_KUNIT = "y")]
+    pub(crate) fn private() -> Self {
+        Config { types: KVec::new(), nodes: KVec::new(), live: false }
+    }
+
+    /// Publish the graph this configuration describes (see [`graph::publish`]); nothing for
+    /// a private configuration, which no packet can see.
+    fn publish(&self) -> Result {
+        if self.live {
+            graph::publish(self)
+        } else {
+            Ok(())
+        }
+    }
+
     pub(crate) fn find(&self, name: &str) -> Option<usize> {
         self.nodes.iter().position(|n| n.inst.name == *name)
     }
@@ -279,7 +306,7 @@ impl Config {
 
     /// Publish the graph this configuration describes, undoing `undo` if that fails.
     fn publish_or(&mut self, undo: impl FnOnce(&mut Self)) -> CmdResult {
-        match graph::publish(self) {
+        match self.publish() {
             Ok(()) => Ok(()),
             Err(e) => {
                 undo(self);
@@ -348,7 +375,7 @@ fn remove_node(cfg: &mut Config, i: usize) -> CmdResult {
         Ok(n) => n,
         Err(_) => fail!(EINVAL, "internal error: bad node index"),
     };
-    if let Err(e) = graph::publish(cfg) {
+    if let Err(e) = cfg.publish() {
         // Put it back: nothing changed.
         let _ = cfg.nodes.insert_within_capacity(i, node);
         fail!(e, "out of memory while publishing the new graph");
@@ -530,7 +557,7 @@ pub(crate) fn replace(cfg: &mut Config, old: &str, new: &str, drop_state: bool) 
         Ok(node) => node,
         Err(_) => fail!(EINVAL, "internal error: bad node index"),
     };
-    if let Err(e) = graph::publish(cfg) {
+    if let Err(e) = cfg.publish() {
         let _ = cfg.nodes.insert_within_capacity(o, old_node);
         rename(cfg, nid, oid);
         let ingress = core::mem::take(&mut cfg.nodes[n].ingress);
