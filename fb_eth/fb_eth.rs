@@ -7,6 +7,7 @@
 //! when `ethertype=0`). Frames it does not claim go on to the Linux stack untouched.
 
 use core::pin::Pin;
+use core::sync::atomic::{AtomicU32, Ordering};
 use kernel::prelude::*;
 use lana::block::{NewInstance, Reason};
 use lana::netdev::Port;
@@ -16,6 +17,9 @@ use lana::{Verdict};
 
 struct Eth {
     port: Pin<KBox<Port>>,
+    /// The namespace the device was looked up in (a process id; 0: the initial namespace).
+    /// Changed only by `set`, under the core's configuration mutex.
+    netns: AtomicU32,
 }
 
 impl Eth {
@@ -25,6 +29,7 @@ impl Eth {
         let mut ethertype = None;
         let mut dst = None;
         let mut peer = None;
+        let mut netns = None;
         for (key, value) in props.iter() {
             match *key {
                 "dev" => dev = Some(value.text()),
@@ -42,6 +47,7 @@ impl Eth {
                         return Err(EINVAL);
                     }
                 },
+                "netns" => netns = Some(value.num() as u32),
                 "peer" => match parse_mac(value.text(), "broadcast") {
                     Some(p) => peer = Some(p),
                     None => {
@@ -63,9 +69,11 @@ impl Eth {
             } else if self.port.is_attached() {
                 why.set("attached to another device: remove this block first");
                 return Err(EBUSY);
-            } else if let Err(e) = self.port.attach(dev) {
+            } else if let Err(e) = self.port.attach(dev, netns.unwrap_or(0)) {
                 why.set(if e == ENODEV {
-                    "no such network device"
+                    "no such network device (in that namespace)"
+                } else if e == ESRCH {
+                    "netns names no process: give the pid of a process in the namespace"
                 } else if e == EBUSY {
                     "the device is taken (another eth block, a bridge or a bond)"
                 } else {
@@ -73,6 +81,12 @@ impl Eth {
                 });
                 return Err(e);
             }
+        }
+        if dev.is_some() {
+            self.netns.store(netns.unwrap_or(0), Ordering::Relaxed);
+        } else if netns.is_some() {
+            why.set("netns goes with dev= (the namespace to look the device up in)");
+            return Err(EINVAL);
         }
         if let Some(t) = ethertype {
             self.port.set_ethertype(t);
@@ -130,6 +144,7 @@ impl FunctionalBlock for Eth {
             Some(dev) => out.put("dev", format_args!("{}", dev)),
             None => out.put("dev", format_args!("detached")),
         }
+        out.put("netns", format_args!("{}", self.netns.load(Ordering::Relaxed)));
         out.put("ethertype", format_args!("{:#06x}", self.port.ethertype()));
         put_mac(out, "dst", self.port.dst(), "any");
         put_mac(out, "peer", self.port.peer(), "broadcast");
@@ -148,7 +163,7 @@ fn put_mac(out: &mut dyn PropSink, key: &str, mac: Option<[u8; 6]>, none_word: &
 }
 
 fn new_eth(inst: &NewInstance<'_>) -> Result<KBox<dyn FunctionalBlock>> {
-    Ok(KBox::new(Eth { port: Port::new(inst.id)? }, GFP_KERNEL)?)
+    Ok(KBox::new(Eth { port: Port::new(inst.id)?, netns: AtomicU32::new(0) }, GFP_KERNEL)?)
 }
 
 static ETH_TYPE: FbType = FbType {
@@ -156,6 +171,7 @@ static ETH_TYPE: FbType = FbType {
     description: "virtual link: frames from a net device in, egress frames out to it",
     keys: &[
         KeyInfo { key: "dev", kind: Kind::Str, help: "network device to attach to" },
+        KeyInfo { key: "netns", kind: Kind::U32, help: "with dev=: pid of a process in the device's namespace (0: initial)" },
         KeyInfo { key: "ethertype", kind: Kind::U32, help: "claim only this EtherType (0: all)" },
         KeyInfo { key: "dst", kind: Kind::Str, help: "claim only frames to this MAC ('any': all)" },
         KeyInfo { key: "peer", kind: Kind::Str, help: "send block-made packets to this MAC (default broadcast)" },

@@ -330,13 +330,20 @@ static rx_handler_result_t lana_rx_tramp(struct sk_buff **pskb)
 	return (rx_handler_result_t)lana_rust_rx(skb, rcu_dereference(skb->dev->rx_handler_data));
 }
 
-int lana_port_attach(struct lana_port *port, const char *ifname)
+/* @pid: a process whose network namespace holds the device; 0 for the initial namespace. */
+int lana_port_attach(struct lana_port *port, const char *ifname, u32 pid)
 {
+	struct net *net = &init_net;
 	struct net_device *dev;
 	int err;
 
+	if (pid) {
+		net = get_net_ns_by_pid(pid);
+		if (IS_ERR(net))
+			return PTR_ERR(net);
+	}
 	rtnl_lock();
-	dev = __dev_get_by_name(&init_net, ifname);
+	dev = __dev_get_by_name(net, ifname);
 	if (!dev) {
 		err = -ENODEV;
 		goto out;
@@ -352,6 +359,8 @@ int lana_port_attach(struct lana_port *port, const char *ifname)
 	WRITE_ONCE(port->dev, dev);
 out:
 	rtnl_unlock();
+	if (pid)
+		put_net(net);	/* the device keeps its namespace alive while it exists */
 	return err;
 }
 

@@ -88,7 +88,7 @@ void lana_chain_unregister(struct raw_notifier_head *head, struct notifier_block
 int lana_chain_call(struct raw_notifier_head *head, unsigned long action, void *data);
 bool lana_module_get(struct module *m);
 void lana_module_put(struct module *m);
-int lana_port_attach(struct lana_port *port, const char *ifname);
+int lana_port_attach(struct lana_port *port, const char *ifname, u32 pid);
 void lana_port_detach(struct lana_port *port);
 void lana_port_ifname(struct lana_port *port, char *buf, size_t len);
 int lana_port_xmit(struct lana_port *port, struct sk_buff *skb, u16 proto, u64 peer);

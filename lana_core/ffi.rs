@@ -94,7 +94,7 @@ extern "C" {
 
     pub(crate) fn lana_netdev_notifier_register() -> c_int;
     pub(crate) fn lana_netdev_notifier_unregister();
-    pub(crate) fn lana_port_attach(port: *mut LanaPortC, ifname: *const c_char) -> c_int;
+    pub(crate) fn lana_port_attach(port: *mut LanaPortC, ifname: *const c_char, pid: u32) -> c_int;
     pub(crate) fn lana_port_detach(port: *mut LanaPortC);
     pub(crate) fn lana_port_ifname(port: *mut LanaPortC, buf: *mut c_char, len: usize);
     pub(crate) fn lana_port_xmit(port: *mut LanaPortC, skb: *mut bindings::sk_buff, proto: u16, peer: u64) -> c_int;

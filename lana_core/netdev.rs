@@ -77,9 +77,10 @@ impl Port {
         )
     }
 
-    /// Attach to the device `ifname` (initial network namespace). `EBUSY` if the device has
-    /// an rx_handler already (a bridge, a bond, another eth block), `ENODEV` if there is none.
-    pub fn attach(&self, ifname: &str) -> Result {
+    /// Attach to the device `ifname` in the network namespace of process `netns_pid` (0: the
+    /// initial namespace). `EBUSY` if the device has an rx_handler already (a bridge, a bond,
+    /// another eth block), `ENODEV` if there is none, `ESRCH` if there is no such process.
+    pub fn attach(&self, ifname: &str, netns_pid: u32) -> Result {
         let mut buf = [0u8; 17];
         if ifname.is_empty() || ifname.len() >= buf.len() {
             return Err(EINVAL);
@@ -90,7 +91,7 @@ impl Port {
         }
         // SAFETY: `c` is pinned and outlives the attachment (detached in drop); `buf` is
         // NUL-terminated.
-        kernel::error::to_result(unsafe { ffi::lana_port_attach(self.c.get(), buf.as_ptr().cast()) })
+        kernel::error::to_result(unsafe { ffi::lana_port_attach(self.c.get(), buf.as_ptr().cast(), netns_pid) })
     }
 
     /// Detach (waits for running receive handlers). Harmless when detached.

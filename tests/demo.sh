@@ -29,10 +29,11 @@ fbctl list
 fbctl stats
 echo "== replacing the first counter while packets flow (counts carried over)"
 pktgen_inject rx0 200000 &
+pg=$!
 fbctl add count2 counter
 sleep 0.2
 fbctl replace count count2
-wait
+wait $pg
 fbctl show count2
 fbctl show tail
 echo "== the graph, for Graphviz"
@@ -40,24 +41,28 @@ fbctl graph --dot
 fbctl flush
 
 echo
-echo "== two hosts over a veth pair, each with a stack socket <-> counter <-> eth (EtherType 0x88b5)"
+echo "== two hosts: namespaces hostA (a0) and hostB (b0) joined by a veth pair; LANA stacks socket <-> counter <-> eth(EtherType 0x88b5) on each end"
 . /lana/tests/guest/50-socket.sh	# two_stacks: the same setup the socket tests use
-two_stacks
+two_stacks ns
 fbctl list
 echo "-- host A sends 3000 numbered messages to B; A's counter is replaced twice mid-stream"
 lana-nc recv sb --count 3000 --check > /tmp/b.out &
+receiver=$!
 sleep 0.3
 lana-nc send sa --count 3000 --size 256 --interval-us 300 &
+sender=$!
 sleep 0.3; fbctl add ca2 counter; fbctl replace ca ca2
 sleep 0.3; fbctl add ca3 counter; fbctl replace ca2 ca3
-wait
+wait $sender $receiver
 echo "B: $(tail -n 1 /tmp/b.out)"
 echo "-- and B answers with 1000 messages"
 lana-nc recv sa --count 1000 --check > /tmp/a.out &
+receiver=$!
 sleep 0.3
 lana-nc send sb --count 1000 --size 64 --interval-us 300
-wait
+wait $receiver
 echo "A: $(tail -n 1 /tmp/a.out)"
 echo "-- host A's graph"
 fbctl list
 fbctl graph
+no_stacks

@@ -118,3 +118,33 @@ load_pktgen() {
 info() {
 	echo "INFO: $*"
 }
+
+# new_ns NAME: a network namespace kept alive by a sleeping process; its pid in /tmp/ns.NAME
+new_ns() {
+	unshare -n sleep 3600 &
+	echo $! >/tmp/ns.$1
+	sleep 0.2
+}
+
+# in_ns NAME CMD...: run CMD in the namespace
+in_ns() {
+	local ns=$1
+	shift
+	nsenter -t "$(cat /tmp/ns.$ns)" -n "$@"
+}
+
+del_ns() {
+	[ -f /tmp/ns.$1 ] || return 0
+	kill "$(cat /tmp/ns.$1)" 2>/dev/null
+	rm -f /tmp/ns.$1
+}
+
+# veth_to_ns LOCAL PEER NS: a veth pair with PEER moved into namespace NS, both up
+veth_to_ns() {
+	ip link add "$1" type veth peer name "$2" || return 1
+	[ -e /sys/class/net/$2 ] || ip link set veth0 name "$2" || return 1
+	ip link set "$2" netns "$(cat /tmp/ns.$3)" || return 1
+	ip link set "$1" up
+	in_ns "$3" ip link set "$2" up
+	in_ns "$3" ip link set lo up
+}

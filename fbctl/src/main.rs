@@ -103,6 +103,8 @@ fn errno_name(e: i32) -> &'static str {
         libc::EOPNOTSUPP => "EOPNOTSUPP",
         libc::EMSGSIZE => "EMSGSIZE",
         libc::EACCES => "EACCES",
+        libc::ESRCH => "ESRCH",
+        libc::ENOTCONN => "ENOTCONN",
         _ => "E?",
     }
 }

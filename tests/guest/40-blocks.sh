@@ -2,35 +2,6 @@
 # The paper's five blocks on real traffic: eth (veth pairs, namespaces), bpf (checked against
 # the kernel's own SO_ATTACH_FILTER), tee, counter, fwd.
 
-# new_ns NAME: a network namespace kept alive by a sleeping process; its pid in /tmp/ns.NAME
-new_ns() {
-	unshare -n sleep 3600 &
-	echo $! >/tmp/ns.$1
-	sleep 0.2
-}
-
-# in_ns NAME CMD...: run CMD in the namespace
-in_ns() {
-	local ns=$1
-	shift
-	nsenter -t "$(cat /tmp/ns.$ns)" -n "$@"
-}
-
-del_ns() {
-	kill "$(cat /tmp/ns.$1)" 2>/dev/null
-	rm -f /tmp/ns.$1
-}
-
-# veth_to_ns LOCAL PEER NS: a veth pair with PEER moved into namespace NS, both up
-veth_to_ns() {
-	ip link add "$1" type veth peer name "$2" || return 1
-	[ -e /sys/class/net/$2 ] || ip link set veth0 name "$2" || return 1
-	ip link set "$2" netns "$(cat /tmp/ns.$3)" || return 1
-	ip link set "$1" up
-	in_ns "$3" ip link set "$2" up
-	in_ns "$3" ip link set lo up
-}
-
 stat_of() {
 	cat /sys/class/net/$1/statistics/$2
 }
@@ -215,6 +186,8 @@ test_errors_eth_bpf_tee() {
 	expect_err 1 EBUSY "device is taken" fbctl set e2 dev=rx0 || return 1
 	eq "$(fbctl -j show e2 | jq -r .props.dev)" detached "e2 unchanged"
 	expect_err 1 ENODEV "no such network device" fbctl set e2 dev=nope0 || return 1
+	expect_err 1 ESRCH "netns names no process" fbctl set e2 dev=rx0 netns=999999 || return 1
+	expect_err 1 EINVAL "netns goes with dev=" fbctl set e2 netns=1 || return 1
 	expect_err 1 EINVAL "MAC address" fbctl set e2 dst=01:02:03 || return 1
 	check fbctl add f bpf
 	check fbctl set f "filter=udp"

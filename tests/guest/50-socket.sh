@@ -2,25 +2,47 @@
 # Applications on LANA: AF_LANA sockets bound to socket blocks, two stacks joined by a veth
 # pair: A: socket sa <-> counter ca <-> eth ea (a0), B: socket sb <-> counter cb <-> eth eb (b0).
 
+# two_stacks [ns]: with "ns", a0 lives in namespace hostA and b0 in hostB (two hosts joined
+# by a veth pair; the eth blocks look their devices up there with netns=)
 two_stacks() {
 	load lana_core fb_eth fb_counter || return 1
 	ip link add a0 type veth peer name b0 || return 1
 	[ -e /sys/class/net/b0 ] || ip link set veth0 name b0
-	ip link set a0 up && ip link set b0 up
+	local amac bmac nsa=0 nsb=0
+	amac=$(cat /sys/class/net/a0/address)
+	bmac=$(cat /sys/class/net/b0/address)
+	if [ "${1:-}" = ns ]; then
+		new_ns hostA
+		new_ns hostB
+		nsa=$(cat /tmp/ns.hostA)
+		nsb=$(cat /tmp/ns.hostB)
+		ip link set a0 netns $nsa && ip link set b0 netns $nsb || return 1
+		in_ns hostA ip link set a0 up && in_ns hostB ip link set b0 up
+	else
+		ip link set a0 up && ip link set b0 up
+	fi
 	fbctl -b /dev/stdin <<-CMDS || return 1
 	add sa socket
 	add ca counter
 	add ea eth
-	set ea dev=a0 ethertype=0x88b5 peer=$(cat /sys/class/net/b0/address)
+	set ea dev=a0 netns=$nsa ethertype=0x88b5 peer=$bmac
 	bind ea ca
 	bind ca sa
 	add sb socket
 	add cb counter
 	add eb eth
-	set eb dev=b0 ethertype=0x88b5 peer=$(cat /sys/class/net/a0/address)
+	set eb dev=b0 netns=$nsb ethertype=0x88b5 peer=$amac
 	bind eb cb
 	bind cb sb
 	CMDS
+}
+
+# no_stacks: remove the veth pair (and the hosts' namespaces, if any)
+no_stacks() {
+	ip link del a0 2>/dev/null || true
+	del_ns hostA
+	del_ns hostB
+	return 0
 }
 
 # recv_start BLOCK NAME ARGS...: a receiver in the background, ready when this returns
@@ -34,28 +56,28 @@ recv_start() {
 	fail "receiver on $block did not start"
 }
 
-# recv_wait NAME: wait for the receiver to finish; print its report; fail unless everything
-# arrived intact and in order (may run in a subshell, so it polls instead of `wait`)
+# recv_wait NAME: wait for the receiver to finish; fail unless everything arrived intact and
+# in order. Must run in the shell that started the receiver (not in $(...)): only that shell
+# can reap it, and an unreaped receiver would look alive forever.
 recv_wait() {
-	local pid
-	pid=$(cat /tmp/recv.$1.pid)
-	while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
-	tail -n 1 /tmp/recv.$1
-	tail -n 1 /tmp/recv.$1 | grep -q "lost 0, duplicated 0, reordered 0, corrupted 0"
+	wait "$(cat /tmp/recv.$1.pid)" 2>/dev/null
+	res=$(tail -n 1 /tmp/recv.$1)
+	echo "$res" | grep -q "lost 0, duplicated 0, reordered 0, corrupted 0"
 }
 
 test_messages_both_ways_intact_in_order() {
-	two_stacks || return 1
+	two_stacks ns || return 1
+	eq "$(fbctl -j show ea | jq -r .props.netns)" "$(cat /tmp/ns.hostA)" "ea looked a0 up in hostA"
 	N=2000
 	recv_start sb b --count $N --check || return 1
 	check lana-nc send sa --count $N --size 200 --interval-us 100
-	res=$(recv_wait b) || fail "A->B: $res"
+	recv_wait b || fail "A->B: $res"
 	info "A->B: $res"
 	eq "$(fbctl -j show ca | jq -r .props.packets)" $N "ca counted the messages going out"
 	eq "$(fbctl -j show cb | jq -r .props.packets)" $N "cb counted them coming in"
 	recv_start sa a --count $N --check --nonblock || return 1
 	check lana-nc send sb --count $N --size 1000 --interval-us 100
-	res=$(recv_wait a) || fail "B->A (non-blocking, poll): $res"
+	recv_wait a || fail "B->A (non-blocking, poll): $res"
 	info "B->A: $res"
 	# stdin mode: lines arrive as messages
 	recv_start sb s --timeout 2 || return 1
@@ -63,7 +85,12 @@ test_messages_both_ways_intact_in_order() {
 	printf 'hello\nlana\n' | lana-nc send sa
 	wait "$(cat /tmp/recv.s.pid)"
 	grep -qx hello /tmp/recv.s && grep -qx lana /tmp/recv.s || fail "stdin lines did not arrive: $(cat /tmp/recv.s)"
-	ip link del a0
+	# host B goes away: its namespace takes b0 (and the veth pair) with it, eb detaches
+	del_ns hostB
+	for i in $(seq 50); do [ "$(fbctl -j show eb | jq -r .props.dev)" = detached ] && break; sleep 0.1; done
+	eq "$(fbctl -j show eb | jq -r .props.dev)" detached "eb detached when host B's namespace went away"
+	eq "$(fbctl -j show ea | jq -r .props.dev)" detached "ea detached with the veth pair"
+	no_stacks
 }
 
 test_replace_on_the_path_loses_nothing() {
@@ -80,11 +107,11 @@ test_replace_on_the_path_loses_nothing() {
 		i=$((i + 1))
 	done
 	wait $sender || fail "sender failed: $(cat /tmp/send.out)"
-	res=$(recv_wait b) || fail "stream with replaces: $res"
+	recv_wait b || fail "stream with replaces: $res"
 	[ $i -ge 2 ] || fail "only $i replaces during the stream"
 	info "$((2 * i)) replaces during a $N-message stream: $res"
 	eq "$(fbctl -j show cb$((i - 1)) | jq -r .props.packets)" $N "B's counter, carried over across replaces"
-	ip link del a0
+	no_stacks
 }
 
 test_socket_errors() {
@@ -104,7 +131,7 @@ test_socket_errors() {
 	wait $holder 2>/dev/null
 	# the socket is gone: the block can be removed now
 	check fbctl rm sa
-	ip link del a0
+	no_stacks
 }
 
 test_close_while_traffic_flows() {
@@ -125,7 +152,7 @@ test_close_while_traffic_flows() {
 	kill $holder
 	wait $holder 2>/dev/null
 	check two_stacks_again
-	ip link del a0
+	no_stacks
 }
 
 two_stacks_again() {

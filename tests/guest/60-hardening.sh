@@ -61,7 +61,6 @@ test_reconfigure_under_load_conserves_packets() {
 test_unload_and_teardown_under_traffic() {
 	load lana_core fb_eth fb_fwd fb_counter || return 1
 	ip link add rx0 type dummy && ip link set rx0 up
-	. /lana/tests/guest/40-blocks.sh
 	new_ns far
 	veth_to_ns a0 a1 far || return 1
 	check fbctl -b /dev/stdin <<-'CMDS'
