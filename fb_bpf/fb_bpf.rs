@@ -7,12 +7,11 @@
 //! alone only labels the program. A block without a program passes everything.
 
 use kernel::prelude::*;
-use kernel::sync::rcu;
 use lana::block::{NewInstance, Reason};
 use lana::bpf::{parse_ddd, Filter};
 use lana::props::Kind;
 use lana::rcu::RcuBox;
-use lana::{Direction, Event, FbType, FunctionalBlock, KeyInfo, Packet, PropSink};
+use lana::{Direction, DropReason, Event, FbType, FunctionalBlock, KeyInfo, Packet, PacketContext, PropSink};
 use lana::{Verdict};
 
 /// The program and the text it was compiled from.
@@ -60,16 +59,15 @@ impl Bpf {
         buf.extend_from_slice(text.as_bytes(), GFP_KERNEL)?;
         let program = KBox::new(Program { filter, label: buf }, GFP_KERNEL)?;
         // The old program is freed after a grace period, once no packet runs it.
-        drop(self.program.replace(Some(program)));
+        self.program.replace(Some(program));
         Ok(())
     }
 }
 
 impl FunctionalBlock for Bpf {
-    fn receive(&self, pkt: Packet, dir: Direction) -> Verdict {
-        let guard = rcu::Guard::new();
-        match self.program.get(&guard) {
-            Some(p) if p.filter.run(&pkt) == 0 => Verdict::Drop(pkt),
+    fn receive(&self, ctx: &PacketContext, pkt: Packet, dir: Direction) -> Verdict {
+        match self.program.read(ctx) {
+            Some(p) if p.filter.run(ctx, &pkt) == 0 => Verdict::Drop(pkt, DropReason::Filtered),
             _ => Verdict::Next(pkt, dir),
         }
     }
@@ -82,7 +80,7 @@ impl FunctionalBlock for Bpf {
     }
 
     fn show(&self, out: &mut dyn PropSink) {
-        let guard = rcu::Guard::new();
+        let guard = kernel::sync::rcu::Guard::new();
         match self.program.get(&guard) {
             Some(p) => {
                 let label = core::str::from_utf8(&p.label).unwrap_or("?");

@@ -7,7 +7,7 @@ use core::any::Any;
 use kernel::prelude::*;
 use lana::block::{NewInstance, Reason};
 use lana::props::Kind;
-use lana::{Direction, Event, FbType, FunctionalBlock, KeyInfo, Packet, PerCpuCounters, PropSink};
+use lana::{Direction, Event, FbType, FunctionalBlock, KeyInfo, Packet, PacketContext, PerCpuCounters, PropSink};
 use lana::{Verdict};
 
 struct Counter {
@@ -15,8 +15,8 @@ struct Counter {
 }
 
 impl FunctionalBlock for Counter {
-    fn receive(&self, pkt: Packet, dir: Direction) -> Verdict {
-        self.counts.add(pkt.len());
+    fn receive(&self, ctx: &PacketContext, pkt: Packet, dir: Direction) -> Verdict {
+        self.counts.add(ctx, pkt.len());
         Verdict::Next(pkt, dir)
     }
 

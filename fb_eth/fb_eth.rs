@@ -10,25 +10,24 @@ use core::pin::Pin;
 use core::sync::atomic::{AtomicU32, Ordering};
 use kernel::prelude::*;
 use lana::block::{NewInstance, Reason};
-use lana::netdev::Port;
+use lana::netdev::{Mac, Port};
 use lana::props::Kind;
-use lana::{Direction, Event, FbType, FunctionalBlock, KeyInfo, Packet, PropSink};
-use lana::{Verdict};
+use lana::{Direction, Event, FbType, FunctionalBlock, KeyInfo, Packet, PacketContext, PropSink};
+use lana::Verdict;
 
 struct Eth {
     port: Pin<KBox<Port>>,
     /// The namespace the device was looked up in (a process id; 0: the initial namespace).
-    /// Changed only by `set`, under the core's configuration mutex.
+    /// Changed only by a successful `set`, under the core's configuration mutex.
     netns: AtomicU32,
 }
 
 impl Eth {
     fn set(&self, props: &[(&str, lana::PropValue<'_>)], why: &mut Reason) -> Result {
-        // Check everything before changing anything.
+        // Check everything before changing anything; then the port applies the settings
+        // and the attachment in one step.
+        let mut new = self.port.config();
         let mut dev = None;
-        let mut ethertype = None;
-        let mut dst = None;
-        let mut peer = None;
         let mut netns = None;
         for (key, value) in props.iter() {
             match *key {
@@ -38,10 +37,10 @@ impl Eth {
                         why.set("ethertype is a 16-bit number (e.g. 0x88b5), 0 for all");
                         return Err(EINVAL);
                     }
-                    ethertype = Some(value.num() as u16);
+                    new.ethertype = value.num() as u16;
                 }
                 "dst" => match parse_mac(value.text(), "any") {
-                    Some(d) => dst = Some(d),
+                    Some(d) => new.dst = d,
                     None => {
                         why.set("dst takes a MAC address (aa:bb:cc:dd:ee:ff) or 'any'");
                         return Err(EINVAL);
@@ -49,7 +48,7 @@ impl Eth {
                 },
                 "netns" => netns = Some(value.num() as u32),
                 "peer" => match parse_mac(value.text(), "broadcast") {
-                    Some(p) => peer = Some(p),
+                    Some(p) => new.peer = p,
                     None => {
                         why.set("peer takes a MAC address (aa:bb:cc:dd:ee:ff) or 'broadcast'");
                         return Err(EINVAL);
@@ -58,51 +57,44 @@ impl Eth {
                 _ => {}
             }
         }
-        if let Some(dev) = dev {
-            if dev.is_empty() || dev.len() > 15 {
+        if netns.is_some() && dev.is_none() {
+            why.set("netns goes with dev= (the namespace to look the device up in)");
+            return Err(EINVAL);
+        }
+        if let Some(d) = dev {
+            if d.is_empty() || d.len() > 15 {
                 why.set("dev takes an interface name (at most 15 characters)");
                 return Err(EINVAL);
             }
-            let mut buf = [0u8; 17];
-            if self.port.ifname(&mut buf) == Some(dev) {
-                // Attached there already: nothing to do.
-            } else if self.port.is_attached() {
-                why.set("attached to another device: remove this block first");
-                return Err(EBUSY);
-            } else if let Err(e) = self.port.attach(dev, netns.unwrap_or(0)) {
+        }
+        let ns = netns.unwrap_or(0);
+        match self.port.configure(new, dev.map(|d| (d, ns))) {
+            Ok(_) => {
+                if dev.is_some() {
+                    self.netns.store(ns, Ordering::Relaxed);
+                }
+                Ok(())
+            }
+            Err(e) => {
                 why.set(if e == ENODEV {
                     "no such network device (in that namespace)"
                 } else if e == ESRCH {
                     "netns names no process: give the pid of a process in the namespace"
+                } else if e == EBUSY && self.port.is_attached() {
+                    "attached to another device: remove this block first"
                 } else if e == EBUSY {
                     "the device is taken (another eth block, a bridge or a bond)"
                 } else {
                     "could not attach to the device"
                 });
-                return Err(e);
+                Err(e)
             }
         }
-        if dev.is_some() {
-            self.netns.store(netns.unwrap_or(0), Ordering::Relaxed);
-        } else if netns.is_some() {
-            why.set("netns goes with dev= (the namespace to look the device up in)");
-            return Err(EINVAL);
-        }
-        if let Some(t) = ethertype {
-            self.port.set_ethertype(t);
-        }
-        if let Some(d) = dst {
-            self.port.set_dst(d);
-        }
-        if let Some(p) = peer {
-            self.port.set_peer(p);
-        }
-        Ok(())
     }
 }
 
 /// `none_word` (None) or `aa:bb:cc:dd:ee:ff`.
-fn parse_mac(s: &str, none_word: &str) -> Option<Option<[u8; 6]>> {
+fn parse_mac(s: &str, none_word: &str) -> Option<Option<Mac>> {
     if s == none_word {
         return Some(None);
     }
@@ -121,10 +113,8 @@ fn parse_mac(s: &str, none_word: &str) -> Option<Option<[u8; 6]>> {
 impl FunctionalBlock for Eth {
     /// Frames from the wire do not come here (the engine passes them to the block bound
     /// after this one); what comes here was sent by another block and goes out.
-    fn receive(&self, pkt: Packet, _dir: Direction) -> Verdict {
-        // The device's queue owns the packet now, sent or dropped there.
-        let _ = self.port.xmit(pkt);
-        Verdict::Consumed
+    fn receive(&self, ctx: &PacketContext, pkt: Packet, _dir: Direction) -> Verdict {
+        Verdict::Consumed(self.port.xmit(ctx, pkt))
     }
 
     fn event(&self, event: &Event<'_>, why: &mut Reason) -> Result {
@@ -138,21 +128,27 @@ impl FunctionalBlock for Eth {
         }
     }
 
+    fn detach(&self) {
+        // Free the device now, so another block can take it as soon as `rm` returns.
+        self.port.detach();
+    }
+
     fn show(&self, out: &mut dyn PropSink) {
         let mut buf = [0u8; 17];
         match self.port.ifname(&mut buf) {
             Some(dev) => out.put("dev", format_args!("{}", dev)),
             None => out.put("dev", format_args!("detached")),
         }
+        let cfg = self.port.config();
         out.put("netns", format_args!("{}", self.netns.load(Ordering::Relaxed)));
-        out.put("ethertype", format_args!("{:#06x}", self.port.ethertype()));
-        put_mac(out, "dst", self.port.dst(), "any");
-        put_mac(out, "peer", self.port.peer(), "broadcast");
+        out.put("ethertype", format_args!("{:#06x}", cfg.ethertype));
+        put_mac(out, "dst", cfg.dst, "any");
+        put_mac(out, "peer", cfg.peer, "broadcast");
         out.put("passed_to_stack", format_args!("{}", self.port.passed()));
     }
 }
 
-fn put_mac(out: &mut dyn PropSink, key: &str, mac: Option<[u8; 6]>, none_word: &str) {
+fn put_mac(out: &mut dyn PropSink, key: &str, mac: Option<Mac>, none_word: &str) {
     match mac {
         Some(m) => out.put(
             key,
@@ -163,7 +159,7 @@ fn put_mac(out: &mut dyn PropSink, key: &str, mac: Option<[u8; 6]>, none_word: &
 }
 
 fn new_eth(inst: &NewInstance<'_>) -> Result<KBox<dyn FunctionalBlock>> {
-    Ok(KBox::new(Eth { port: Port::new(inst.id)?, netns: AtomicU32::new(0) }, GFP_KERNEL)?)
+    Ok(KBox::new(Eth { port: Port::new(inst.entry)?, netns: AtomicU32::new(0) }, GFP_KERNEL)?)
 }
 
 static ETH_TYPE: FbType = FbType {

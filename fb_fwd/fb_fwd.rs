@@ -4,12 +4,12 @@
 
 use kernel::prelude::*;
 use lana::block::NewInstance;
-use lana::{Direction, FbType, FunctionalBlock, Packet, Verdict};
+use lana::{Direction, FbType, FunctionalBlock, Packet, PacketContext, Verdict};
 
 struct Fwd;
 
 impl FunctionalBlock for Fwd {
-    fn receive(&self, pkt: Packet, dir: Direction) -> Verdict {
+    fn receive(&self, _ctx: &PacketContext, pkt: Packet, dir: Direction) -> Verdict {
         Verdict::Next(pkt, dir)
     }
 }

@@ -5,12 +5,12 @@
 
 use kernel::prelude::*;
 use lana::block::NewInstance;
-use lana::{Direction, FbType, FunctionalBlock, Packet, Verdict};
+use lana::{Direction, FbType, FunctionalBlock, Packet, PacketContext, Verdict};
 
 struct Tee;
 
 impl FunctionalBlock for Tee {
-    fn receive(&self, pkt: Packet, dir: Direction) -> Verdict {
+    fn receive(&self, _ctx: &PacketContext, pkt: Packet, dir: Direction) -> Verdict {
         Verdict::Fanout(pkt, dir)
     }
 }

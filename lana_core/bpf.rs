@@ -4,6 +4,7 @@
 
 use crate::ffi;
 use crate::packet::Packet;
+use crate::percpu::PacketContext;
 use core::ptr::NonNull;
 use kernel::prelude::*;
 
@@ -45,9 +46,9 @@ impl Filter {
     }
 
     /// Run the program on `pkt` (from its Ethernet header): the length to keep, 0 to drop.
-    /// Must run with bottom halves disabled, as the engine does.
+    /// In the packet path only (`_ctx`: bottom halves off, as `bpf_prog_run` needs).
     #[inline]
-    pub fn run(&self, pkt: &Packet) -> u32 {
+    pub fn run(&self, _ctx: &PacketContext, pkt: &Packet) -> u32 {
         // SAFETY: `prog` is live (invariant) and `pkt` owns a valid skb.
         unsafe { ffi::lana_bpf_run(self.prog.as_ptr(), pkt.as_raw()) }
     }

@@ -1,44 +1,91 @@
 // SPDX-License-Identifier: GPL-2.0
 //! The packet processing engine (PPE): moves a packet from block to block by the verdict each
-//! returns, until a block drops or consumes it.
+//! returns, until it ends in one counted fate.
 //!
-//! It runs in the receive softirq (entered from an eth block's rx_handler) under RCU, reading
-//! the current [`Graph`] snapshot. Per hop it does an array lookup, a call through the block's
-//! vtable and a per-CPU counter update: no lock, no atomic, no allocation (except the clones a
-//! fan-out asks for).
+//! It runs in the receive softirq (entered from an eth block's rx_handler), in a PPE thread
+//! with bottom halves off, or in a socket's `sendmsg` with bottom halves off, always under
+//! RCU, reading the current [`Graph`] snapshot. Per hop it does an array lookup, a call
+//! through the block's vtable and a per-CPU counter update: no lock, no atomic, no
+//! allocation (except the clones a fan-out asks for).
+//!
+//! # Accounting
+//!
+//! Every packet that enters (from a device or a socket) and every copy a fan-out makes ends
+//! in exactly one fate: delivered to a socket, transmitted on a device, or dropped for a
+//! [`DropReason`]. So, once no packet is in flight, `entered + copies == delivered +
+//! transmitted + dropped` (`fbctl stats` shows both sides; the test suite checks it after
+//! every test).
 
-use crate::block::{Direction, Verdict};
+use crate::block::{Consumed, Direction, DropReason, Entry, Fate, Verdict};
 use crate::ffi;
-use crate::graph::{self, Graph};
+use crate::graph::{self, Graph, Hop};
 use crate::packet::Packet;
-use crate::percpu::{CpuOffset, PerCpuCounters, Totals};
+use crate::percpu::{CpuOffset, PacketContext, PerCpu, Zeroed};
 use kernel::prelude::*;
 use kernel::sync::rcu;
 
-/// Engine-wide counters.
-pub struct EngineCounters {
-    /// Packets that entered the engine.
-    pub(crate) rx: PerCpuCounters,
-    /// Packets dropped because they visited `max_hops` blocks.
-    pub(crate) hop_limit: PerCpuCounters,
-    /// Packets dropped because the next block did not exist (nothing bound, or removed).
-    pub(crate) no_next: PerCpuCounters,
-    /// Copies a fan-out could not make (out of memory) or had no room to queue.
-    pub(crate) fanout_fail: PerCpuCounters,
+/// The engine's per-CPU accounting.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Fates {
+    pub(crate) entered: u64,
+    pub(crate) entered_bytes: u64,
+    pub(crate) copies: u64,
+    pub(crate) delivered: u64,
+    pub(crate) transmitted: u64,
+    pub(crate) dropped: [u64; DropReason::COUNT],
 }
+
+// SAFETY: plain u64s; zero is valid.
+unsafe impl Zeroed for Fates {}
+
+impl Fates {
+    /// Packets that ended dropped, for any reason.
+    pub(crate) fn dropped_total(&self) -> u64 {
+        self.dropped.iter().fold(0u64, |a, &d| a.wrapping_add(d))
+    }
+
+    fn add(mut self, o: Fates) -> Fates {
+        self.entered = self.entered.wrapping_add(o.entered);
+        self.entered_bytes = self.entered_bytes.wrapping_add(o.entered_bytes);
+        self.copies = self.copies.wrapping_add(o.copies);
+        self.delivered = self.delivered.wrapping_add(o.delivered);
+        self.transmitted = self.transmitted.wrapping_add(o.transmitted);
+        for (a, b) in self.dropped.iter_mut().zip(o.dropped) {
+            *a = a.wrapping_add(b);
+        }
+        self
+    }
+}
+
+/// Engine-wide counters, shared by every snapshot.
+pub(crate) struct EngineCounters(PerCpu<Fates>);
 
 impl EngineCounters {
     pub(crate) fn new() -> Result<Self> {
-        Ok(Self {
-            rx: PerCpuCounters::new()?,
-            hop_limit: PerCpuCounters::new()?,
-            no_next: PerCpuCounters::new()?,
-            fanout_fail: PerCpuCounters::new()?,
-        })
+        Ok(Self(PerCpu::new()?))
     }
 
-    pub(crate) fn totals(&self) -> [Totals; 4] {
-        [self.rx.sum(), self.hop_limit.sum(), self.no_next.sum(), self.fanout_fail.sum()]
+    /// The sums over all CPUs.
+    pub(crate) fn totals(&self) -> Fates {
+        self.0.fold(Fates::default(), Fates::add)
+    }
+
+    #[inline]
+    fn on(&self, cpu: CpuOffset) -> &mut Fates {
+        // SAFETY: `cpu` is this CPU's offset with bottom halves off (CpuOffset invariant):
+        // this CPU's copy, and no other writer runs on it meanwhile.
+        unsafe { &mut *self.0.on(cpu) }
+    }
+
+    #[inline]
+    fn fate(&self, cpu: CpuOffset, fate: Fate) {
+        let f = self.on(cpu);
+        match fate {
+            Fate::Delivered => f.delivered += 1,
+            Fate::Transmitted => f.transmitted += 1,
+            Fate::Dropped(r) => f.dropped[r as usize] += 1,
+        }
     }
 }
 
@@ -57,19 +104,14 @@ pub fn mechanism() -> &'static str {
     name.to_str().unwrap_or("?")
 }
 
-/// Frames the thread mechanisms dropped because a CPU's queue was full.
-pub fn queue_drops() -> u64 {
-    // SAFETY: sums per-CPU counters.
-    unsafe { ffi::lana_ppe_queue_drops() }
-}
-
 /// Start the engine threads if the mechanism has them (module init).
 pub(crate) fn start() -> Result {
     // SAFETY: called once from module init.
     kernel::error::to_result(unsafe { ffi::lana_ppe_start() })
 }
 
-/// Stop them (module exit, after every device is detached).
+/// Stop them (module exit, after every device is detached); frames still queued are dropped
+/// and counted.
 pub(crate) fn stop() {
     // SAFETY: called once from module exit, after `start` succeeded.
     unsafe { ffi::lana_ppe_stop() };
@@ -86,46 +128,98 @@ const PENDING: usize = 8;
 
 struct Work {
     pkt: Packet,
-    id: u32,
+    slot: u32,
     dir: Direction,
     hops: u32,
 }
 
-/// Process a frame that arrived from the wire at link block `entry` (an eth block): it counts
-/// as the entry block's packet and goes on to the block bound after it, ingress. Must run
-/// with bottom halves disabled (the receive softirq does).
-pub(crate) fn process_from_link(pkt: Packet, entry: u32) {
+/// A frame an eth block claimed from its device, in the rx_handler (softirq, under RCU). It
+/// is counted as entered here; then it runs now, or is queued for this CPU's engine thread.
+pub(crate) fn receive_from_link(pkt: Packet, entry: Entry) {
+    // SAFETY: rx_handlers run in the receive softirq: bottom halves are off.
+    let ctx = unsafe { PacketContext::new() };
     let guard = rcu::Guard::new();
     let Some(g) = graph::current(&guard) else {
-        return; // no graph: the core is going away; `pkt` is dropped
+        return; // no graph: the core is going away and no block exists; `pkt` is freed
     };
-    g.counters.rx.add(pkt.len());
-    let Some(hop) = g.hop(entry) else {
-        g.counters.no_next.add_drop();
-        return;
-    };
-    let cpu = CpuOffset::this_cpu();
-    hop.inst.stats.add_on(cpu, pkt.len());
-    let Some(&id) = hop.ingress.first() else {
-        g.counters.no_next.add_drop();
-        hop.inst.stats.add_drop();
-        return;
-    };
-    run(g, cpu, Work { pkt, id, dir: Direction::Ingress, hops: 1 });
+    let f = g.counters.on(ctx.cpu);
+    f.entered += 1;
+    f.entered_bytes += pkt.len() as u64;
+    if inline() {
+        enter_from_link(g, &ctx, pkt, entry);
+    } else {
+        // SAFETY: hands our unshared skb to this CPU's engine thread, which owns it now
+        // (and counts it if the queue is full).
+        unsafe { ffi::lana_ppe_enqueue(pkt.into_raw(), entry.pack()) };
+    }
 }
 
-/// Process `pkt` starting at block `entry`, travelling in `dir` (a block that originates
-/// packets, such as a socket). Must run with bottom halves disabled.
-pub fn process(pkt: Packet, entry: u32, dir: Direction) {
+/// A queued frame, run by an engine thread (bottom halves off). Already counted as entered.
+pub(crate) fn resume_from_queue(pkt: Packet, entry: Entry) {
+    // SAFETY: the thread mechanisms call this with bottom halves disabled.
+    let ctx = unsafe { PacketContext::new() };
+    let guard = rcu::Guard::new();
+    if let Some(g) = graph::current(&guard) {
+        enter_from_link(g, &ctx, pkt, entry);
+    }
+}
+
+/// Count a queued frame that will never run (queue full, device gone, CPU gone, unload)
+/// and free it. Bottom halves must be off.
+pub(crate) fn drop_queued(pkt: Packet, reason: DropReason) {
+    // SAFETY: the thread mechanisms call this with bottom halves disabled.
+    let ctx = unsafe { PacketContext::new() };
+    let guard = rcu::Guard::new();
+    if let Some(g) = graph::current(&guard) {
+        g.counters.fate(ctx.cpu, Fate::Dropped(reason));
+    }
+    pkt.drop_for(reason);
+}
+
+fn enter_from_link(g: &Graph, ctx: &PacketContext, pkt: Packet, entry: Entry) {
+    let cpu = ctx.cpu;
+    let Some(hop) = g.entry(entry) else {
+        return end(g, cpu, None, pkt, DropReason::NoBlock);
+    };
+    hop.inst().stats.add_on(cpu, pkt.len());
+    let Some(&next) = g.ports(hop, Direction::Ingress).first() else {
+        return end(g, cpu, Some(hop), pkt, DropReason::NoNext);
+    };
+    run(g, ctx, Work { pkt, slot: next, dir: Direction::Ingress, hops: 1 });
+}
+
+/// A message a socket sends, entering at its block (`entry`) in `dir`. Process context; the
+/// engine runs here with bottom halves off. `ENOTCONN` (and nothing counted) if the block is
+/// gone.
+pub(crate) fn send(pkt: Packet, entry: Entry, dir: Direction) -> Result {
+    let _bh = crate::percpu::BhGuard::new();
+    // SAFETY: bottom halves are off until `_bh` drops, after the packet is done.
+    let ctx = unsafe { PacketContext::new() };
     let guard = rcu::Guard::new();
     let Some(g) = graph::current(&guard) else {
-        return;
+        return Err(ENOTCONN);
     };
-    g.counters.rx.add(pkt.len());
-    run(g, CpuOffset::this_cpu(), Work { pkt, id: entry, dir, hops: 0 });
+    if g.entry(entry).is_none() {
+        return Err(ENOTCONN);
+    }
+    let f = g.counters.on(ctx.cpu);
+    f.entered += 1;
+    f.entered_bytes += pkt.len() as u64;
+    run(g, &ctx, Work { pkt, slot: entry.slot, dir, hops: 0 });
+    Ok(())
 }
 
-fn run(g: &Graph, cpu: CpuOffset, first: Work) {
+/// The packet ends dropped for `reason`, charged to `hop` if there is one.
+#[cold]
+fn end(g: &Graph, cpu: CpuOffset, hop: Option<&Hop>, pkt: Packet, reason: DropReason) {
+    if let Some(h) = hop {
+        h.inst().stats.add_drop_on(cpu);
+    }
+    g.counters.fate(cpu, Fate::Dropped(reason));
+    pkt.drop_for(reason);
+}
+
+fn run(g: &Graph, ctx: &PacketContext, first: Work) {
     let max = max_hops();
     let mut pending: [Option<Work>; PENDING] = Default::default();
     let mut npending = 0usize;
@@ -139,7 +233,7 @@ fn run(g: &Graph, cpu: CpuOffset, first: Work) {
             next = pending[npending].take();
             continue;
         };
-        next = step(g, cpu, w, max, &mut pending, &mut npending);
+        next = step(g, ctx, w, max, &mut pending, &mut npending);
     }
 }
 
@@ -147,55 +241,65 @@ fn run(g: &Graph, cpu: CpuOffset, first: Work) {
 #[inline]
 fn step(
     g: &Graph,
-    cpu: CpuOffset,
+    ctx: &PacketContext,
     w: Work,
     max: u32,
     pending: &mut [Option<Work>; PENDING],
     npending: &mut usize,
 ) -> Option<Work> {
-    let Some(hop) = g.hop(w.id) else {
-        g.counters.no_next.add_drop();
+    let cpu = ctx.cpu;
+    let Some(hop) = g.hop(w.slot) else {
+        // Bindings name slots of the same snapshot: this cannot happen.
+        end(g, cpu, None, w.pkt, DropReason::NoBlock);
         return None;
     };
+    let inst = hop.inst();
+    inst.stats.add_on(cpu, w.pkt.len());
     if w.hops >= max {
-        g.counters.hop_limit.add_drop();
-        hop.inst.stats.add_drop();
+        end(g, cpu, Some(hop), w.pkt, DropReason::HopLimit);
         return None;
     }
-    hop.inst.stats.add_on(cpu, w.pkt.len());
     let hops = w.hops + 1;
-    match hop.inst.fb.receive(w.pkt, w.dir) {
-        Verdict::Next(pkt, dir) => match hop.ports(dir).first() {
-            Some(&id) => Some(Work { pkt, id, dir, hops }),
+    match inst.fb.receive(ctx, w.pkt, w.dir) {
+        Verdict::Next(pkt, dir) => match g.ports(hop, dir).first() {
+            Some(&slot) => Some(Work { pkt, slot, dir, hops }),
             None => {
-                g.counters.no_next.add_drop();
-                hop.inst.stats.add_drop();
+                end(g, cpu, Some(hop), pkt, DropReason::NoNext);
                 None
             }
         },
         Verdict::Fanout(pkt, dir) => {
-            let ports = hop.ports(dir);
+            let ports = g.ports(hop, dir);
             let Some((&first, rest)) = ports.split_first() else {
-                g.counters.no_next.add_drop();
-                hop.inst.stats.add_drop();
+                end(g, cpu, Some(hop), pkt, DropReason::NoNext);
                 return None;
             };
-            for &id in rest {
+            for &slot in rest {
+                g.counters.on(cpu).copies += 1;
                 match pkt.try_clone() {
                     Some(copy) if *npending < PENDING => {
-                        pending[*npending] = Some(Work { pkt: copy, id, dir, hops });
+                        pending[*npending] = Some(Work { pkt: copy, slot, dir, hops });
                         *npending += 1;
                     }
-                    _ => g.counters.fanout_fail.add_drop(),
+                    Some(copy) => end(g, cpu, Some(hop), copy, DropReason::FanoutFailed),
+                    None => {
+                        inst.stats.add_drop_on(cpu);
+                        g.counters.fate(cpu, Fate::Dropped(DropReason::FanoutFailed));
+                    }
                 }
             }
-            Some(Work { pkt, id: first, dir, hops })
+            Some(Work { pkt, slot: first, dir, hops })
         }
-        Verdict::Drop(pkt) => {
-            hop.inst.stats.add_drop();
-            drop(pkt);
+        Verdict::Drop(pkt, reason) => {
+            end(g, cpu, Some(hop), pkt, reason);
             None
         }
-        Verdict::Consumed => None,
+        Verdict::Consumed(Consumed(fate)) => {
+            if let Fate::Dropped(_) = fate {
+                inst.stats.add_drop_on(cpu);
+            }
+            g.counters.fate(cpu, fate);
+            None
+        }
     }
 }

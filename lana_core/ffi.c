@@ -11,6 +11,8 @@
 #include <linux/filter.h>
 #include <linux/notifier.h>
 #include <linux/percpu.h>
+#include <linux/rcupdate.h>
+#include <linux/workqueue.h>
 #include <linux/rtnetlink.h>
 #include <linux/skbuff.h>
 #include <net/genetlink.h>
@@ -28,6 +30,78 @@ MODULE_PARM_DESC(max_hops, "blocks one packet may visit before the engine drops 
 unsigned int lana_max_hops(void)
 {
 	return READ_ONCE(max_hops);
+}
+
+static unsigned int max_blocks = 65536;
+module_param(max_blocks, uint, 0644);
+MODULE_PARM_DESC(max_blocks, "most blocks the graph may hold (default 65536)");
+
+unsigned int lana_max_blocks(void)
+{
+	return READ_ONCE(max_blocks);
+}
+
+/* ---- deferred frees: objects readers may still see, dropped after a grace period -------- */
+
+/*
+ * queue_rcu_work runs the function in process context once a grace period has passed, so
+ * destructors may sleep (detach a device, take rtnl). lana_defer_flush waits for all of them:
+ * rcu_barrier() runs the pending RCU callbacks, which queue the work; flush_workqueue runs it.
+ * A deferred function may defer again, hence the loop on the pending count.
+ */
+struct lana_deferred {
+	struct rcu_work rw;
+	void (*fn)(void *obj);
+	void *obj;
+};
+
+static struct workqueue_struct *lana_wq;
+static atomic_t lana_deferred_pending = ATOMIC_INIT(0);
+
+static void lana_deferred_run(struct work_struct *work)
+{
+	struct lana_deferred *d = container_of(to_rcu_work(work), struct lana_deferred, rw);
+
+	d->fn(d->obj);
+	kfree(d);
+	atomic_dec(&lana_deferred_pending);
+}
+
+void lana_defer(void (*fn)(void *obj), void *obj)
+{
+	struct lana_deferred *d = kmalloc(sizeof(*d), GFP_KERNEL);
+
+	might_sleep();
+	if (!d) {
+		synchronize_rcu();
+		fn(obj);
+		return;
+	}
+	d->fn = fn;
+	d->obj = obj;
+	atomic_inc(&lana_deferred_pending);
+	INIT_RCU_WORK(&d->rw, lana_deferred_run);
+	queue_rcu_work(lana_wq, &d->rw);
+}
+
+void lana_defer_flush(void)
+{
+	do {
+		rcu_barrier();
+		flush_workqueue(lana_wq);
+	} while (atomic_read(&lana_deferred_pending));
+}
+
+int lana_defer_init(void)
+{
+	lana_wq = alloc_workqueue("lana", WQ_UNBOUND, 0);
+	return lana_wq ? 0 : -ENOMEM;
+}
+
+void lana_defer_exit(void)
+{
+	lana_defer_flush();
+	destroy_workqueue(lana_wq);
 }
 
 /* ---- generic netlink family "lana" ------------------------------------------------------- */
@@ -77,6 +151,9 @@ static struct genl_family lana_family __ro_after_init = {
 	.policy		= lana_policy,
 	/* resv_start_op = 0: strict validation for every command. */
 	.netnsok	= false,
+	/* LANA serialises its commands with its own mutex: do not hold genl_mutex (and with it
+	 * every other generic netlink family) while a command runs. */
+	.parallel_ops	= true,
 	.module		= THIS_MODULE,
 	.ops		= lana_ops,
 	.n_ops		= ARRAY_SIZE(lana_ops),
@@ -146,10 +223,18 @@ void lana_msg_free(struct sk_buff *msg)
 	nlmsg_free(msg);
 }
 
-void *lana_dump_put(struct sk_buff *skb, struct netlink_callback *cb, u8 cmd)
+/* One message of a dump; @generation of the configuration it describes flags the message
+ * NLM_F_DUMP_INTR if the dump began with another (userspace then retries). */
+void *lana_dump_put(struct sk_buff *skb, struct netlink_callback *cb, u8 cmd, u32 generation)
 {
-	return genlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq, &lana_family,
-			   NLM_F_MULTI, cmd);
+	void *hdr;
+
+	cb->seq = generation;
+	hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq, &lana_family,
+			  NLM_F_MULTI, cmd);
+	if (hdr)
+		genl_dump_check_consistent(cb, hdr);
+	return hdr;
 }
 
 void lana_msg_end(struct sk_buff *skb, void *hdr)
@@ -199,19 +284,14 @@ void lana_nla_nest_end(struct sk_buff *skb, struct nlattr *nest)
 
 /* ---- per-CPU memory --------------------------------------------------------------------- */
 
-void __percpu *lana_percpu_alloc(size_t size)
+void __percpu *lana_percpu_alloc(size_t size, size_t align)
 {
-	return __alloc_percpu(size, 8);
+	return __alloc_percpu(size, align);
 }
 
 void lana_percpu_free(void __percpu *p)
 {
 	free_percpu(p);
-}
-
-void *lana_percpu_this(void __percpu *p)
-{
-	return this_cpu_ptr(p);
 }
 
 /* Returns NULL past the last possible CPU; iterate from 0 while it does not. */
@@ -240,6 +320,28 @@ unsigned int lana_nr_cpu_ids(void)
 void lana_kfree_skb(struct sk_buff *skb)
 {
 	kfree_skb(skb);
+}
+
+/* LANA's drop reasons (DropReason in block.rs, LANA_DROP_REASON_NAMES) as the kernel's, for
+ * drop monitors; NOT_SPECIFIED where the kernel has none that fits. */
+static const enum skb_drop_reason lana_drop_reasons[] = {
+	SKB_DROP_REASON_SOCKET_FILTER,		/* filtered */
+	SKB_DROP_REASON_NO_TX_TARGET,		/* no_next */
+	SKB_DROP_REASON_RECURSION_LIMIT,	/* hop_limit */
+	SKB_DROP_REASON_NOT_SPECIFIED,		/* no_block */
+	SKB_DROP_REASON_CPU_BACKLOG,		/* queue_full */
+	SKB_DROP_REASON_SOCKET_RCVBUFF,		/* socket_full */
+	SKB_DROP_REASON_NO_SOCKET,		/* no_socket */
+	SKB_DROP_REASON_NOMEM,			/* fanout_failed */
+	SKB_DROP_REASON_DEV_READY,		/* device_down */
+	SKB_DROP_REASON_NOT_SPECIFIED,		/* tx_error (the device freed it) */
+	SKB_DROP_REASON_QUEUE_PURGE,		/* flushed */
+};
+
+void lana_kfree_skb_reason(struct sk_buff *skb, u32 reason)
+{
+	kfree_skb_reason(skb, reason < ARRAY_SIZE(lana_drop_reasons) ?
+			 lana_drop_reasons[reason] : SKB_DROP_REASON_NOT_SPECIFIED);
 }
 
 struct sk_buff *lana_skb_clone(struct sk_buff *skb)
@@ -330,25 +432,54 @@ static rx_handler_result_t lana_rx_tramp(struct sk_buff **pskb)
 	return (rx_handler_result_t)lana_rust_rx(skb, rcu_dereference(skb->dev->rx_handler_data));
 }
 
-/* @pid: a process whose network namespace holds the device; 0 for the initial namespace. */
+/* The namespace of process @pid (0: the initial one), referenced; put it with put_net. */
+static struct net *lana_netns_of(u32 pid)
+{
+	return pid ? get_net_ns_by_pid(pid) : get_net(&init_net);
+}
+
+/*
+ * Whether @port is attached to device @ifname of @pid's namespace: 1 yes (same namespace and
+ * ifindex), 0 the port is detached and the device exists, -EBUSY attached to another device,
+ * -ENODEV no such device, -ESRCH no such process.
+ */
+int lana_port_match(struct lana_port *port, const char *ifname, u32 pid)
+{
+	struct net *net = lana_netns_of(pid);
+	struct net_device *dev;
+	int ret;
+
+	if (IS_ERR(net))
+		return PTR_ERR(net);
+	rtnl_lock();
+	dev = __dev_get_by_name(net, ifname);
+	if (!dev)
+		ret = -ENODEV;
+	else if (port->dev == dev)
+		ret = 1;
+	else
+		ret = port->dev ? -EBUSY : 0;
+	rtnl_unlock();
+	put_net(net);
+	return ret;
+}
+
+/* Attach the detached @port to device @ifname of @pid's namespace (0: the initial one). */
 int lana_port_attach(struct lana_port *port, const char *ifname, u32 pid)
 {
-	struct net *net = &init_net;
+	struct net *net = lana_netns_of(pid);
 	struct net_device *dev;
 	int err;
 
-	if (pid) {
-		net = get_net_ns_by_pid(pid);
-		if (IS_ERR(net))
-			return PTR_ERR(net);
-	}
+	if (IS_ERR(net))
+		return PTR_ERR(net);
 	rtnl_lock();
 	dev = __dev_get_by_name(net, ifname);
 	if (!dev) {
 		err = -ENODEV;
 		goto out;
 	}
-	if (netdev_is_rx_handler_busy(dev)) {
+	if (port->dev || netdev_is_rx_handler_busy(dev)) {
 		err = -EBUSY;
 		goto out;
 	}
@@ -359,8 +490,7 @@ int lana_port_attach(struct lana_port *port, const char *ifname, u32 pid)
 	WRITE_ONCE(port->dev, dev);
 out:
 	rtnl_unlock();
-	if (pid)
-		put_net(net);	/* the device keeps its namespace alive while it exists */
+	put_net(net);	/* the device keeps its namespace alive while it exists */
 	return err;
 }
 
@@ -402,11 +532,13 @@ int lana_port_xmit(struct lana_port *port, struct sk_buff *skb, u16 proto, u64 p
 {
 	struct net_device *dev = READ_ONCE(port->dev);
 	struct ethhdr *eth;
-	int i;
+	int i, rc;
 
-	if (!dev) {
-		kfree_skb(skb);
-		return -ENODEV;
+	/* A detached port, or a device that is down (its qdisc would drop the frame and call
+	 * it congestion): dropped here, with the reason. */
+	if (!dev || !netif_running(dev)) {
+		kfree_skb_reason(skb, SKB_DROP_REASON_DEV_READY);
+		return -ENETDOWN;
 	}
 	skb->dev = dev;
 	if (skb_mac_header_was_set(skb)) {
@@ -415,7 +547,7 @@ int lana_port_xmit(struct lana_port *port, struct sk_buff *skb, u16 proto, u64 p
 			skb_push(skb, skb->data - skb_mac_header(skb));
 	} else {
 		if (skb_cow_head(skb, ETH_HLEN)) {
-			kfree_skb(skb);
+			kfree_skb_reason(skb, SKB_DROP_REASON_NOMEM);
 			return -ENOMEM;
 		}
 		eth = skb_push(skb, ETH_HLEN);
@@ -430,7 +562,10 @@ int lana_port_xmit(struct lana_port *port, struct sk_buff *skb, u16 proto, u64 p
 		eth->h_proto = htons(proto);
 		skb->protocol = eth->h_proto;
 	}
-	return dev_queue_xmit(skb);
+	/* 0 sent; the qdisc or driver freed the frame otherwise (congestion counts as sent, as
+	 * net_xmit_eval says; it evaluates its argument twice, hence rc). */
+	rc = dev_queue_xmit(skb);
+	return net_xmit_eval(rc) ? -ENOBUFS : 0;
 }
 
 /* Frames handed to blocks start at the Ethernet header, as tcpdump sees them. */
@@ -453,6 +588,9 @@ static int lana_netdev_event(struct notifier_block *nb, unsigned long event, voi
 	port = rtnl_dereference(dev->rx_handler_data);
 	pr_info("%s is going away: detaching its eth block\n", dev->name);
 	lana_port_release(port);
+	/* Frames of this device waiting for an engine thread go too (as flush_backlog does
+	 * for the kernel's own backlog): dropped and counted. */
+	lana_ppe_flush_dev(dev);
 	return NOTIFY_OK;
 }
 

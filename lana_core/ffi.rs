@@ -11,6 +11,11 @@ use kernel::prelude::*;
 #[allow(improper_ctypes)]
 extern "C" {
     pub(crate) fn lana_max_hops() -> c_uint;
+    pub(crate) fn lana_max_blocks() -> c_uint;
+    pub(crate) fn lana_defer(f: Option<unsafe extern "C" fn(*mut c_void)>, obj: *mut c_void);
+    pub(crate) fn lana_defer_flush();
+    pub(crate) fn lana_defer_init() -> c_int;
+    pub(crate) fn lana_defer_exit();
 
     pub(crate) fn lana_genl_register() -> c_int;
     pub(crate) fn lana_genl_unregister();
@@ -34,6 +39,7 @@ extern "C" {
         skb: *mut bindings::sk_buff,
         cb: *mut bindings::netlink_callback,
         cmd: u8,
+        generation: u32,
     ) -> *mut c_void;
     pub(crate) fn lana_msg_end(skb: *mut bindings::sk_buff, hdr: *mut c_void);
     pub(crate) fn lana_msg_cancel(skb: *mut bindings::sk_buff, hdr: *mut c_void);
@@ -45,14 +51,14 @@ extern "C" {
     pub(crate) fn lana_nla_nest_start(skb: *mut bindings::sk_buff, ty: c_int) -> *mut bindings::nlattr;
     pub(crate) fn lana_nla_nest_end(skb: *mut bindings::sk_buff, nest: *mut bindings::nlattr);
 
-    pub(crate) fn lana_percpu_alloc(size: usize) -> *mut c_void;
+    pub(crate) fn lana_percpu_alloc(size: usize, align: usize) -> *mut c_void;
     pub(crate) fn lana_percpu_free(p: *mut c_void);
-    pub(crate) fn lana_percpu_this(p: *mut c_void) -> *mut c_void;
     pub(crate) fn lana_percpu_cpu(p: *mut c_void, cpu: c_uint) -> *mut c_void;
     pub(crate) fn lana_nr_cpu_ids() -> c_uint;
     pub(crate) fn lana_this_cpu_offset() -> usize;
 
     pub(crate) fn lana_kfree_skb(skb: *mut bindings::sk_buff);
+    pub(crate) fn lana_kfree_skb_reason(skb: *mut bindings::sk_buff, reason: u32);
     pub(crate) fn lana_skb_clone(skb: *mut bindings::sk_buff) -> *mut bindings::sk_buff;
     pub(crate) fn lana_skb_share_check(skb: *mut bindings::sk_buff) -> *mut bindings::sk_buff;
     pub(crate) fn lana_skb_data(skb: *const bindings::sk_buff) -> *const u8;
@@ -76,8 +82,7 @@ extern "C" {
 
     pub(crate) fn lana_ppe_mode() -> c_uint;
     pub(crate) fn lana_ppe_mode_name() -> *const c_char;
-    pub(crate) fn lana_ppe_enqueue(skb: *mut bindings::sk_buff, entry: u32);
-    pub(crate) fn lana_ppe_queue_drops() -> u64;
+    pub(crate) fn lana_ppe_enqueue(skb: *mut bindings::sk_buff, entry: u64);
     pub(crate) fn lana_ppe_start() -> c_int;
     pub(crate) fn lana_ppe_stop();
 
@@ -94,6 +99,7 @@ extern "C" {
 
     pub(crate) fn lana_netdev_notifier_register() -> c_int;
     pub(crate) fn lana_netdev_notifier_unregister();
+    pub(crate) fn lana_port_match(port: *mut LanaPortC, ifname: *const c_char, pid: u32) -> c_int;
     pub(crate) fn lana_port_attach(port: *mut LanaPortC, ifname: *const c_char, pid: u32) -> c_int;
     pub(crate) fn lana_port_detach(port: *mut LanaPortC);
     pub(crate) fn lana_port_ifname(port: *mut LanaPortC, buf: *mut c_char, len: usize);

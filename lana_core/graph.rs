@@ -1,41 +1,69 @@
 // SPDX-License-Identifier: GPL-2.0
-//! The graph the engine walks: an immutable snapshot of the configuration, indexed by
-//! instance id, published with one pointer swap.
+//! The graph the engine walks: an immutable snapshot of the configuration, indexed by slot,
+//! published with one pointer swap.
+//!
+//! Building one costs two allocations whatever the graph's size (the hop table and one array
+//! of every binding); the retired snapshot is dropped after a grace period without anyone
+//! waiting for it.
 
-use crate::block::Direction;
+use crate::block::{Direction, Entry};
+use crate::config::{Config, Instance};
 use crate::engine::EngineCounters;
 use crate::rcu::RcuBox;
-use crate::registry::{Config, Instance};
+use core::ptr::NonNull;
 use kernel::prelude::*;
 use kernel::sync::{rcu, Arc};
 
 /// One block as the engine sees it.
 pub(crate) struct Hop {
-    pub(crate) inst: Arc<Instance>,
-    pub(crate) ingress: KVec<u32>,
-    pub(crate) egress: KVec<u32>,
+    pub(crate) id: u32,
+    inst: NonNull<Instance>,
+    /// Where this block's next blocks are in [`Graph::ports`]: start and count, per direction.
+    ports: [(u32, u32); 2],
 }
 
 impl Hop {
+    /// The block.
     #[inline]
-    pub(crate) fn ports(&self, dir: Direction) -> &[u32] {
-        match dir {
-            Direction::Ingress => &self.ingress,
-            Direction::Egress => &self.egress,
-        }
+    pub(crate) fn inst(&self) -> &Instance {
+        // SAFETY: a block is dropped only after a grace period that started once it left
+        // the configuration, and every snapshot that points to it was retired by then (see
+        // `config::retire`): while a snapshot is reachable under RCU, its blocks are alive.
+        unsafe { self.inst.as_ref() }
     }
 }
 
-/// A snapshot: `hops[id]` is the block with that id, if any.
+/// A snapshot: `hops[slot]` is the block in that slot, if any.
 pub(crate) struct Graph {
-    pub(crate) hops: KVec<Option<Hop>>,
+    hops: KVec<Option<Hop>>,
+    ports: KVec<u32>,
     pub(crate) counters: Arc<EngineCounters>,
 }
 
+// SAFETY: a snapshot is immutable once published; the blocks it points to are `Sync`
+// (`FunctionalBlock: Sync`, counters per CPU) and outlive it (see `Hop::inst`).
+unsafe impl Send for Graph {}
+// SAFETY: as above.
+unsafe impl Sync for Graph {}
+
 impl Graph {
+    /// The block in `slot`.
     #[inline]
-    pub(crate) fn hop(&self, id: u32) -> Option<&Hop> {
-        self.hops.get(id as usize)?.as_ref()
+    pub(crate) fn hop(&self, slot: u32) -> Option<&Hop> {
+        self.hops.get(slot as usize)?.as_ref()
+    }
+
+    /// The block `entry` names, if it is still there (same slot, same id).
+    #[inline]
+    pub(crate) fn entry(&self, entry: Entry) -> Option<&Hop> {
+        self.hop(entry.slot).filter(|h| h.id == entry.id)
+    }
+
+    /// The slots `hop` passes packets to in `dir`.
+    #[inline]
+    pub(crate) fn ports(&self, hop: &Hop, dir: Direction) -> &[u32] {
+        let (start, n) = hop.ports[dir as usize];
+        self.ports.get(start as usize..(start + n) as usize).unwrap_or(&[])
     }
 }
 
@@ -53,35 +81,45 @@ pub(crate) fn counters() -> Option<Arc<EngineCounters>> {
     GRAPH.get(&guard).map(|g| g.counters.clone())
 }
 
-/// Build the snapshot `cfg` describes and publish it. Returns after a grace period, so the
-/// caller may free whatever the previous snapshot referenced and this one does not.
-/// On error (out of memory) nothing changed.
+/// Build the snapshot `cfg` describes and publish it; the previous one is dropped after a
+/// grace period. On error (out of memory) nothing changed.
 pub(crate) fn publish(cfg: &Config) -> Result {
+    install(build(cfg)?);
+    Ok(())
+}
+
+/// Publish a snapshot made by [`build`].
+pub(crate) fn install(g: KBox<Graph>) {
+    GRAPH.replace(Some(g));
+}
+
+/// The snapshot `cfg` describes, not yet published.
+pub(crate) fn build(cfg: &Config) -> Result<KBox<Graph>> {
     let counters = match counters() {
         Some(c) => c,
         None => Arc::new(EngineCounters::new()?, GFP_KERNEL)?,
     };
-    let len = cfg.nodes.iter().map(|n| n.inst.id as usize + 1).max().unwrap_or(0);
-    let mut hops = KVec::with_capacity(len, GFP_KERNEL)?;
-    for _ in 0..len {
-        hops.push(None, GFP_KERNEL)?;
+    let nports = cfg.nodes().map(|(_, n)| n.ingress.len() + n.egress.len()).sum();
+    let mut ports = KVec::with_capacity(nports, GFP_KERNEL)?;
+    let mut hops = KVec::with_capacity(cfg.slot_count(), GFP_KERNEL)?;
+    for _ in 0..cfg.slot_count() {
+        let _ = hops.push_within_capacity(None);
     }
-    for n in cfg.nodes.iter() {
-        let mut ingress = KVec::with_capacity(n.ingress.len(), GFP_KERNEL)?;
-        ingress.extend_from_slice(&n.ingress, GFP_KERNEL)?;
-        let mut egress = KVec::with_capacity(n.egress.len(), GFP_KERNEL)?;
-        egress.extend_from_slice(&n.egress, GFP_KERNEL)?;
-        if let Some(slot) = hops.get_mut(n.inst.id as usize) {
-            *slot = Some(Hop { inst: n.inst.clone(), ingress, egress });
+    for (slot, n) in cfg.nodes() {
+        let mut range = [(0u32, 0u32); 2];
+        for dir in [Direction::Ingress, Direction::Egress] {
+            range[dir as usize] = (ports.len() as u32, n.ports(dir).len() as u32);
+            for &p in n.ports(dir) {
+                let _ = ports.push_within_capacity(p);
+            }
         }
+        hops[slot as usize] =
+            Some(Hop { id: n.inst.id, inst: NonNull::from(&*n.inst), ports: range });
     }
-    let graph = KBox::new(Graph { hops, counters }, GFP_KERNEL)?;
-    // Dropping the retired snapshot waits for a grace period.
-    drop(GRAPH.replace(Some(graph)));
-    Ok(())
+    Ok(KBox::new(Graph { hops, ports, counters }, GFP_KERNEL)?)
 }
 
-/// Remove the snapshot (module exit).
+/// Stop publishing (module exit).
 pub(crate) fn unpublish() {
-    drop(GRAPH.replace(None));
+    GRAPH.replace(None);
 }

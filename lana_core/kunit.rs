@@ -10,8 +10,10 @@ mod tests {
     use crate::name::Name;
     use crate::props::{split_prop, Kind, PropValue};
     use crate::block::NewInstance;
-    use crate::registry::{self, Config, MsgBuf, TypeEntry};
-    use crate::{Direction, FbType, FunctionalBlock, Packet, Verdict};
+    use crate::config::{self as registry, Config};
+    use crate::msg::MsgBuf;
+    use crate::types::TypeEntry;
+    use crate::{Direction, FbType, FunctionalBlock, Packet, PacketContext, Verdict};
     use core::fmt::Write;
     use kernel::prelude::*;
 
@@ -20,7 +22,7 @@ mod tests {
     struct Pass;
 
     impl FunctionalBlock for Pass {
-        fn receive(&self, pkt: Packet, dir: Direction) -> Verdict {
+        fn receive(&self, _ctx: &PacketContext, pkt: Packet, dir: Direction) -> Verdict {
             Verdict::Next(pkt, dir)
         }
     }
@@ -63,10 +65,10 @@ mod tests {
         assert_eq!(errno(registry::add(&mut c, "a", "kt-two")), EEXIST.to_errno());
         assert_eq!(errno(registry::add(&mut c, "b", "nosuch")), ENOENT.to_errno());
         assert_eq!(errno(registry::add(&mut c, "b/c", "kt-one")), EINVAL.to_errno());
-        assert_eq!(c.nodes.len(), 1);
+        assert_eq!(c.len(), 1);
         assert_eq!(errno(registry::rm(&mut c, "nosuch")), ENOENT.to_errno());
         assert_eq!(errno(registry::rm(&mut c, "a")), 0);
-        assert!(c.nodes.is_empty());
+        assert_eq!(c.len(), 0);
     }
 
     #[test]
@@ -89,10 +91,10 @@ mod tests {
         assert_eq!(errno(registry::unbind(&mut c, "a", "c")), ENOENT.to_errno());
         assert_eq!(errno(registry::unbind(&mut c, "a", "b")), 0);
         // ingress and egress bindings mirror each other
-        let b = c.find("b").map(|i| (c.nodes[i].ingress.len(), c.nodes[i].egress.len()));
+        let b = c.find("b").and_then(|s| c.node(s)).map(|n| (n.ingress.len(), n.egress.len()));
         assert_eq!(b, Some((1, 0)));
         assert_eq!(errno(registry::flush(&mut c)), 0);
-        assert!(c.nodes.is_empty());
+        assert_eq!(c.len(), 0);
     }
 
     #[test]
@@ -108,14 +110,11 @@ mod tests {
         assert_eq!(errno(registry::replace(&mut c, "m", "a", false)), EBUSY.to_errno());
         assert_eq!(errno(registry::replace(&mut c, "m", "m2", false)), 0);
         assert!(c.find("m").is_none());
-        let id = |c: &Config, n: &str| c.find(n).map(|i| c.nodes[i].inst.id);
-        let (m2, a, z) = (id(&c, "m2"), id(&c, "a"), id(&c, "z"));
-        let a_next = c.find("a").and_then(|i| c.nodes[i].ingress.first().copied());
-        let z_back = c.find("z").and_then(|i| c.nodes[i].egress.first().copied());
-        assert_eq!(a_next, m2);
-        assert_eq!(z_back, m2);
-        let m2_ports = c.find("m2").map(|i| (c.nodes[i].ingress.first().copied(), c.nodes[i].egress.first().copied()));
-        assert_eq!(m2_ports, Some((z, a)));
+        let node = |c: &Config, n: &str| c.find(n).and_then(|s| c.node(s).map(|node| (s, node.ingress.first().copied(), node.egress.first().copied())));
+        let (m2, a, z) = (c.find("m2"), c.find("a"), c.find("z"));
+        assert_eq!(node(&c, "a").and_then(|n| n.1), m2);
+        assert_eq!(node(&c, "z").and_then(|n| n.2), m2);
+        assert_eq!(node(&c, "m2").map(|n| (n.1, n.2)), Some((z, a)));
         // a type with state does not hand it to another type without --drop-state
         assert_eq!(errno(registry::add(&mut c, "s2", "kt-one")), 0);
         assert_eq!(errno(registry::replace(&mut c, "s", "s2", false)), EINVAL.to_errno());

@@ -3,8 +3,8 @@
 //!
 //! This crate is `lana_core.ko`. It holds
 //! - the FB type registry, filled by FB modules on insertion ([`Registration`]),
-//! - the instances and their bindings, changed only by configuration commands under one
-//!   mutex ([`registry`]),
+//! - the blocks and their bindings, changed only by configuration commands under one
+//!   mutex ([`config`]),
 //! - the packet processing engine ([`engine`]), which walks an immutable snapshot of the
 //!   graph ([`graph`]) published with one RCU pointer swap, with no lock and no atomic per hop,
 //! - the generic-netlink family `lana` that `fbctl` speaks ([`netlink`]),
@@ -18,10 +18,12 @@ use kernel::prelude::*;
 
 pub mod block;
 pub mod bpf;
+pub mod config;
 pub mod engine;
 mod ffi;
 pub mod graph;
 mod kunit;
+mod msg;
 pub mod name;
 pub mod netdev;
 pub mod netlink;
@@ -30,15 +32,15 @@ pub mod packet;
 pub mod percpu;
 pub mod props;
 pub mod rcu;
-pub mod registry;
 pub mod socket;
+pub mod types;
 pub mod uapi;
 
-pub use block::{Direction, Event, FbType, FunctionalBlock, KeyInfo, Verdict};
+pub use block::{Consumed, Direction, DropReason, Event, FbType, FunctionalBlock, KeyInfo, Verdict};
 pub use packet::Packet;
-pub use percpu::PerCpuCounters;
+pub use percpu::{PacketContext, PerCpuCounters};
 pub use props::{PropSink, PropValue};
-pub use registry::Registration;
+pub use types::Registration;
 
 module! {
     type: LanaCore,
@@ -49,20 +51,32 @@ module! {
 }
 
 struct LanaCore {
-    _socket_type: Registration,
+    /// The core's own `socket` block type; unregistered in `drop`, before the deferred-drop
+    /// machinery it uses goes away.
+    socket_type: Option<Registration>,
 }
 
 impl kernel::Module for LanaCore {
     fn init(module: &'static ThisModule) -> Result<Self> {
-        registry::init();
-        engine::start()?;
+        config::init();
+        // SAFETY: module init, before anything defers a drop.
+        kernel::error::to_result(unsafe { ffi::lana_defer_init() })?;
+        if let Err(e) = engine::start() {
+            // SAFETY: paired with the successful init above.
+            unsafe { ffi::lana_defer_exit() };
+            return Err(e);
+        }
         if let Err(e) = netdev::init() {
             engine::stop();
+            // SAFETY: as above.
+            unsafe { ffi::lana_defer_exit() };
             return Err(e);
         }
         if let Err(e) = socket::register_family() {
             netdev::exit();
             engine::stop();
+            // SAFETY: as above.
+            unsafe { ffi::lana_defer_exit() };
             return Err(e);
         }
         let socket_type = match Registration::new(&socket::SOCKET_TYPE, module) {
@@ -71,6 +85,8 @@ impl kernel::Module for LanaCore {
                 socket::unregister_family();
                 netdev::exit();
                 engine::stop();
+                // SAFETY: as above.
+                unsafe { ffi::lana_defer_exit() };
                 return Err(e);
             }
         };
@@ -79,6 +95,8 @@ impl kernel::Module for LanaCore {
             socket::unregister_family();
             netdev::exit();
             engine::stop();
+            // SAFETY: as above.
+            unsafe { ffi::lana_defer_exit() };
             return Err(e);
         }
         pr_info!(
@@ -87,7 +105,7 @@ impl kernel::Module for LanaCore {
             engine::mechanism(),
             socket::family()
         );
-        Ok(LanaCore { _socket_type: socket_type })
+        Ok(LanaCore { socket_type: Some(socket_type) })
     }
 }
 
@@ -96,10 +114,13 @@ impl Drop for LanaCore {
         // No FB module can be loaded here (each holds a reference on us), so no type is
         // registered; instances of core-only types cannot exist either.
         netlink::unregister_family();
-        registry::flush_all();
+        config::flush_all();
+        drop(self.socket_type.take());
         socket::unregister_family();
         netdev::exit();
         engine::stop();
+        // SAFETY: module exit; nothing defers drops any more.
+        unsafe { ffi::lana_defer_exit() };
         pr_info!("unloaded\n");
     }
 }

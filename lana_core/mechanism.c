@@ -6,20 +6,32 @@
  *   2 thread-rt     the same at SCHED_FIFO priority
  *   3 thread-batch  normal priority, woken only when its queue was empty, processes up to
  *                   ppe_batch packets with bottom halves off once, then yields
- * In the thread modes the rx_handler queues each frame on a bounded per-CPU queue (drops
- * counted) and the CPU's thread runs the engine on it.
+ * In the thread modes the rx_handler queues each frame on a bounded per-CPU queue and the
+ * CPU's thread runs the engine on it.
+ *
+ * The threads are the kernel's per-CPU hotplug threads (smpboot, as ksoftirqd): a CPU that
+ * comes online gets its thread before it runs anything, and a CPU going offline parks it.
+ * Frames still queued on a CPU that died are run on the CPU handling its death (as
+ * dev_cpu_dead does for the kernel's backlog). Frames that never run (a full queue, a device
+ * unregistered while they waited, module unload) are dropped and counted by the engine.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 #include <linux/cpu.h>
+#include <linux/cpuhotplug.h>
 #include <linux/kthread.h>
 #include <linux/module.h>
+#include <linux/netdevice.h>
 #include <linux/percpu.h>
 #include <linux/sched.h>
 #include <linux/skbuff.h>
+#include <linux/smpboot.h>
 
 #include "ffi.h"
 
 enum { PPE_SOFTIRQ, PPE_THREAD, PPE_THREAD_RT, PPE_THREAD_BATCH, PPE_MODES };
+
+/* Mirrors DropReason in block.rs. */
+enum { LANA_DROP_QUEUE_FULL = 4, LANA_DROP_FLUSHED = 10 };
 
 static const char *const ppe_mode_names[PPE_MODES] = {
 	"softirq", "thread", "thread-rt", "thread-batch",
@@ -37,17 +49,13 @@ static unsigned int ppe_batch = 64;
 module_param(ppe_batch, uint, 0444);
 MODULE_PARM_DESC(ppe_batch, "packets per batch in thread-batch mode");
 
-struct lana_ppe_cpu {
-	struct sk_buff_head queue;
-	struct task_struct *thread;
-	u64 queue_drops;	/* written by this CPU's rx path only */
-};
+static DEFINE_PER_CPU(struct sk_buff_head, lana_ppe_queue);
+static DEFINE_PER_CPU(struct task_struct *, lana_ppe_thread);
+static enum cpuhp_state lana_ppe_dead_state;
 
-static DEFINE_PER_CPU(struct lana_ppe_cpu, lana_ppe);
-
-/* The entry block's id travels in the skb's control buffer, which is ours once consumed. */
+/* The entry block travels in the skb's control buffer, which is ours once consumed. */
 struct lana_ppe_cb {
-	u32 entry;
+	u64 entry;
 };
 
 unsigned int lana_ppe_mode(void)
@@ -60,98 +68,135 @@ const char *lana_ppe_mode_name(void)
 	return ppe_mode < PPE_MODES ? ppe_mode_names[ppe_mode] : "?";
 }
 
-/* rx path, softirq on this CPU: hand @skb (ours) to this CPU's thread. */
-void lana_ppe_enqueue(struct sk_buff *skb, u32 entry)
+/* rx path, softirq on this CPU: hand @skb (ours, counted as entered) to this CPU's thread. */
+void lana_ppe_enqueue(struct sk_buff *skb, u64 entry)
 {
-	struct lana_ppe_cpu *c = this_cpu_ptr(&lana_ppe);
+	struct sk_buff_head *q = this_cpu_ptr(&lana_ppe_queue);
+	struct task_struct *t;
 	unsigned int len;
 
-	if (skb_queue_len_lockless(&c->queue) >= ppe_queue_len) {
-		c->queue_drops++;
-		kfree_skb(skb);
+	if (skb_queue_len_lockless(q) >= ppe_queue_len) {
+		lana_rust_ppe_drop(skb, LANA_DROP_QUEUE_FULL);
 		return;
 	}
 	((struct lana_ppe_cb *)skb->cb)->entry = entry;
-	skb_queue_tail(&c->queue, skb);
-	len = skb_queue_len_lockless(&c->queue);
+	skb_queue_tail(q, skb);
+	len = skb_queue_len_lockless(q);
 	/* thread-batch: a running thread finds the packet when it looks again */
-	if (ppe_mode != PPE_THREAD_BATCH || len == 1)
-		wake_up_process(c->thread);
+	t = __this_cpu_read(lana_ppe_thread);
+	if (t && (ppe_mode != PPE_THREAD_BATCH || len == 1))
+		wake_up_process(t);
 }
 
-u64 lana_ppe_queue_drops(void)
+static int lana_ppe_should_run(unsigned int cpu)
 {
-	u64 sum = 0;
-	int cpu;
-
-	for_each_possible_cpu(cpu)
-		sum += READ_ONCE(per_cpu_ptr(&lana_ppe, cpu)->queue_drops);
-	return sum;
+	return !skb_queue_empty_lockless(per_cpu_ptr(&lana_ppe_queue, cpu));
 }
 
-static void lana_ppe_run(struct sk_buff *skb)
+/* Dequeue and run with bottom halves off the whole time: a frame is always either queued
+ * or inside an RCU read-side section, never in between (see lana_ppe_flush_dev). */
+static void lana_ppe_thread_fn(unsigned int cpu)
 {
-	lana_rust_ppe_run(skb, ((struct lana_ppe_cb *)skb->cb)->entry);
-}
-
-static int lana_ppe_thread(void *arg)
-{
-	struct lana_ppe_cpu *c = arg;
-	struct sk_buff_head batch;
+	struct sk_buff_head *q = per_cpu_ptr(&lana_ppe_queue, cpu);
+	unsigned int n = ppe_mode == PPE_THREAD_BATCH ? ppe_batch : 1;
 	struct sk_buff *skb;
-	unsigned int n;
 
-	__skb_queue_head_init(&batch);
-	while (!kthread_should_stop()) {
-		set_current_state(TASK_INTERRUPTIBLE);
-		if (skb_queue_empty_lockless(&c->queue)) {
-			schedule();
-			continue;
-		}
-		__set_current_state(TASK_RUNNING);
-		if (ppe_mode == PPE_THREAD_BATCH) {
-			spin_lock_bh(&c->queue.lock);
-			for (n = 0; n < ppe_batch && (skb = __skb_dequeue(&c->queue)); n++)
-				__skb_queue_tail(&batch, skb);
-			spin_unlock_bh(&c->queue.lock);
-			local_bh_disable();
-			while ((skb = __skb_dequeue(&batch)))
-				lana_ppe_run(skb);
-			local_bh_enable();
-			cond_resched();
-		} else {
-			skb = skb_dequeue(&c->queue);
-			if (skb) {
-				local_bh_disable();
-				lana_ppe_run(skb);
-				local_bh_enable();
-			}
-			cond_resched();
-		}
+	local_bh_disable();
+	while (n-- && (skb = skb_dequeue(q)))
+		lana_rust_ppe_run(skb, ((struct lana_ppe_cb *)skb->cb)->entry);
+	local_bh_enable();
+	cond_resched();
+}
+
+static void lana_ppe_thread_setup(unsigned int cpu)
+{
+	if (ppe_mode == PPE_THREAD_RT)
+		sched_set_fifo(current);
+}
+
+static struct smp_hotplug_thread lana_ppe_threads = {
+	.store			= &lana_ppe_thread,
+	.thread_should_run	= lana_ppe_should_run,
+	.thread_fn		= lana_ppe_thread_fn,
+	.setup			= lana_ppe_thread_setup,
+	.thread_comm		= "lana_ppe/%u",
+};
+
+/* Run (or, with @drop, drop and count) every frame on @list; bottom halves off. */
+static void lana_ppe_run_list(struct sk_buff_head *list, bool drop)
+{
+	struct sk_buff *skb;
+
+	local_bh_disable();
+	while ((skb = __skb_dequeue(list))) {
+		if (drop)
+			lana_rust_ppe_drop(skb, LANA_DROP_FLUSHED);
+		else
+			lana_rust_ppe_run(skb, ((struct lana_ppe_cb *)skb->cb)->entry);
 	}
-	__set_current_state(TASK_RUNNING);
+	local_bh_enable();
+}
+
+/* Take everything queued on @cpu. */
+static void lana_ppe_take_all(unsigned int cpu, struct sk_buff_head *out)
+{
+	struct sk_buff_head *q = per_cpu_ptr(&lana_ppe_queue, cpu);
+	unsigned long flags;
+
+	spin_lock_irqsave(&q->lock, flags);
+	skb_queue_splice_tail_init(q, out);
+	spin_unlock_irqrestore(&q->lock, flags);
+}
+
+/* CPU hotplug, on a surviving CPU once @cpu is dead: run what it left queued here. */
+static int lana_ppe_cpu_dead(unsigned int cpu)
+{
+	struct sk_buff_head left;
+
+	__skb_queue_head_init(&left);
+	lana_ppe_take_all(cpu, &left);
+	if (!skb_queue_empty(&left))
+		pr_info("running %u frames left queued on CPU %u, which went offline\n",
+			skb_queue_len(&left), cpu);
+	lana_ppe_run_list(&left, false);
 	return 0;
 }
 
-static void lana_ppe_stop_threads(void)
+/*
+ * @dev is being unregistered and its rx_handler is gone (no new frames): drop the frames of
+ * @dev still queued. Frames a thread dequeued already run with bottom halves off, an RCU
+ * read-side section, so the synchronize_net() after the flush waits for them.
+ */
+void lana_ppe_flush_dev(struct net_device *dev)
 {
+	struct sk_buff_head gone;
+	struct sk_buff *skb, *tmp;
+	unsigned long flags;
 	int cpu;
 
+	if (ppe_mode == PPE_SOFTIRQ)
+		return;
+	__skb_queue_head_init(&gone);
 	for_each_possible_cpu(cpu) {
-		struct lana_ppe_cpu *c = per_cpu_ptr(&lana_ppe, cpu);
+		struct sk_buff_head *q = per_cpu_ptr(&lana_ppe_queue, cpu);
 
-		if (c->thread) {
-			kthread_stop(c->thread);
-			c->thread = NULL;
+		spin_lock_irqsave(&q->lock, flags);
+		skb_queue_walk_safe(q, skb, tmp) {
+			if (skb->dev == dev) {
+				__skb_unlink(skb, q);
+				__skb_queue_tail(&gone, skb);
+			}
 		}
-		skb_queue_purge(&c->queue);
+		spin_unlock_irqrestore(&q->lock, flags);
 	}
+	lana_ppe_run_list(&gone, true);
+	synchronize_net();
 }
 
-/* Module init: one thread per online CPU in the thread modes (CPU hotplug is not handled). */
+/* Module init: threads on every CPU that is or comes online, in the thread modes. */
 int lana_ppe_start(void)
 {
-	int cpu;
+	int cpu, ret;
 
 	if (ppe_mode >= PPE_MODES) {
 		pr_err("ppe_mode=%u: use 0 softirq, 1 thread, 2 thread-rt, 3 thread-batch\n", ppe_mode);
@@ -160,29 +205,35 @@ int lana_ppe_start(void)
 	if (!ppe_queue_len || !ppe_batch)
 		return -EINVAL;
 	for_each_possible_cpu(cpu)
-		skb_queue_head_init(&per_cpu_ptr(&lana_ppe, cpu)->queue);
+		skb_queue_head_init(per_cpu_ptr(&lana_ppe_queue, cpu));
 	if (ppe_mode == PPE_SOFTIRQ)
 		return 0;
-	for_each_online_cpu(cpu) {
-		struct lana_ppe_cpu *c = per_cpu_ptr(&lana_ppe, cpu);
-		struct task_struct *t;
-
-		t = kthread_create_on_cpu(lana_ppe_thread, c, cpu, "lana_ppe/%u");
-		if (IS_ERR(t)) {
-			lana_ppe_stop_threads();
-			return PTR_ERR(t);
-		}
-		if (ppe_mode == PPE_THREAD_RT)
-			sched_set_fifo(t);
-		c->thread = t;
-		wake_up_process(t);
+	ret = cpuhp_setup_state_nocalls(CPUHP_BP_PREPARE_DYN, "lana/ppe:dead", NULL, lana_ppe_cpu_dead);
+	if (ret < 0)
+		return ret;
+	lana_ppe_dead_state = ret;
+	ret = smpboot_register_percpu_thread(&lana_ppe_threads);
+	if (ret) {
+		cpuhp_remove_state_nocalls(lana_ppe_dead_state);
+		return ret;
 	}
 	pr_info("packet engine runs in %s mode\n", lana_ppe_mode_name());
 	return 0;
 }
 
-/* Module exit, after every device is detached: no packet can be queued any more. */
+/* Module exit, after every device is detached: nothing is queued any more but what was
+ * queued before; drop and count that. */
 void lana_ppe_stop(void)
 {
-	lana_ppe_stop_threads();
+	struct sk_buff_head left;
+	int cpu;
+
+	if (ppe_mode == PPE_SOFTIRQ)
+		return;
+	smpboot_unregister_percpu_thread(&lana_ppe_threads);
+	cpuhp_remove_state_nocalls(lana_ppe_dead_state);
+	__skb_queue_head_init(&left);
+	for_each_possible_cpu(cpu)
+		lana_ppe_take_all(cpu, &left);
+	lana_ppe_run_list(&left, true);
 }

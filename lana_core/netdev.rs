@@ -5,20 +5,25 @@
 //! Device lifetime: the port holds a reference on the device; a netdevice notifier (in
 //! `ffi.c`) releases it when the device is unregistered (device deleted, namespace going
 //! away), after which the port reports itself detached.
+//!
+//! What a port claims and where it sends is one immutable [`PortConfig`], replaced whole:
+//! a frame sees the old settings or the new ones, never a mix, and a port is never attached
+//! before its settings are in place.
 
+use crate::block::{Consumed, DropReason, Entry, Fate};
 use crate::engine;
 use crate::ffi::{self, LanaPortC};
 use crate::packet::Packet;
-use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use crate::percpu::{PerCpu, PacketContext};
+use crate::rcu::RcuBox;
 use kernel::bindings;
 use kernel::prelude::*;
+use kernel::sync::rcu;
 use kernel::types::Opaque;
 
 /// `rx_handler_result_t` values (checked by a static_assert in `ffi.c`).
 const RX_HANDLER_CONSUMED: c_uint = 0;
 const RX_HANDLER_PASS: c_uint = 3;
-/// Marks a destination MAC as set in `Port::dst`.
-const DST_SET: u64 = 1 << 48;
 
 /// Register the netdevice notifier (module init).
 pub(crate) fn init() -> Result {
@@ -30,6 +35,29 @@ pub(crate) fn init() -> Result {
 pub(crate) fn exit() {
     // SAFETY: registered in `init`.
     unsafe { ffi::lana_netdev_notifier_unregister() };
+}
+
+/// A MAC address.
+pub type Mac = [u8; 6];
+
+/// What a port claims from its device and how it addresses what it sends.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+pub struct PortConfig {
+    /// Claim only frames of this EtherType (host byte order); 0 claims every frame.
+    pub ethertype: u16,
+    /// Claim only frames sent to this MAC; `None` claims frames to any address.
+    pub dst: Option<Mac>,
+    /// Destination of packets made by blocks (a socket's messages); `None` is broadcast.
+    pub peer: Option<Mac>,
+}
+
+/// How [`Port::attach`] went.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Attached {
+    /// The port is attached to the device now.
+    Now,
+    /// It was attached to that very device (same namespace, same ifindex) already.
+    Already,
 }
 
 /// An attachment point to one net device.
@@ -45,53 +73,83 @@ pub struct Port {
     #[pin]
     c: Opaque<LanaPortC>,
     /// The block frames enter the engine at.
-    entry: AtomicU32,
-    /// Claim only frames of this EtherType (host byte order); 0 claims every frame.
-    ethertype: AtomicU32,
-    /// Claim only frames to this destination MAC (`DST_SET` | 48-bit address); 0 claims all.
-    dst: AtomicU64,
-    /// Destination of packets made by blocks (`DST_SET` | MAC); 0 is broadcast.
-    peer: AtomicU64,
+    entry: Entry,
+    /// Read by the rx path under RCU; replaced whole by [`Port::configure`].
+    config: RcuBox<PortConfig>,
     /// Frames passed on to the Linux stack because they were not claimed.
-    pub(crate) passed: AtomicU32,
+    passed: PerCpu<u64>,
 }
 
-// SAFETY: the C part is changed under rtnl only and read under RCU (see ffi.c).
+// SAFETY: the C part is changed under rtnl only and read under RCU (see ffi.c); the rest is
+// immutable, RCU-published or per-CPU.
 unsafe impl Send for Port {}
 // SAFETY: as above.
 unsafe impl Sync for Port {}
 
 impl Port {
-    /// A detached port whose frames will enter the engine at block `entry`.
-    pub fn new(entry: u32) -> Result<Pin<KBox<Port>>> {
-        KBox::pin_init(
+    /// A detached port whose frames will enter the engine at `entry`.
+    pub fn new(entry: Entry) -> Result<Pin<KBox<Port>>> {
+        let passed = PerCpu::new()?;
+        let port = KBox::pin_init(
             pin_init!(Port {
                 c: Opaque::new(LanaPortC { dev: core::ptr::null_mut() }),
-                entry: AtomicU32::new(entry),
-                ethertype: AtomicU32::new(0),
-                dst: AtomicU64::new(0),
-                peer: AtomicU64::new(0),
-                passed: AtomicU32::new(0),
+                entry,
+                config: RcuBox::new(),
+                passed,
             }),
             GFP_KERNEL,
-        )
+        )?;
+        port.config.replace(Some(KBox::new(PortConfig::default(), GFP_KERNEL)?));
+        Ok(port)
     }
 
-    /// Attach to the device `ifname` in the network namespace of process `netns_pid` (0: the
-    /// initial namespace). `EBUSY` if the device has an rx_handler already (a bridge, a bond,
-    /// another eth block), `ENODEV` if there is none, `ESRCH` if there is no such process.
-    pub fn attach(&self, ifname: &str, netns_pid: u32) -> Result {
+    /// The settings in force.
+    pub fn config(&self) -> PortConfig {
+        let guard = rcu::Guard::new();
+        self.config.get(&guard).copied().unwrap_or_default()
+    }
+
+    /// Apply `new` settings and, with `dev = Some((ifname, netns_pid))`, attach to that device
+    /// (in the network namespace of process `netns_pid`, 0 for the initial one), all in one
+    /// step: frames see the old settings or the new ones, and nothing changes if it fails.
+    /// `EBUSY` if the port is attached to another device or the device has an rx_handler
+    /// already (a bridge, a bond, another eth block), `ENODEV` if there is no such device,
+    /// `ESRCH` if there is no such process.
+    pub fn configure(&self, new: PortConfig, dev: Option<(&str, u32)>) -> Result<Option<Attached>> {
+        let cfg = KBox::new(new, GFP_KERNEL)?;
+        let Some((ifname, netns_pid)) = dev else {
+            self.config.replace(Some(cfg));
+            return Ok(None);
+        };
         let mut buf = [0u8; 17];
         if ifname.is_empty() || ifname.len() >= buf.len() {
             return Err(EINVAL);
         }
         buf[..ifname.len()].copy_from_slice(ifname.as_bytes());
-        if self.is_attached() {
-            return Err(EBUSY);
+        // SAFETY: `c` is valid; `buf` is NUL-terminated. The port's attachment changes only
+        // under the configuration mutex (held by our caller) or when the device goes away.
+        let r = unsafe { ffi::lana_port_match(self.c.get(), buf.as_ptr().cast(), netns_pid) };
+        match r {
+            // Attached to this very device (namespace and ifindex): only the settings change.
+            1 => {
+                self.config.replace(Some(cfg));
+                return Ok(Some(Attached::Already));
+            }
+            0 => {}
+            e => return Err(Error::from_errno(e)),
         }
+        // Detached: the settings go in first, so the first frame already sees them; if the
+        // attach fails no frame saw them and the old ones come back.
+        let old = KBox::new(self.config(), GFP_KERNEL)?;
+        self.config.replace(Some(cfg));
         // SAFETY: `c` is pinned and outlives the attachment (detached in drop); `buf` is
         // NUL-terminated.
-        kernel::error::to_result(unsafe { ffi::lana_port_attach(self.c.get(), buf.as_ptr().cast(), netns_pid) })
+        let r = unsafe { ffi::lana_port_attach(self.c.get(), buf.as_ptr().cast(), netns_pid) };
+        if r < 0 {
+            self.config.replace(Some(old));
+            return Err(Error::from_errno(r));
+        }
+        Ok(Some(Attached::Now))
     }
 
     /// Detach (waits for running receive handlers). Harmless when detached.
@@ -115,73 +173,38 @@ impl Port {
         (!s.is_empty()).then_some(s)
     }
 
-    /// Claim only frames of `ethertype` (0: all).
-    pub fn set_ethertype(&self, ethertype: u16) {
-        self.ethertype.store(ethertype as u32, Ordering::Relaxed);
-    }
-
-    /// The EtherType claimed (0: all).
-    pub fn ethertype(&self) -> u16 {
-        self.ethertype.load(Ordering::Relaxed) as u16
-    }
-
-    /// Claim only frames sent to `mac` (None: any destination).
-    pub fn set_dst(&self, mac: Option<[u8; 6]>) {
-        self.dst.store(mac_to_u64(mac), Ordering::Relaxed);
-    }
-
-    /// The destination MAC claimed (None: any).
-    pub fn dst(&self) -> Option<[u8; 6]> {
-        u64_to_mac(self.dst.load(Ordering::Relaxed))
-    }
-
-    /// Send packets made by blocks to `mac` (None: broadcast).
-    pub fn set_peer(&self, mac: Option<[u8; 6]>) {
-        self.peer.store(mac_to_u64(mac), Ordering::Relaxed);
-    }
-
-    /// Where packets made by blocks go (None: broadcast).
-    pub fn peer(&self) -> Option<[u8; 6]> {
-        u64_to_mac(self.peer.load(Ordering::Relaxed))
-    }
-
     /// Frames left to the Linux stack.
-    pub fn passed(&self) -> u32 {
-        self.passed.load(Ordering::Relaxed)
+    pub fn passed(&self) -> u64 {
+        self.passed.fold(0u64, |a, n| a.wrapping_add(n))
     }
 
     /// Send `pkt` out of the device: a frame from a wire as it is, a packet a block made
-    /// (a socket's message) with an Ethernet header to `peer` (None: broadcast) of the port's
-    /// EtherType (or LANA's default, 0x88b5). `ENODEV` when detached; the packet is consumed
-    /// either way.
-    pub fn xmit(&self, pkt: Packet) -> Result {
-        let proto = match self.ethertype() {
+    /// (a socket's message) with an Ethernet header to the configured peer with the port's
+    /// EtherType (or LANA's default, 0x88b5). What became of it is the block's verdict: sent,
+    /// dropped because the device is down or detached, or refused by its transmit path.
+    pub fn xmit(&self, ctx: &PacketContext, pkt: Packet) -> Consumed {
+        let Some(cfg) = self.config.read(ctx).copied() else {
+            pkt.drop_for(DropReason::DeviceDown);
+            return Consumed(Fate::Dropped(DropReason::DeviceDown));
+        };
+        let proto = match cfg.ethertype {
             0 => crate::uapi::LANA_DEFAULT_ETHERTYPE as u16,
             t => t,
         };
-        let peer = self.peer.load(Ordering::Relaxed) & !DST_SET;
+        let peer = cfg.peer.map_or(0, mac_to_u64);
         // SAFETY: `c` is valid; the helper consumes the skb in every case.
         let r = unsafe { ffi::lana_port_xmit(self.c.get(), pkt.into_raw(), proto, peer) };
-        if r < 0 {
-            Err(Error::from_errno(r))
-        } else {
-            Ok(())
-        }
+        Consumed(match r {
+            0 => Fate::Transmitted,
+            r if r == ENETDOWN.to_errno() => Fate::Dropped(DropReason::DeviceDown),
+            _ => Fate::Dropped(DropReason::TxError),
+        })
     }
 }
 
-fn mac_to_u64(mac: Option<[u8; 6]>) -> u64 {
-    mac.map_or(0, |m| m.iter().fold(0u64, |acc, &b| (acc << 8) | b as u64) | DST_SET)
-}
-
-fn u64_to_mac(v: u64) -> Option<[u8; 6]> {
-    (v & DST_SET != 0).then(|| {
-        let mut m = [0u8; 6];
-        for (i, b) in m.iter_mut().enumerate() {
-            *b = (v >> (40 - 8 * i)) as u8;
-        }
-        m
-    })
+/// A MAC address as a 48-bit number (first byte most significant).
+pub(crate) fn mac_to_u64(m: Mac) -> u64 {
+    m.iter().fold(0u64, |acc, &b| (acc << 8) | b as u64)
 }
 
 #[pinned_drop]
@@ -194,44 +217,55 @@ impl PinnedDrop for Port {
 /// The rx_handler (via the C trampoline): hand claimed frames to the engine.
 #[no_mangle]
 pub extern "C" fn lana_rust_rx(skb: *mut bindings::sk_buff, port: *mut c_void) -> c_uint {
-    // SAFETY: `port` is the rx_handler data registered by `Port::attach`: a pointer to the
-    // first field of a pinned, live `Port` (it detaches, waiting for handlers, before it is
-    // freed). `#[repr(C)]` puts `c` at offset 0.
+    // SAFETY: `port` is the rx_handler data registered by `Port::configure`: a pointer to
+    // the first field of a pinned, live `Port` (it detaches, waiting for handlers, before it
+    // is freed). `#[repr(C)]` puts `c` at offset 0.
     let port = unsafe { &*port.cast::<Port>() };
-    let want = port.ethertype.load(Ordering::Relaxed);
-    let dst = port.dst.load(Ordering::Relaxed);
+    // rx_handlers run under rcu_read_lock in the receive softirq.
+    let guard = rcu::Guard::new();
+    let Some(cfg) = port.config.get(&guard) else {
+        return RX_HANDLER_PASS;
+    };
     // SAFETY: `skb` is valid for the duration of the handler.
     let proto = u16::from_be(unsafe { ffi::lana_skb_protocol(skb) });
-    let mut claimed = want == 0 || proto as u32 == want;
-    if claimed && dst != 0 {
-        // SAFETY: as above; the stack set the MAC header before calling rx handlers.
-        claimed = unsafe { ffi::lana_skb_mac_dst(skb) } | DST_SET == dst;
+    let mut claimed = cfg.ethertype == 0 || proto == cfg.ethertype;
+    if claimed {
+        if let Some(dst) = cfg.dst {
+            // SAFETY: as above; the stack set the MAC header before calling rx handlers.
+            claimed = unsafe { ffi::lana_skb_mac_dst(skb) } == mac_to_u64(dst);
+        }
     }
     if !claimed {
-        port.passed.fetch_add(1, Ordering::Relaxed);
+        let cpu = crate::percpu::CpuOffset::this_cpu();
+        // SAFETY: softirq: bottom halves are off, so this CPU's copy is ours alone.
+        unsafe { *port.passed.on(cpu) += 1 };
         return RX_HANDLER_PASS;
     }
+    drop(guard);
     // SAFETY: the stack hands the handler a valid skb; returning CONSUMED gives it to us.
     let Some(pkt) = (unsafe { Packet::from_raw_shared(skb) }) else {
         return RX_HANDLER_CONSUMED;
     };
     // SAFETY: `pkt` owns a valid, unshared skb; blocks see frames from the Ethernet header.
     unsafe { ffi::lana_skb_push_mac(pkt.as_raw()) };
-    let entry = port.entry.load(Ordering::Relaxed);
-    if engine::inline() {
-        engine::process_from_link(pkt, entry);
-    } else {
-        // SAFETY: hands our unshared skb to this CPU's engine thread, which owns it now.
-        unsafe { ffi::lana_ppe_enqueue(pkt.into_raw(), entry) };
-    }
+    engine::receive_from_link(pkt, port.entry);
     RX_HANDLER_CONSUMED
 }
 
 /// Called by an engine thread (thread mechanisms) for a queued frame, bottom halves off.
 #[no_mangle]
-pub extern "C" fn lana_rust_ppe_run(skb: *mut bindings::sk_buff, entry: u32) {
+pub extern "C" fn lana_rust_ppe_run(skb: *mut bindings::sk_buff, entry: u64) {
     // SAFETY: the queue held the only reference to this unshared skb; it is ours now.
-    if let Some(pkt) = unsafe { Packet::from_raw_shared(skb) } {
-        engine::process_from_link(pkt, entry);
+    if let Some(pkt) = unsafe { Packet::from_raw(skb) } {
+        engine::resume_from_queue(pkt, Entry::unpack(entry));
+    }
+}
+
+/// Called by the thread mechanisms for a queued frame that will not run, bottom halves off.
+#[no_mangle]
+pub extern "C" fn lana_rust_ppe_drop(skb: *mut bindings::sk_buff, reason: u32) {
+    // SAFETY: the queue held the only reference to this unshared skb; it is ours now.
+    if let Some(pkt) = unsafe { Packet::from_raw(skb) } {
+        engine::drop_queued(pkt, DropReason::from_u32(reason).unwrap_or(DropReason::Flushed));
     }
 }

@@ -8,7 +8,8 @@
 
 use crate::ffi;
 use crate::props::PropSink;
-use crate::registry::{self, fail, CmdResult, Config, Fail, MAX_PROPS};
+use crate::config::{self, Config, MAX_PROPS};
+use crate::msg::{fail, CmdResult, MsgBuf};
 use crate::uapi::*;
 use core::fmt::{self, Write};
 use kernel::bindings;
@@ -118,7 +119,7 @@ impl Request {
         Ok(out)
     }
 
-    fn set_msg(&self, msg: &mut registry::MsgBuf) {
+    fn set_msg(&self, msg: &mut MsgBuf) {
         let bytes = msg.as_bytes_with_nul();
         if bytes.len() <= 1 {
             return;
@@ -151,24 +152,24 @@ fn doit(cmd: u8, req: &Request) -> CmdResult {
         LANA_CMD_GET => return reply_get(req),
         _ => {}
     }
-    let mut cfg = registry::lock();
+    let mut cfg = config::lock();
     let cfg: &mut Config = &mut cfg;
     match cmd {
-        LANA_CMD_ADD => registry::add(cfg, req.string(LANA_A_NAME, "name")?, req.string(LANA_A_TYPE, "type")?),
-        LANA_CMD_RM => registry::rm(cfg, req.string(LANA_A_NAME, "name")?),
+        LANA_CMD_ADD => config::add(cfg, req.string(LANA_A_NAME, "name")?, req.string(LANA_A_TYPE, "type")?),
+        LANA_CMD_RM => config::rm(cfg, req.string(LANA_A_NAME, "name")?),
         LANA_CMD_SET => {
             let props = req.props()?;
-            registry::set(cfg, req.string(LANA_A_NAME, "name")?, &props)
+            config::set(cfg, req.string(LANA_A_NAME, "name")?, &props)
         }
-        LANA_CMD_BIND => registry::bind(cfg, req.string(LANA_A_NAME, "name")?, req.string(LANA_A_PEER, "peer")?),
-        LANA_CMD_UNBIND => registry::unbind(cfg, req.string(LANA_A_NAME, "name")?, req.string(LANA_A_PEER, "peer")?),
-        LANA_CMD_REPLACE => registry::replace(
+        LANA_CMD_BIND => config::bind(cfg, req.string(LANA_A_NAME, "name")?, req.string(LANA_A_PEER, "peer")?),
+        LANA_CMD_UNBIND => config::unbind(cfg, req.string(LANA_A_NAME, "name")?, req.string(LANA_A_PEER, "peer")?),
+        LANA_CMD_REPLACE => config::replace(
             cfg,
             req.string(LANA_A_NAME, "name")?,
             req.string(LANA_A_PEER, "peer")?,
             req.flags() & LANA_F_DROP_STATE != 0,
         ),
-        LANA_CMD_FLUSH => registry::flush(cfg),
+        LANA_CMD_FLUSH => config::flush(cfg),
         _ => fail!(EOPNOTSUPP, "unknown command {}", cmd),
     }
 }
@@ -231,7 +232,7 @@ struct PropWriter<'a> {
 
 impl PropSink for PropWriter<'_> {
     fn put(&mut self, key: &str, value: fmt::Arguments<'_>) {
-        let mut s = registry::MsgBuf::new_long();
+        let mut s = MsgBuf::new_long();
         let _ = write!(s, "{}={}", key, value);
         if self.err.is_ok() {
             self.err = self.w.put_str(LANA_A_PROP, s.as_str());
@@ -239,9 +240,9 @@ impl PropSink for PropWriter<'_> {
     }
 }
 
-/// Describe instance `i` of `cfg`.
-fn fill_instance(w: &mut Writer, cfg: &Config, i: usize) -> Result {
-    let node = &cfg.nodes[i];
+/// Describe the block in `slot` of `cfg`.
+fn fill_instance(w: &mut Writer, cfg: &Config, slot: u32) -> Result {
+    let node = cfg.node(slot).ok_or(ENOENT)?;
     let inst = &node.inst;
     w.put_u32(LANA_A_ID, inst.id)?;
     w.put_str(LANA_A_NAME, inst.name.as_str())?;
@@ -275,7 +276,7 @@ fn fill_type(w: &mut Writer, cfg: &Config, i: usize) -> Result {
     w.put_u32(LANA_A_INSTANCES, cfg.instances_of(ty))?;
     w.nest(LANA_A_KEYS, |w| {
         for k in ty.keys {
-            let mut s = registry::MsgBuf::new_long();
+            let mut s = MsgBuf::new_long();
             let _ = write!(s, "{}={}: {}", k.key, k.kind.as_str(), k.help);
             w.put_str(LANA_A_PROP, s.as_str())?;
         }
@@ -305,32 +306,44 @@ fn reply(req: &Request, cmd: u8, f: impl FnOnce(&mut Writer) -> Result) -> CmdRe
 
 fn reply_get(req: &Request) -> CmdResult {
     let name = req.string(LANA_A_NAME, "name")?;
-    let cfg = registry::lock();
-    let Some(i) = cfg.find(name) else {
+    let cfg = config::lock();
+    let Some(slot) = cfg.find(name) else {
         fail!(ENOENT, "no functional block named '{}'", name);
     };
-    reply(req, LANA_CMD_GET, |w| fill_instance(w, &cfg, i))
+    reply(req, LANA_CMD_GET, |w| fill_instance(w, &cfg, slot))
 }
 
 fn reply_stats(req: &Request) -> CmdResult {
-    let [rx, hop, nonext, fan] = match crate::graph::counters() {
-        Some(c) => c.totals(),
-        None => Default::default(),
+    let f = crate::graph::counters().map(|c| c.totals()).unwrap_or_default();
+    let (generation, blocks) = {
+        let cfg = config::lock();
+        (cfg.generation, cfg.len() as u32)
     };
     reply(req, LANA_CMD_STATS, |w| {
-        w.put_u64(LANA_A_ENGINE_RX, rx.packets)?;
-        w.put_u64(LANA_A_BYTES, rx.bytes)?;
-        w.put_u64(LANA_A_ENGINE_HOP_DROPS, hop.drops)?;
-        w.put_u64(LANA_A_ENGINE_NOHOP_DROPS, nonext.drops)?;
-        w.put_u64(LANA_A_DROPS, fan.drops)?;
+        w.put_u64(LANA_A_ENGINE_RX, f.entered)?;
+        w.put_u64(LANA_A_BYTES, f.entered_bytes)?;
+        w.put_u64(LANA_A_ENGINE_COPIES, f.copies)?;
+        w.put_u64(LANA_A_ENGINE_DELIVERED, f.delivered)?;
+        w.put_u64(LANA_A_ENGINE_TRANSMITTED, f.transmitted)?;
+        w.put_u64(LANA_A_DROPS, f.dropped_total())?;
+        w.nest(LANA_A_ENGINE_DROP_REASONS, |w| {
+            for (i, n) in f.dropped.iter().enumerate() {
+                w.put_u64(i as u16 + 1, *n)?;
+            }
+            Ok(())
+        })?;
         w.put_u32(LANA_A_ENGINE_MAX_HOPS, crate::engine::max_hops())?;
-        w.put_str(LANA_A_ENGINE_MODE, crate::engine::mechanism())?;
-        w.put_u64(LANA_A_ENGINE_QUEUE_DROPS, crate::engine::queue_drops())
+        w.put_u32(LANA_A_ENGINE_MAX_BLOCKS, config::max_blocks())?;
+        w.put_u32(LANA_A_ENGINE_BLOCKS, blocks)?;
+        w.put_u32(LANA_A_GENERATION, generation)?;
+        w.put_str(LANA_A_ENGINE_MODE, crate::engine::mechanism())
     })
 }
 
-/// Entry point of every dump (see `ffi.c`): one message per instance or type, resuming at
-/// the index kept in `cb->args[0]`.
+/// Entry point of every dump (see `ffi.c`): one message per block (in slot order) or type,
+/// resuming at the slot or index kept in `cb->args[0]`. A dump that spans several calls
+/// while the configuration changes is flagged NLM_F_DUMP_INTR (the generation is the
+/// sequence number genetlink compares), so userspace retries it.
 #[no_mangle]
 pub extern "C" fn lana_rust_dumpit(
     cmd: u8,
@@ -339,42 +352,42 @@ pub extern "C" fn lana_rust_dumpit(
 ) -> c_int {
     // SAFETY: `cb` is the valid callback of this dump; args[] has 6 entries we own.
     let start = unsafe { *ffi::lana_dump_args(cb) }.max(0) as usize;
-    let cfg = registry::lock();
+    let cfg = config::lock();
     let total = match cmd {
-        LANA_CMD_GET => cfg.nodes.len(),
+        LANA_CMD_GET => cfg.slot_count(),
         LANA_CMD_TYPES => cfg.types.len(),
         _ => return EOPNOTSUPP.to_errno(),
     };
     let mut i = start;
+    let mut first = true;
     while i < total {
+        if cmd == LANA_CMD_GET && cfg.node(i as u32).is_none() {
+            i += 1;
+            continue;
+        }
         // SAFETY: `skb` and `cb` belong to this dump.
-        let hdr = unsafe { ffi::lana_dump_put(skb, cb, cmd) };
+        let hdr = unsafe { ffi::lana_dump_put(skb, cb, cmd, cfg.generation) };
         if hdr.is_null() {
             break;
         }
         // INVARIANT: `skb` is the dump's message buffer.
         let mut w = Writer { skb };
-        let r = if cmd == LANA_CMD_GET { fill_instance(&mut w, &cfg, i) } else { fill_type(&mut w, &cfg, i) };
+        let r = if cmd == LANA_CMD_GET { fill_instance(&mut w, &cfg, i as u32) } else { fill_type(&mut w, &cfg, i) };
         if r.is_err() {
             // SAFETY: `hdr` was put on `skb` above.
             unsafe { ffi::lana_msg_cancel(skb, hdr) };
-            if i == start {
+            if first {
                 return EMSGSIZE.to_errno();
             }
             break;
         }
         // SAFETY: `hdr` was put on `skb` above.
         unsafe { ffi::lana_msg_end(skb, hdr) };
+        first = false;
         i += 1;
     }
     // SAFETY: as above.
     unsafe { *ffi::lana_dump_args(cb) = i as c_long };
     // SAFETY: `skb` is valid.
     (unsafe { ffi::lana_skb_len(skb) }) as c_int
-}
-
-impl From<kernel::alloc::AllocError> for Fail {
-    fn from(_: kernel::alloc::AllocError) -> Self {
-        Fail::from(ENOMEM)
-    }
 }

@@ -9,7 +9,7 @@
 
 use crate::block::{Event, Reason};
 use crate::ffi;
-use crate::registry::Instance;
+use crate::config::Instance;
 use kernel::bindings;
 use kernel::prelude::*;
 use kernel::types::Opaque;

@@ -7,7 +7,10 @@ use kernel::bindings;
 
 /// A packet owned by LANA: one reference to an unshared `sk_buff`.
 ///
-/// Dropping it frees the buffer (counted as a drop by the kernel's drop monitor).
+/// Blocks cannot copy one (fan-out is the engine's job) and must hand the one they get back
+/// in their verdict, so every packet reaches one counted fate. Dropping it frees the buffer
+/// (counted as a drop by the kernel's drop monitor); the engine frees with a reason
+/// ([`Packet::drop_for`]).
 ///
 /// # Invariants
 ///
@@ -82,11 +85,17 @@ impl Packet {
     }
 
     /// A copy sharing the data (`skb_clone`), or `None` when memory is short.
-    pub fn try_clone(&self) -> Option<Packet> {
+    pub(crate) fn try_clone(&self) -> Option<Packet> {
         // SAFETY: by the type invariant `skb` is valid.
         let c = unsafe { ffi::lana_skb_clone(self.skb.as_ptr()) };
         // INVARIANT: a fresh clone is a new, unshared sk_buff owned by us.
         NonNull::new(c).map(|skb| Packet { skb })
+    }
+
+    /// Free the packet, telling drop monitors why (`kfree_skb_reason`).
+    pub(crate) fn drop_for(self, reason: crate::block::DropReason) {
+        // SAFETY: we own one reference to a valid skb (type invariant), given up here.
+        unsafe { ffi::lana_kfree_skb_reason(self.into_raw(), reason as u32) };
     }
 
     pub(crate) fn as_raw(&self) -> *mut bindings::sk_buff {

@@ -1,18 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
-//! [`PerCpuCounters`]: packet, byte and drop counts kept per CPU, so the hot path adds to
-//! CPU-local memory with plain (non-atomic) instructions.
+//! Per-CPU memory: [`PerCpu`] holds one `T` per possible CPU, so the packet path updates
+//! CPU-local memory with plain (non-atomic) instructions; [`PerCpuCounters`] is the packet,
+//! byte and drop count every block has.
 
 use crate::ffi;
+use core::marker::PhantomData;
 use core::ptr::NonNull;
 use kernel::prelude::*;
-
-#[repr(C)]
-#[derive(Default, Clone, Copy)]
-struct Slot {
-    packets: u64,
-    bytes: u64,
-    drops: u64,
-}
 
 /// This CPU's per-CPU offset, taken once per packet by the engine so that per-hop counter
 /// updates are plain arithmetic and stores.
@@ -33,7 +27,124 @@ impl CpuOffset {
     }
 }
 
-/// A sum of [`PerCpuCounters`] over all CPUs.
+/// Plain data that may live in per-CPU memory: all-zero bytes are a valid value and copies
+/// are plain loads.
+///
+/// # Safety
+///
+/// The all-zero bit pattern must be a valid `Self`.
+pub unsafe trait Zeroed: Copy + Send + 'static {}
+
+// SAFETY: zero is a valid u64.
+unsafe impl Zeroed for u64 {}
+// SAFETY: arrays of zeroable values are zeroable.
+unsafe impl<T: Zeroed, const N: usize> Zeroed for [T; N] {}
+
+/// One `T` per possible CPU, zeroed at allocation.
+///
+/// Each CPU writes only its own copy, with bottom halves disabled (softirq, a PPE thread with
+/// bottom halves off, or a configuration path that disables them), so writers never race.
+/// Readers of other CPUs' copies see each aligned 64-bit word whole.
+///
+/// # Invariants
+///
+/// `pcpu` is a live per-CPU allocation of one `T`, freed only by `drop`.
+pub struct PerCpu<T: Zeroed> {
+    pcpu: NonNull<c_void>,
+    _t: PhantomData<T>,
+}
+
+// SAFETY: each CPU writes only its own copy (type docs); `T: Send`.
+unsafe impl<T: Zeroed> Send for PerCpu<T> {}
+// SAFETY: as above.
+unsafe impl<T: Zeroed> Sync for PerCpu<T> {}
+
+impl<T: Zeroed> PerCpu<T> {
+    /// Zeroed memory on every possible CPU.
+    pub fn new() -> Result<Self> {
+        // SAFETY: plain allocation; __alloc_percpu returns zeroed memory or NULL.
+        let p = unsafe { ffi::lana_percpu_alloc(core::mem::size_of::<T>(), core::mem::align_of::<T>()) };
+        // INVARIANT: a non-NULL result is a live per-CPU allocation of a T.
+        NonNull::new(p).map(|pcpu| Self { pcpu, _t: PhantomData }).ok_or(ENOMEM)
+    }
+
+    /// This CPU's copy, at an offset the engine took once for the packet.
+    #[inline]
+    pub(crate) fn on(&self, cpu: CpuOffset) -> *mut T {
+        // `pcpu` plus this CPU's offset is this CPU's copy (the per-CPU allocator's layout,
+        // as this_cpu_ptr computes it).
+        (self.pcpu.as_ptr() as usize).wrapping_add(cpu.0) as *mut T
+    }
+
+    /// Change this CPU's copy with `f`. Bottom halves are disabled around it, so this is
+    /// usable from any context but the hard-interrupt one.
+    pub(crate) fn update(&self, f: impl FnOnce(&mut T)) {
+        let _bh = BhGuard::new();
+        let cpu = CpuOffset::this_cpu();
+        // SAFETY: this CPU's copy; bottom halves are off, so no other writer runs on this CPU
+        // and the CPU cannot change under us.
+        f(unsafe { &mut *self.on(cpu) });
+    }
+
+    /// Visit every possible CPU's copy (a racing writer changes it one word at a time).
+    pub fn fold<A>(&self, init: A, mut f: impl FnMut(A, T) -> A) -> A {
+        // SAFETY: reading a global.
+        let n = unsafe { ffi::lana_nr_cpu_ids() };
+        let mut acc = init;
+        for cpu in 0..n {
+            // SAFETY: `pcpu` is live; the helper returns NULL for impossible CPUs.
+            let p = unsafe { ffi::lana_percpu_cpu(self.pcpu.as_ptr(), cpu) }.cast::<T>();
+            if !p.is_null() {
+                // SAFETY: a copy of a live allocation; racing writers store aligned words.
+                acc = f(acc, unsafe { core::ptr::read_volatile(p) });
+            }
+        }
+        acc
+    }
+
+    /// Zero every CPU's copy. Counts a CPU adds while this runs may survive.
+    pub fn reset(&self) {
+        // SAFETY: reading a global.
+        let n = unsafe { ffi::lana_nr_cpu_ids() };
+        for cpu in 0..n {
+            // SAFETY: as in `fold`.
+            let p = unsafe { ffi::lana_percpu_cpu(self.pcpu.as_ptr(), cpu) }.cast::<T>();
+            if !p.is_null() {
+                // SAFETY: a copy of a live allocation; zero is a valid T (`Zeroed`).
+                unsafe { core::ptr::write_bytes(p, 0, 1) };
+            }
+        }
+    }
+}
+
+impl<T: Zeroed> Drop for PerCpu<T> {
+    fn drop(&mut self) {
+        // SAFETY: `pcpu` is live and no one else uses it any more (we are being dropped).
+        unsafe { ffi::lana_percpu_free(self.pcpu.as_ptr()) };
+    }
+}
+
+/// Proof that this code runs in the packet path: bottom halves are disabled and a read-side
+/// RCU section is held, on one CPU, for the token's lifetime. Only the engine makes one; it
+/// hands it to blocks' `receive`, so functions that need that context can ask for it.
+pub struct PacketContext {
+    pub(crate) cpu: CpuOffset,
+    _not_send: PhantomData<*mut ()>,
+}
+
+impl PacketContext {
+    /// # Safety
+    ///
+    /// Bottom halves must be disabled (which makes this an RCU read-side section too) for
+    /// the token's whole lifetime, on this CPU.
+    #[inline]
+    pub(crate) unsafe fn new() -> Self {
+        Self { cpu: CpuOffset::this_cpu(), _not_send: PhantomData }
+    }
+}
+
+/// Packet, byte and drop counts, one set per CPU.
+#[repr(C)]
 #[derive(Default, Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Totals {
     /// Packets counted.
@@ -44,136 +155,79 @@ pub struct Totals {
     pub drops: u64,
 }
 
-/// Counters with one slot per possible CPU.
-///
-/// Writers must not be preempted or interrupted by another writer on the same CPU: the engine
-/// runs with bottom halves disabled (softirq or `local_bh_disable`), which guarantees it.
-/// Readers sum the slots; a sum taken while packets flow is a snapshot, each slot exact.
-///
-/// # Invariants
-///
-/// `pcpu` is a live per-CPU allocation of one `Slot`, freed only by `drop`.
-pub struct PerCpuCounters {
-    pcpu: NonNull<c_void>,
-}
+// SAFETY: three u64s; zero is valid.
+unsafe impl Zeroed for Totals {}
 
-// SAFETY: each CPU writes only its own slot (see the type's docs); reads of other CPUs'
-// 64-bit slots are single aligned loads on the 64-bit machines LANA builds for.
-unsafe impl Send for PerCpuCounters {}
-// SAFETY: as above.
-unsafe impl Sync for PerCpuCounters {}
+/// Per-CPU packet/byte/drop counters, written in the packet path without atomics.
+pub struct PerCpuCounters(PerCpu<Totals>);
 
 impl PerCpuCounters {
     /// Zeroed counters.
     pub fn new() -> Result<Self> {
-        // SAFETY: plain allocation; __alloc_percpu returns zeroed memory or NULL.
-        let p = unsafe { ffi::lana_percpu_alloc(core::mem::size_of::<Slot>()) };
-        // INVARIANT: a non-NULL result is a live per-CPU allocation of a Slot.
-        NonNull::new(p).map(|pcpu| Self { pcpu }).ok_or(ENOMEM)
+        Ok(Self(PerCpu::new()?))
     }
 
+    /// Count one packet of `bytes` bytes on this CPU, in the packet path.
     #[inline]
-    fn this_cpu(&self) -> *mut Slot {
-        // SAFETY: `pcpu` is live (type invariant).
-        unsafe { ffi::lana_percpu_this(self.pcpu.as_ptr()).cast::<Slot>() }
+    pub fn add(&self, ctx: &PacketContext, bytes: u32) {
+        self.add_on(ctx.cpu, bytes);
     }
 
-    /// Count one packet of `bytes` bytes on this CPU.
-    #[inline]
-    pub fn add(&self, bytes: u32) {
-        let s = self.this_cpu();
-        // SAFETY: `s` is this CPU's slot; the caller cannot be preempted by another writer
-        // (type docs), so no other reference to the slot is live.
-        unsafe {
-            (*s).packets = (*s).packets.wrapping_add(1);
-            (*s).bytes = (*s).bytes.wrapping_add(bytes as u64);
-        }
-    }
-
-    /// [`Self::add`] with an offset the caller already took (the engine, once per packet).
+    /// [`Self::add`] for the engine, with an offset it took once for the packet.
     #[inline]
     pub(crate) fn add_on(&self, cpu: CpuOffset, bytes: u32) {
-        let s = (self.pcpu.as_ptr() as usize).wrapping_add(cpu.0) as *mut Slot;
-        // SAFETY: `pcpu` plus this CPU's offset is this CPU's slot (the per-CPU allocator's
-        // layout, as this_cpu_ptr computes it); `cpu` is valid here (CpuOffset invariant),
-        // and no other writer runs on this CPU.
-        unsafe {
-            (*s).packets = (*s).packets.wrapping_add(1);
-            (*s).bytes = (*s).bytes.wrapping_add(bytes as u64);
-        }
+        // SAFETY: `cpu` is this CPU's offset and bottom halves are off (CpuOffset
+        // invariant), so this is this CPU's copy and no other writer runs.
+        let s = unsafe { &mut *self.0.on(cpu) };
+        s.packets = s.packets.wrapping_add(1);
+        s.bytes = s.bytes.wrapping_add(bytes as u64);
     }
 
-    /// Count one drop on this CPU.
+    /// Count one drop on this CPU, in the packet path.
     #[inline]
-    pub fn add_drop(&self) {
-        let s = self.this_cpu();
-        // SAFETY: as in `add`.
-        unsafe { (*s).drops = (*s).drops.wrapping_add(1) };
+    pub fn add_drop(&self, ctx: &PacketContext) {
+        self.add_drop_on(ctx.cpu);
     }
 
-    fn for_each_slot(&self, mut f: impl FnMut(*mut Slot)) {
-        // SAFETY: reading a global.
-        let n = unsafe { ffi::lana_nr_cpu_ids() };
-        for cpu in 0..n {
-            // SAFETY: `pcpu` is live; the helper returns NULL for impossible CPUs.
-            let s = unsafe { ffi::lana_percpu_cpu(self.pcpu.as_ptr(), cpu) }.cast::<Slot>();
-            if !s.is_null() {
-                f(s);
-            }
-        }
+    #[inline]
+    pub(crate) fn add_drop_on(&self, cpu: CpuOffset) {
+        // SAFETY: as in `add_on`.
+        let s = unsafe { &mut *self.0.on(cpu) };
+        s.drops = s.drops.wrapping_add(1);
     }
 
     /// The sum over all CPUs.
     pub fn sum(&self) -> Totals {
-        let mut t = Totals::default();
-        self.for_each_slot(|s| {
-            // SAFETY: `s` is a slot of a live allocation; a racing writer on its own CPU
-            // changes it one aligned 64-bit word at a time.
-            let v = unsafe { core::ptr::read_volatile(s) };
-            t.packets = t.packets.wrapping_add(v.packets);
-            t.bytes = t.bytes.wrapping_add(v.bytes);
-            t.drops = t.drops.wrapping_add(v.drops);
-        });
-        t
+        self.0.fold(Totals::default(), |a, t| Totals {
+            packets: a.packets.wrapping_add(t.packets),
+            bytes: a.bytes.wrapping_add(t.bytes),
+            drops: a.drops.wrapping_add(t.drops),
+        })
     }
 
-    /// Add `t` to this CPU's slot (used to carry counts over from a replaced block).
+    /// Add `t` to this CPU's counts (to carry counts over from a replaced block).
     pub fn add_totals(&self, t: Totals) {
-        // Configuration context: keep the slot ours while we write it.
-        let _bh = BhGuard::new();
-        let s = self.this_cpu();
-        // SAFETY: bottom halves are off, so no writer on this CPU runs concurrently.
-        unsafe {
-            (*s).packets = (*s).packets.wrapping_add(t.packets);
-            (*s).bytes = (*s).bytes.wrapping_add(t.bytes);
-            (*s).drops = (*s).drops.wrapping_add(t.drops);
-        }
-    }
-
-    /// Zero every slot. Packets counted on other CPUs while this runs may survive the reset.
-    pub fn reset(&self) {
-        self.for_each_slot(|s| {
-            // SAFETY: slot of a live allocation; see `reset`'s docs for the race.
-            unsafe { core::ptr::write_volatile(s, Slot::default()) };
+        self.0.update(|s| {
+            s.packets = s.packets.wrapping_add(t.packets);
+            s.bytes = s.bytes.wrapping_add(t.bytes);
+            s.drops = s.drops.wrapping_add(t.drops);
         });
     }
-}
 
-impl Drop for PerCpuCounters {
-    fn drop(&mut self) {
-        // SAFETY: `pcpu` is live and no one else uses it any more (we are being dropped).
-        unsafe { ffi::lana_percpu_free(self.pcpu.as_ptr()) };
+    /// Zero the counts. Packets counted on other CPUs while this runs may survive.
+    pub fn reset(&self) {
+        self.0.reset();
     }
 }
 
 /// Bottom halves disabled on this CPU for the guard's lifetime.
-struct BhGuard(());
+pub(crate) struct BhGuard(PhantomData<*mut ()>);
 
 impl BhGuard {
-    fn new() -> Self {
-        // SAFETY: always allowed in process context; undone in `drop`.
+    pub(crate) fn new() -> Self {
+        // SAFETY: always allowed outside hard-interrupt context; undone in `drop`.
         unsafe { ffi::lana_bh_disable() };
-        BhGuard(())
+        BhGuard(PhantomData)
     }
 }
 

@@ -1,74 +1,113 @@
 // SPDX-License-Identifier: GPL-2.0
-//! [`RcuBox`]: a pointer published with one store and read under RCU.
+//! Read-copy-update for LANA: [`RcuBox`], a pointer published with one store and read under
+//! RCU, and [`defer_drop`], which frees an object after a grace period without making the
+//! caller wait for one.
+//!
+//! Configuration commands publish new objects and retire old ones; waiting for a grace period
+//! in every command would make the control plane slow (tens of milliseconds each) and hold
+//! the configuration mutex meanwhile. Instead the retired object goes to LANA's workqueue
+//! behind an RCU callback (`queue_rcu_work`) and is dropped there, in process context, once
+//! no reader can hold it. Code that runs a retired object's destructor must stay loaded until
+//! then: module exits call [`flush_deferred`] (FB modules do it through their registration).
 
+use crate::ffi;
+use crate::percpu::PacketContext;
 use core::sync::atomic::{AtomicPtr, Ordering};
 use kernel::prelude::*;
 use kernel::sync::rcu;
+
+/// Drop the boxed object `obj` points to: the callback [`defer_drop`] hands to C.
+///
+/// # Safety
+///
+/// `obj` must come from `KBox::<T>::into_raw` and be passed here exactly once.
+unsafe extern "C" fn drop_boxed<T>(obj: *mut c_void) {
+    // SAFETY: the caller passes a pointer from `KBox::into_raw`, once.
+    drop(unsafe { KBox::from_raw(obj.cast::<T>()) });
+}
+
+/// Drop `obj` after an RCU grace period, in process context, without waiting for it here.
+///
+/// For objects readers may still see (retired snapshots, removed blocks). Must be called in
+/// process context (it may allocate with `GFP_KERNEL`; if that fails it waits for the grace
+/// period and drops `obj` right away).
+pub fn defer_drop<T: Send + 'static>(obj: KBox<T>) {
+    let raw = KBox::into_raw(obj).cast::<c_void>();
+    // SAFETY: `drop_boxed::<T>` receives `raw`, from `KBox::<T>::into_raw`, exactly once,
+    // after a grace period (or, if no memory for the deferral, after `synchronize_rcu`).
+    unsafe { ffi::lana_defer(Some(drop_boxed::<T>), raw) };
+}
+
+/// Wait until every object handed to [`defer_drop`] so far has been dropped. Sleeps.
+pub fn flush_deferred() {
+    // SAFETY: process context (module exit or a configuration command).
+    unsafe { ffi::lana_defer_flush() };
+}
 
 /// An optional boxed `T` that readers see under RCU and writers replace as a whole.
 ///
 /// # Invariants
 ///
-/// `ptr` is NULL or comes from `KBox::into_raw`; an object that was unpublished is freed only
-/// after a grace period (see [`Retired`]).
+/// `ptr` is NULL or comes from `KBox::into_raw`; an object that was unpublished is dropped
+/// only after a grace period (see [`RcuBox::replace`]).
 pub struct RcuBox<T> {
     ptr: AtomicPtr<T>,
 }
 
-impl<T: Send + Sync> RcuBox<T> {
+impl<T: Send + Sync + 'static> RcuBox<T> {
     /// An empty box.
     pub const fn new() -> Self {
         Self { ptr: AtomicPtr::new(core::ptr::null_mut()) }
     }
 
-    /// The published object, valid for as long as the RCU read-side section `guard` holds.
+    /// The published object, valid while both the box and the read-side section `_guard`
+    /// are.
     #[inline]
-    pub fn get<'a>(&self, _guard: &'a rcu::Guard) -> Option<&'a T> {
+    pub fn get<'a>(&'a self, _guard: &'a rcu::Guard) -> Option<&'a T> {
         let p = self.ptr.load(Ordering::Acquire);
-        // SAFETY: a non-NULL `ptr` is a live KBox (type invariant) that is freed only after a
-        // grace period, which cannot end while `_guard` is held.
+        // SAFETY: a non-NULL `ptr` is a live KBox (type invariant); once unpublished it is
+        // dropped only after a grace period, which cannot end while `_guard` is held; and
+        // the box itself is borrowed for `'a`, so its `Drop` cannot run meanwhile.
         unsafe { p.as_ref() }
     }
 
-    /// Publish `new` and hand back the previous object, to be freed after a grace period.
-    /// Writers must be serialised by the caller.
-    pub fn replace(&self, new: Option<KBox<T>>) -> Retired<T> {
+    /// The published object, read in the packet path (bottom halves off: a read-side
+    /// section for as long as `ctx` lives).
+    #[inline]
+    pub fn read<'a>(&'a self, _ctx: &'a PacketContext) -> Option<&'a T> {
+        let p = self.ptr.load(Ordering::Acquire);
+        // SAFETY: as in `get`: `_ctx` proves bottom halves are off, which is an RCU
+        // read-side critical section (the RCU flavours are one since Linux 5.0).
+        unsafe { p.as_ref() }
+    }
+
+    /// Publish `new`; the previous object is dropped after a grace period (without waiting
+    /// here). Writers must be serialised by the caller. Process context only.
+    pub fn replace(&self, new: Option<KBox<T>>) {
         let p = new.map_or(core::ptr::null_mut(), KBox::into_raw);
-        Retired { ptr: self.ptr.swap(p, Ordering::AcqRel) }
+        let old = self.ptr.swap(p, Ordering::AcqRel);
+        if !old.is_null() {
+            // SAFETY: `old` came from `KBox::into_raw` (invariant) and is no longer published.
+            defer_drop(unsafe { KBox::from_raw(old) });
+        }
     }
 }
 
 impl<T> Drop for RcuBox<T> {
     fn drop(&mut self) {
-        // Readers may still hold the object if the owner is dropped without a grace period
-        // since it was last reachable: `Retired` waits for one before freeing.
-        drop(Retired { ptr: *self.ptr.get_mut() });
+        let p = *self.ptr.get_mut();
+        if !p.is_null() {
+            // SAFETY: `p` came from `KBox::into_raw` (invariant). Readers borrow the box for
+            // as long as they use the object (`get`), and we own it mutably here, so none is
+            // left: owners that share a box with readers on other CPUs (blocks, ports) are
+            // themselves freed only after a grace period.
+            drop(unsafe { KBox::from_raw(p) });
+        }
     }
 }
 
-impl<T: Send + Sync> Default for RcuBox<T> {
+impl<T: Send + Sync + 'static> Default for RcuBox<T> {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-/// An object no longer published. Dropping it waits for a grace period, then frees it.
-///
-/// # Invariants
-///
-/// `ptr` is NULL or an unpublished object from `KBox::into_raw` that readers may still see.
-pub struct Retired<T> {
-    ptr: *mut T,
-}
-
-impl<T> Drop for Retired<T> {
-    fn drop(&mut self) {
-        if self.ptr.is_null() {
-            return;
-        }
-        rcu::synchronize_rcu();
-        // SAFETY: by the invariant `ptr` came from KBox::into_raw, and after the grace period
-        // no reader holds a reference to it.
-        drop(unsafe { KBox::from_raw(self.ptr) });
     }
 }

@@ -180,6 +180,9 @@ static int lana_sock_create(struct net *net, struct socket *sock, int protocol, 
 
 	if (!net_eq(net, &init_net))
 		return -EAFNOSUPPORT;
+	/* Raw link traffic, as AF_PACKET: CAP_NET_RAW in the namespace's owning user namespace. */
+	if (!ns_capable(net->user_ns, CAP_NET_RAW))
+		return -EPERM;
 	if (sock->type != SOCK_RAW)
 		return -ESOCKTNOSUPPORT;
 	if (protocol)

@@ -7,29 +7,32 @@
 //! what the application sends enters the graph at the block in the egress direction.
 //!
 //! A socket and its block share a [`SockLink`]: the block delivers to the socket the link
-//! names (read under RCU), the socket sends as long as the link says the block is alive.
+//! names (read under RCU), the socket sends into the graph at the block's [`Entry`], which
+//! the engine refuses (`ENOTCONN`) once the block is gone.
+//!
+//! Creating an AF_LANA socket needs CAP_NET_RAW in the user namespace owning the network
+//! namespace, as AF_PACKET does (`socket.c`): a socket block's traffic is raw link traffic.
 
-use crate::block::{Event, NewInstance, Reason};
+use crate::block::{Consumed, DropReason, Entry, Event, Fate, NewInstance, Reason};
+use crate::config;
 use crate::engine;
 use crate::ffi;
 use crate::packet::Packet;
+use crate::percpu::PacketContext;
 use crate::props::PropSink;
-use crate::registry;
 use crate::{Direction, FbType, FunctionalBlock, PerCpuCounters, Verdict};
-use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+use core::sync::atomic::{AtomicPtr, Ordering};
 use kernel::bindings;
 use kernel::prelude::*;
-use kernel::sync::{rcu, Arc};
+use kernel::sync::Arc;
 
 /// What a socket block and the socket bound to it share.
 pub(crate) struct SockLink {
     /// The bound socket, NULL when none. Sockets are freed after a grace period
     /// (SOCK_RCU_FREE), so a pointer read under RCU stays valid for the read-side section.
     sk: AtomicPtr<bindings::sock>,
-    /// The block's id, for sending into the engine.
-    block_id: u32,
-    /// False once the block is gone: sends fail with ENOTCONN.
-    alive: AtomicBool,
+    /// Where the socket's messages enter the graph.
+    entry: Entry,
 }
 
 /// Register the address family (module init).
@@ -57,27 +60,27 @@ struct SocketBlock {
 }
 
 impl FunctionalBlock for SocketBlock {
-    fn receive(&self, pkt: Packet, dir: Direction) -> Verdict {
+    fn receive(&self, ctx: &PacketContext, pkt: Packet, dir: Direction) -> Verdict {
         if dir == Direction::Egress {
             return Verdict::Next(pkt, dir);
         }
-        let _guard = rcu::Guard::new();
         let sk = self.link.sk.load(Ordering::Acquire);
         if sk.is_null() {
-            return Verdict::Drop(pkt); // no application bound
+            return Verdict::Drop(pkt, DropReason::NoSocket);
         }
         let len = pkt.len();
         let raw = pkt.into_raw();
-        // SAFETY: `sk` is a live socket for this RCU section (SockLink docs); we own `raw`.
+        // SAFETY: `sk` is a live socket for this read-side section (`ctx`: bottom halves off;
+        // SockLink docs); we own `raw`.
         if unsafe { ffi::lana_sock_deliver(sk, raw) } {
-            self.delivered.add(len);
-            Verdict::Consumed
+            self.delivered.add(ctx, len);
+            Verdict::Consumed(Consumed(Fate::Delivered))
         } else {
-            self.delivered.add_drop();
+            self.delivered.add_drop(ctx);
             // SAFETY: the queue refused the skb, so it is still ours, unshared.
             match unsafe { Packet::from_raw(raw) } {
-                Some(pkt) => Verdict::Drop(pkt),
-                None => Verdict::Consumed,
+                Some(pkt) => Verdict::Drop(pkt, DropReason::SocketFull),
+                None => Verdict::Consumed(Consumed(Fate::Dropped(DropReason::SocketFull))),
             }
         }
     }
@@ -96,6 +99,12 @@ impl FunctionalBlock for SocketBlock {
         }
     }
 
+    fn detach(&self) {
+        // After `flush` a socket may still hold the link: it stops receiving now, and its
+        // sends fail with ENOTCONN (the engine no longer finds the block).
+        self.link.sk.store(core::ptr::null_mut(), Ordering::Release);
+    }
+
     fn show(&self, out: &mut dyn PropSink) {
         let bound = !self.link.sk.load(Ordering::Relaxed).is_null();
         out.put("socket", format_args!("{}", if bound { "bound" } else { "none" }));
@@ -106,19 +115,8 @@ impl FunctionalBlock for SocketBlock {
     }
 }
 
-impl Drop for SocketBlock {
-    fn drop(&mut self) {
-        // A socket still holding the link (after `flush`) gets ENOTCONN from now on.
-        self.link.alive.store(false, Ordering::Release);
-        self.link.sk.store(core::ptr::null_mut(), Ordering::Release);
-    }
-}
-
 fn new_socket(inst: &NewInstance<'_>) -> Result<KBox<dyn FunctionalBlock>> {
-    let link = Arc::new(
-        SockLink { sk: AtomicPtr::new(core::ptr::null_mut()), block_id: inst.id, alive: AtomicBool::new(true) },
-        GFP_KERNEL,
-    )?;
+    let link = Arc::new(SockLink { sk: AtomicPtr::new(core::ptr::null_mut()), entry: inst.entry }, GFP_KERNEL)?;
     Ok(KBox::new(SocketBlock { link, delivered: PerCpuCounters::new()? }, GFP_KERNEL)?)
 }
 
@@ -142,11 +140,11 @@ pub extern "C" fn lana_rust_sock_bind(sk: *mut bindings::sock, name: *const c_ch
     let Ok(name) = name.to_str() else {
         return EINVAL.to_errno();
     };
-    let cfg = registry::lock();
-    let Some(i) = cfg.find(name) else {
+    let cfg = config::lock();
+    let Some(node) = cfg.find(name).and_then(|s| cfg.node(s)) else {
         return EADDRNOTAVAIL.to_errno();
     };
-    let fb: &dyn FunctionalBlock = &*cfg.nodes[i].inst.fb;
+    let fb: &dyn FunctionalBlock = &*node.inst.fb;
     let Some(block) = (fb as &dyn core::any::Any).downcast_ref::<SocketBlock>() else {
         return EPROTOTYPE.to_errno();
     };
@@ -169,7 +167,7 @@ pub extern "C" fn lana_rust_sock_unbind(link: *mut c_void) {
 }
 
 /// sendmsg(2): run the engine on the message from the socket's block, egress. Consumes
-/// `skb` (a fresh, unshared buffer).
+/// `skb` (a fresh, unshared buffer). `ENOTCONN` if the block is gone.
 #[no_mangle]
 pub extern "C" fn lana_rust_sock_send(link: *mut c_void, skb: *mut bindings::sk_buff) -> c_int {
     // SAFETY: `link` is the reference the bound socket holds (valid until unbind, which
@@ -179,14 +177,8 @@ pub extern "C" fn lana_rust_sock_send(link: *mut c_void, skb: *mut bindings::sk_
     let Some(pkt) = (unsafe { Packet::from_raw(skb) }) else {
         return EINVAL.to_errno();
     };
-    if !link.alive.load(Ordering::Acquire) {
-        return ENOTCONN.to_errno();
+    match engine::send(pkt, link.entry, Direction::Egress) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
     }
-    // The engine's per-CPU counters need bottom halves off, as in the receive path.
-    // SAFETY: paired below; process context.
-    unsafe { ffi::lana_bh_disable() };
-    engine::process(pkt, link.block_id, Direction::Egress);
-    // SAFETY: paired with the disable above.
-    unsafe { ffi::lana_bh_enable() };
-    0
 }

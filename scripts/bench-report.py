@@ -10,7 +10,12 @@ import sys
 out, mode = sys.argv[1], sys.argv[2]
 runs = {}
 order = []
+cp = {}
 for line in open(f"{out}/raw.txt"):
+    m = re.match(r"BENCH-CP name=(\S+) rep=(\d+) seconds=([0-9.]+)", line)
+    if m:
+        cp.setdefault(m.group(1), []).append(float(m.group(3)))
+        continue
     m = re.match(r"BENCH name=(\S+) rep=(\d+) pps=(\d+) processed=(\d+)", line)
     if m:
         name = m.group(1)
@@ -61,7 +66,8 @@ if len(chains) >= 2:
     mx, my = sum(xs) / n, sum(ys) / n
     slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
     per_hop = {"ns_per_hop": slope, "percent_of_ceiling_time_per_hop": 100 * slope / (1e9 / ceiling)}
-result = {"mode": mode, "rows": rows, "per_hop": per_hop}
+control = [{"what": k, "runs": len(v), "median_seconds": statistics.median(v)} for k, v in cp.items()]
+result = {"mode": mode, "rows": rows, "per_hop": per_hop, "control_plane": control}
 json.dump(result, open(f"{out}/bench.json", "w"), indent=2)
 
 with open(f"{out}/bench.md", "w") as f:
@@ -78,6 +84,13 @@ with open(f"{out}/bench.md", "w") as f:
         f.write(f"\nCost of one more forwarder (least squares over chain lengths): "
                 f"{per_hop['ns_per_hop']:.1f} ns of guest time per packet per hop, "
                 f"{per_hop['percent_of_ceiling_time_per_hop']:.2f}% of the ceiling's time per packet.\n")
+    if control:
+        f.write("\nControl plane (guest seconds; `fbctl -b` sends one request per line):\n\n")
+        f.write("| operation | median seconds | runs |\n|---|---:|---:|\n")
+        for c in control:
+            kind, n = c["what"].split("-")
+            what = f"{int(n):,} adds in one batch file" if kind == "adds" else f"flush of {int(n):,} blocks"
+            f.write(f"| {what} | {c['median_seconds']:.2f} | {c['runs']} |\n")
 
 import matplotlib
 matplotlib.use("Agg")

@@ -29,6 +29,8 @@ copy_with_libs() {
 	done
 }
 copy_with_libs /usr/bin/jq
+# util-linux's chrt (busybox has none): tests starve an engine thread with a real-time one
+copy_with_libs /usr/bin/chrt
 
 # The modules this tree builds, found through Kbuild's own list.
 while read -r ko; do

@@ -68,7 +68,7 @@ run_one() {
 	case "$name" in
 	lana-thread*)
 		# threads: what the engine processed while pktgen ran, over pktgen's time
-		processed=$(fbctl -j stats | jq -r .rx_packets)
+		processed=$(fbctl -j stats | jq -r '.ended - .dropped.queue_full - .dropped.flushed')
 		pps=$(awk -v p="$processed" -v u="$(pg_usec rx0)" 'BEGIN { printf "%d", p * 1e6 / u }')
 		;;
 	esac
@@ -96,6 +96,22 @@ chain16() { chain 16; }
 chain32() { chain 32; }
 softirq3x2() { lana_load 0 && lana_stack 0 rx0 a 2 && lana_stack 0 rx1 b 2; }
 
+# control_plane N: guest seconds for N adds in one batch file, then for one flush of them
+# (under -icount, guest time counts executed instructions: deterministic).
+control_plane() {
+	local n=$1 i=1 t0 t1 t2
+	insmod $M/lana_core.ko && insmod $M/fb_fwd.ko || return 1
+	while [ $i -le $n ]; do echo "add f$i fwd"; i=$((i + 1)); done >/tmp/cp.txt
+	t0=$(cut -d' ' -f1 /proc/uptime)
+	fbctl -b /tmp/cp.txt || return 1
+	t1=$(cut -d' ' -f1 /proc/uptime)
+	fbctl flush || return 1
+	t2=$(cut -d' ' -f1 /proc/uptime)
+	rmmod fb_fwd && rmmod lana_core || return 1
+	echo "BENCH-CP name=adds-$n rep=$REP seconds=$(awk -v a=$t0 -v b=$t1 'BEGIN{print b-a}')"
+	echo "BENCH-CP name=flush-$n rep=$REP seconds=$(awk -v a=$t1 -v b=$t2 'BEGIN{print b-a}')"
+}
+
 echo "BENCH-INFO packets=$N reps=$REPS cpus=$(nproc)"
 REP=1
 while [ $REP -le $REPS ]; do
@@ -111,6 +127,7 @@ while [ $REP -le $REPS ]; do
 	done
 	run_one stack-2cpu nothing nothing 2
 	run_one lana-softirq-2cpu softirq3x2 lana_unload 2
+	[ $REP -le ${BENCH_CP_REPS:-1} ] && { control_plane ${BENCH_CP_BLOCKS:-5000} || echo "BENCH-ERROR control plane"; }
 	REP=$((REP + 1))
 done
 echo "BENCH-DONE"

@@ -74,6 +74,20 @@ unload_all() {
 	[ "$n" = 0 ] || fail "modules left loaded: $(cat /proc/modules)"
 }
 
+# check_balance [WHAT]: every packet that entered the engine (and every fan-out copy) ended
+# in exactly one counted fate: entered + copies == delivered + transmitted + dropped. Waits up
+# to 5 s for packets still in flight (engine threads' queues) to end.
+check_balance() {
+	local s i
+	for i in $(seq 50); do
+		s=$(fbctl -j stats) || { fail "fbctl stats"; return 1; }
+		[ "$(echo "$s" | jq -r .in_flight)" = 0 ] && break
+		sleep 0.1
+	done
+	echo "$s" | jq -e '.in_flight == 0' >/dev/null && return 0
+	fail "${1:-engine} not balanced: $(echo "$s" | jq -c '{entered, copies, delivered, transmitted, dropped, in_flight}')"
+}
+
 # json_get JSON_FILTER CMD...: run CMD (an fbctl -j command) and print the jq filter's result.
 json_get() {
 	local filter=$1
@@ -84,12 +98,13 @@ json_get() {
 # pktgen_inject DEV COUNT [SIZE]: inject COUNT packets of SIZE bytes into DEV's receive path
 # (xmit_mode netif_receive), as if they had arrived from the wire. Blocks until done.
 # PG_EXTRA="cmd;cmd" adds pktgen commands (e.g. "udp_dst_min 9;udp_dst_max 9");
-# PG_MODE=xmit sends on DEV instead (to its peer, for veth).
+# PG_MODE=xmit sends on DEV instead (to its peer, for veth); PG_THREAD=N uses pktgen's thread
+# on CPU N (default 0).
 pktgen_inject() {
-	local dev=$1 count=$2 size=${3:-64} pg=/proc/net/pktgen
+	local dev=$1 count=$2 size=${3:-64} pg=/proc/net/pktgen t=kpktgend_${PG_THREAD:-0}
 	load_pktgen || return 1
-	echo "rem_device_all" >$pg/kpktgend_0
-	echo "add_device $dev" >$pg/kpktgend_0
+	echo "rem_device_all" >$pg/$t
+	echo "add_device $dev" >$pg/$t
 	{
 		echo "count $count"
 		echo "pkt_size $size"
@@ -106,7 +121,18 @@ pktgen_inject() {
 	done
 	echo start >$pg/pgctrl
 	grep -q "Result: OK" $pg/$dev || { cat $pg/$dev >&2; fail "pktgen on $dev did not finish"; return 1; }
-	echo "rem_device_all" >$pg/kpktgend_0
+	echo "rem_device_all" >$pg/$t
+}
+
+# pktgen_loop DEV STOPFILE [COUNT]: inject COUNT-packet runs (default 100000) into DEV until
+# STOPFILE appears; prints the number of runs completed
+pktgen_loop() {
+	local runs=0
+	while [ ! -e "$2" ]; do
+		pktgen_inject "$1" "${3:-100000}" >/dev/null 2>&1 || break
+		runs=$((runs + 1))
+	done
+	echo $runs
 }
 
 load_pktgen() {

@@ -65,22 +65,33 @@ pub const LANA_A_MAX_INGRESS: u16 = 15;
 pub const LANA_A_MAX_EGRESS: u16 = 16;
 /// Number of live instances of a type (u32).
 pub const LANA_A_INSTANCES: u16 = 17;
-/// Engine: packets that entered the engine (u64).
+/// Engine: packets that entered the engine, from devices and sockets (u64).
 pub const LANA_A_ENGINE_RX: u16 = 18;
-/// Engine: packets dropped for exceeding the hop limit (u64).
-pub const LANA_A_ENGINE_HOP_DROPS: u16 = 19;
-/// Engine: packets dropped because the next block did not exist (u64).
-pub const LANA_A_ENGINE_NOHOP_DROPS: u16 = 20;
+/// Engine: copies fan-outs made or tried to make (u64).
+pub const LANA_A_ENGINE_COPIES: u16 = 19;
+/// Engine: packets delivered to sockets (u64).
+pub const LANA_A_ENGINE_DELIVERED: u16 = 20;
 /// Engine: the hop limit in force (u32).
 pub const LANA_A_ENGINE_MAX_HOPS: u16 = 21;
 /// Padding for 64-bit attributes.
 pub const LANA_A_PAD: u16 = 22;
 /// Engine: the execution mechanism (string: softirq, thread, thread-rt, thread-batch).
 pub const LANA_A_ENGINE_MODE: u16 = 23;
-/// Engine: frames dropped because a thread's per-CPU queue was full (u64).
-pub const LANA_A_ENGINE_QUEUE_DROPS: u16 = 24;
+/// Engine: packets handed to devices' transmit paths (u64).
+pub const LANA_A_ENGINE_TRANSMITTED: u16 = 24;
+/// Engine: nested u64 drop counts, attribute type = `LANA_DROP_*` + 1.
+pub const LANA_A_ENGINE_DROP_REASONS: u16 = 25;
+/// Engine: the most blocks the graph may hold (u32).
+pub const LANA_A_ENGINE_MAX_BLOCKS: u16 = 26;
+/// Engine: blocks in the graph (u32).
+pub const LANA_A_ENGINE_BLOCKS: u16 = 27;
+/// The configuration's generation: changes with every change (u32).
+pub const LANA_A_GENERATION: u16 = 28;
 /// Highest attribute number.
-pub const LANA_A_MAX: u16 = 24;
+pub const LANA_A_MAX: u16 = 28;
+
+/// Drop reasons, in the order of `LANA_A_ENGINE_DROP_REASONS` (comma-separated).
+pub const LANA_DROP_REASON_NAMES: &str = "filtered,no_next,hop_limit,no_block,queue_full,socket_full,no_socket,fanout_failed,device_down,tx_error,flushed";
 
 /// `LANA_CMD_REPLACE`: do not carry the old block's private state over.
 pub const LANA_F_DROP_STATE: u32 = 1;

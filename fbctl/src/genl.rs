@@ -16,6 +16,9 @@ const NLM_F_REQUEST: u16 = 0x1;
 const NLM_F_ACK: u16 = 0x4;
 const NLM_F_DUMP: u16 = 0x300;
 const NLM_F_CAPPED: u16 = 0x100;
+const NLM_F_DUMP_INTR: u16 = 0x10;
+/// Attempts at a dump that keeps being interrupted by concurrent changes.
+const DUMP_TRIES: usize = 10;
 const NLM_F_ACK_TLVS: u16 = 0x200;
 const NLMSGERR_ATTR_MSG: u16 = 1;
 const SOL_NETLINK: i32 = 270;
@@ -43,6 +46,11 @@ impl NlError {
 pub struct Genl {
     fd: i32,
     seq: u32,
+    /// Bytes read per recv(2): the kernel sizes the parts of a dump to what the reader takes.
+    pub recv_size: usize,
+    /// A pause after each recv(2) of a reply (test tools: a slow reader widens the window in
+    /// which a dump can race with changes).
+    pub pause: Option<std::time::Duration>,
 }
 
 impl Drop for Genl {
@@ -73,12 +81,26 @@ impl Genl {
         unsafe {
             libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVTIMEO, (&tv as *const libc::timeval).cast(), size_of::<libc::timeval>() as u32);
         }
-        Ok(Genl { fd, seq: 1 })
+        Ok(Genl { fd, seq: 1, recv_size: 65536, pause: None })
     }
 
     /// Send one request and collect the payloads (attributes after the genl header) of the
-    /// replies, until the ack (or the end of a dump).
+    /// replies, until the ack (or the end of a dump). A dump the kernel flags as interrupted
+    /// (the configuration changed while it was read: NLM_F_DUMP_INTR) is read again, so the
+    /// answer always describes one state.
     pub fn request(&mut self, family: u16, cmd: u8, version: u8, attrs: &AttrWriter, dump: bool) -> Result<Vec<Vec<u8>>, NlError> {
+        for _ in 0..DUMP_TRIES {
+            let (out, interrupted) = self.request_once(family, cmd, version, attrs, dump)?;
+            if !interrupted {
+                return Ok(out);
+            }
+        }
+        Err(NlError { errno: libc::EINTR, msg: Some("the graph kept changing while it was read; try again".into()) })
+    }
+
+    /// [`Self::request`] once: the replies, and whether the kernel flagged the dump as
+    /// interrupted by a change.
+    pub fn request_once(&mut self, family: u16, cmd: u8, version: u8, attrs: &AttrWriter, dump: bool) -> Result<(Vec<Vec<u8>>, bool), NlError> {
         self.seq = self.seq.wrapping_add(1);
         let seq = self.seq;
         let mut msg = vec![0u8; HDR];
@@ -101,8 +123,12 @@ impl Genl {
             return Err(NlError::io(io::Error::last_os_error()));
         }
         let mut out = Vec::new();
-        let mut buf = vec![0u8; 65536];
+        let mut interrupted = false;
+        let mut buf = vec![0u8; self.recv_size];
         loop {
+            if let Some(p) = self.pause {
+                std::thread::sleep(p);
+            }
             // SAFETY: valid fd and buffer.
             let n = unsafe { libc::recv(self.fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
             if n < 0 {
@@ -126,6 +152,7 @@ impl Genl {
                 if mseq != seq {
                     continue;
                 }
+                interrupted |= mflags & NLM_F_DUMP_INTR != 0;
                 match mtype {
                     NLMSG_ERROR | NLMSG_DONE => {
                         let code = m.get(HDR..HDR + 4).map(|b| i32::from_ne_bytes(b.try_into().unwrap_or_default())).unwrap_or(0);
@@ -133,7 +160,7 @@ impl Genl {
                             if mtype == NLMSG_DONE && !dump {
                                 continue;
                             }
-                            return Ok(out);
+                            return Ok((out, interrupted));
                         }
                         return Err(NlError { errno: -code, msg: ext_ack_msg(m, mtype, mflags) });
                     }

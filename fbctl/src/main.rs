@@ -309,26 +309,64 @@ fn run(lana: &mut Lana, cmd: &Cmd, json_out: bool) -> Result<(), Failure> {
         Cmd::Stats => {
             let r = lana.call(LANA_CMD_STATS, &a, false, "stats")?;
             let p = r.first().map(Vec::as_slice).unwrap_or(&[]);
-            let v = json!({
-                "rx_packets": attr::find_u64(p, LANA_A_ENGINE_RX),
-                "rx_bytes": attr::find_u64(p, LANA_A_BYTES),
-                "hop_limit_drops": attr::find_u64(p, LANA_A_ENGINE_HOP_DROPS),
-                "no_next_drops": attr::find_u64(p, LANA_A_ENGINE_NOHOP_DROPS),
-                "fanout_drops": attr::find_u64(p, LANA_A_DROPS),
-                "max_hops": attr::find_u32(p, LANA_A_ENGINE_MAX_HOPS),
-                "mechanism": attr::find_str(p, LANA_A_ENGINE_MODE),
-                "queue_drops": attr::find_u64(p, LANA_A_ENGINE_QUEUE_DROPS),
-            });
+            let v = stats_json(p);
             if json_out {
                 println!("{v}");
-            } else if let Some(o) = v.as_object() {
-                for (k, val) in o {
-                    println!("{k} {val}");
-                }
+            } else {
+                print_stats(&v);
             }
         }
     }
     Ok(())
+}
+
+/// The engine's accounting: what entered, what became of it, and whether that balances.
+fn stats_json(p: &[u8]) -> Value {
+    let reasons: Vec<&str> = LANA_DROP_REASON_NAMES.split(',').collect();
+    let nest = attr::find(p, LANA_A_ENGINE_DROP_REASONS).unwrap_or(&[]);
+    let mut dropped = serde_json::Map::new();
+    let mut dropped_total = 0u64;
+    for (i, name) in reasons.iter().enumerate() {
+        let n = attr::find_u64(nest, i as u16 + 1);
+        dropped_total += n;
+        dropped.insert(name.to_string(), json!(n));
+    }
+    let entered = attr::find_u64(p, LANA_A_ENGINE_RX);
+    let copies = attr::find_u64(p, LANA_A_ENGINE_COPIES);
+    let delivered = attr::find_u64(p, LANA_A_ENGINE_DELIVERED);
+    let transmitted = attr::find_u64(p, LANA_A_ENGINE_TRANSMITTED);
+    let ended = delivered + transmitted + dropped_total;
+    json!({
+        "entered": entered,
+        "entered_bytes": attr::find_u64(p, LANA_A_BYTES),
+        "copies": copies,
+        "delivered": delivered,
+        "transmitted": transmitted,
+        "dropped": dropped,
+        "dropped_total": dropped_total,
+        "ended": ended,
+        "in_flight": (entered + copies) as i128 - ended as i128,
+        "max_hops": attr::find_u32(p, LANA_A_ENGINE_MAX_HOPS),
+        "max_blocks": attr::find_u32(p, LANA_A_ENGINE_MAX_BLOCKS),
+        "blocks": attr::find_u32(p, LANA_A_ENGINE_BLOCKS),
+        "generation": attr::find_u32(p, LANA_A_GENERATION),
+        "mechanism": attr::find_str(p, LANA_A_ENGINE_MODE),
+    })
+}
+
+fn print_stats(v: &Value) {
+    println!("engine: {} mechanism, max_hops {}, {} of {} blocks, generation {}", s(&v["mechanism"]), v["max_hops"], v["blocks"], v["max_blocks"], v["generation"]);
+    println!("  entered     {:>14}  ({} bytes)", v["entered"], v["entered_bytes"]);
+    println!("  copies      {:>14}", v["copies"]);
+    println!("  delivered   {:>14}", v["delivered"]);
+    println!("  transmitted {:>14}", v["transmitted"]);
+    println!("  dropped     {:>14}", v["dropped_total"]);
+    if let Some(d) = v["dropped"].as_object() {
+        for (k, n) in d.iter().filter(|(_, n)| n.as_u64() != Some(0)) {
+            println!("    {k:<13}{n:>12}");
+        }
+    }
+    println!("  in flight   {:>14}  (entered + copies - delivered - transmitted - dropped)", v["in_flight"]);
 }
 
 fn print_filter(expr: &str, json_out: bool) -> Result<(), Failure> {

@@ -60,6 +60,8 @@ const MAGIC: &[u8; 4] = b"LANA";
 
 fn errno_name(e: &io::Error) -> &'static str {
     match e.raw_os_error().unwrap_or(0) {
+        libc::EPERM => "EPERM",
+        libc::EACCES => "EACCES",
         libc::EADDRNOTAVAIL => "EADDRNOTAVAIL",
         libc::EPROTOTYPE => "EPROTOTYPE",
         libc::EADDRINUSE => "EADDRINUSE",
@@ -76,6 +78,7 @@ fn errno_name(e: &io::Error) -> &'static str {
 fn fail(what: &str, e: io::Error) -> ! {
     let hint = match e.raw_os_error().unwrap_or(0) {
         libc::EAFNOSUPPORT => " (is lana_core loaded?)",
+        libc::EPERM => " (AF_LANA sockets need CAP_NET_RAW, as packet sockets do)",
         libc::EADDRNOTAVAIL => " (no block of that name)",
         libc::EPROTOTYPE => " (that block is not a socket block)",
         libc::EADDRINUSE => " (another socket is bound to that block)",

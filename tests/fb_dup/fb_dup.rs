@@ -4,13 +4,13 @@
 
 use kernel::prelude::*;
 use lana::block::NewInstance;
-use lana::{Direction, FbType, FunctionalBlock, Packet, Verdict};
+use lana::{Direction, DropReason, FbType, FunctionalBlock, Packet, PacketContext, Verdict};
 
 struct Dup;
 
 impl FunctionalBlock for Dup {
-    fn receive(&self, pkt: Packet, _dir: Direction) -> Verdict {
-        Verdict::Drop(pkt)
+    fn receive(&self, _ctx: &PacketContext, pkt: Packet, _dir: Direction) -> Verdict {
+        Verdict::Drop(pkt, DropReason::Filtered)
     }
 }
 

@@ -2,17 +2,6 @@
 # Hardening: reconfiguration under load with exact packet conservation, unload and teardown
 # under traffic, permissions of every command.
 
-# pktgen_loop DEV STOPFILE: inject 100000-packet runs into DEV until STOPFILE appears;
-# prints the number of runs completed
-pktgen_loop() {
-	local runs=0
-	while [ ! -e "$2" ]; do
-		pktgen_inject "$1" 100000 >/dev/null 2>&1 || break
-		runs=$((runs + 1))
-	done
-	echo $runs
-}
-
 test_reconfigure_under_load_conserves_packets() {
 	load lana_core fb_eth fb_fwd fb_counter fb_tee fb_bpf || return 1
 	ip link add rx0 type dummy && ip link set rx0 up
@@ -52,8 +41,9 @@ test_reconfigure_under_load_conserves_packets() {
 	N=$((runs * 100000))
 	eq "$(fbctl -j show $cur | jq -r .props.packets)" $N "packets in = packets counted, across $replaces replaces"
 	eq "$(fbctl -j show f | jq -r .packets)" $N "every packet reached the end"
-	eq "$(fbctl -j stats | jq -r '.rx_packets')" $N "engine rx"
-	eq "$(fbctl -j stats | jq -r '.no_next_drops + .hop_limit_drops')" $N "dropped-and-counted at the end of the path"
+	eq "$(fbctl -j stats | jq -r '.entered')" $N "engine: entered"
+	eq "$(fbctl -j stats | jq -r '.dropped.no_next + .dropped.hop_limit')" $N "dropped-and-counted at the end of the path"
+	check_balance
 	info "$replaces replaces and $other other changes while $N packets flowed: all counted"
 	ip link del rx0
 }

@@ -45,11 +45,19 @@ while read -r f t; do
 	if [ $rc = 0 ] && [ -s /tmp/test-failures ]; then
 		rc=1
 	fi
+	# Every packet that entered the engine during the test ended in one counted fate.
+	if grep -q '^lana_core ' /proc/modules && ! (check_balance "after the test, the engine is") >>/tmp/case.log 2>&1; then
+		[ $rc = 0 ] && rc=1
+	fi
 	# Every test leaves the machine clean: no instances, no LANA modules.
 	if ! (unload_all) >>/tmp/case.log 2>&1; then
 		[ $rc = 0 ] && rc=1
 		echo "cleanup after the test failed" >>/tmp/case.log
 	fi
+	# Devices a failed test left behind would make the next one fail for the wrong reason.
+	for d in $(ls /sys/class/net); do
+		[ "$d" = lo ] || ip link del "$d" 2>/dev/null
+	done
 	if dmesg | tail -n +$((base + 1)) | grep -E "$report_re" >>/tmp/case.log; then
 		rc=1
 		echo "kernel reported a problem during this test" >>/tmp/case.log

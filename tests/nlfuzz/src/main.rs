@@ -5,6 +5,12 @@
 //! the graph the kernel reports is consistent. Prints counts; exits 1 on an inconsistency or
 //! a request that got no answer.
 //!
+//! lana-nlfuzz dump-check ROUNDS PAUSE_MS PREFIX COUNT: list the graph ROUNDS times as a
+//! slow reader (small parts, PAUSE_MS between them) while something else changes it; every
+//! list must either hold each block whose name starts with PREFIX exactly once (COUNT of
+//! them, no name twice) or be flagged NLM_F_DUMP_INTR by the kernel. Prints the counts;
+//! exits 1 on an inconsistent list the kernel did not flag.
+//!
 //! Reuses fbctl's netlink client, so the fuzzer speaks exactly what fbctl speaks.
 
 #[path = "../../../fbctl/src/attr.rs"]
@@ -134,6 +140,24 @@ fn mutate(rng: &mut Rng, a: &mut AttrWriter) {
     }
 }
 
+/// A socket and the family's id, or exit.
+fn connect() -> (Genl, u16) {
+    let mut nl = match Genl::open() {
+        Ok(n) => n,
+        Err(e) => {
+            eprintln!("socket: errno {}", e.errno);
+            std::process::exit(1);
+        }
+    };
+    match nl.resolve(LANA_GENL_NAME) {
+        Ok(f) => (nl, f),
+        Err(_) => {
+            eprintln!("lana family not found");
+            std::process::exit(1);
+        }
+    }
+}
+
 #[derive(Default, Debug)]
 struct Block {
     ingress: Vec<String>,
@@ -167,25 +191,58 @@ fn check_graph(nl: &mut Genl, family: u16) -> Result<usize, String> {
     Ok(blocks.len())
 }
 
+/// The `dump-check` mode (see the crate docs).
+fn dump_check(family: u16, args: &[String]) -> i32 {
+    let arg = |i: usize, d: u64| args.get(i).and_then(|s| s.parse().ok()).unwrap_or(d);
+    let (rounds, pause_ms) = (arg(2, 20), arg(3, 20));
+    let prefix = args.get(4).cloned().unwrap_or_else(|| "s".into());
+    let want = arg(5, 0) as usize;
+    // A fresh socket: the kernel sizes dump parts by the largest read a socket ever made.
+    let Ok(mut slow) = Genl::open() else {
+        eprintln!("socket failed");
+        return 1;
+    };
+    slow.recv_size = 8192;
+    slow.pause = Some(std::time::Duration::from_millis(pause_ms));
+    let nl = &mut slow;
+    let (mut consistent, mut flagged, mut bad) = (0, 0, 0);
+    for round in 0..rounds {
+        let (replies, interrupted) = match nl.request_once(family, LANA_CMD_GET, LANA_GENL_VERSION, &AttrWriter::new(), true) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("round {round}: list failed: errno {}", e.errno);
+                return 1;
+            }
+        };
+        let names: Vec<String> = replies.iter().map(|p| attr::find_str(p, LANA_A_NAME)).collect();
+        let mut unique = names.clone();
+        unique.sort();
+        unique.dedup();
+        let ours = names.iter().filter(|n| n.starts_with(&prefix)).count();
+        let ok = unique.len() == names.len() && ours == want;
+        if interrupted {
+            flagged += 1;
+        } else if ok {
+            consistent += 1;
+        } else {
+            bad += 1;
+            eprintln!("round {round}: {} names ({} distinct), {ours} of {want} '{prefix}' blocks, not flagged", names.len(), unique.len());
+        }
+    }
+    println!("dump-check: {rounds} lists: {consistent} consistent, {flagged} flagged NLM_F_DUMP_INTR, {bad} inconsistent and unflagged");
+    i32::from(bad > 0)
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("dump-check") {
+        let (_, family) = connect();
+        std::process::exit(dump_check(family, &args));
+    }
     let seed: u64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(1);
     let count: u64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(10000);
     let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
-    let mut nl = match Genl::open() {
-        Ok(n) => n,
-        Err(e) => {
-            eprintln!("socket: errno {}", e.errno);
-            std::process::exit(1);
-        }
-    };
-    let family = match nl.resolve(LANA_GENL_NAME) {
-        Ok(f) => f,
-        Err(_) => {
-            eprintln!("lana family not found");
-            std::process::exit(1);
-        }
-    };
+    let (mut nl, family) = connect();
     let mut outcomes: HashMap<i32, u64> = HashMap::new();
     for i in 0..count {
         let (mut cmd, mut a, mut dump) = valid(&mut rng);
