@@ -51,6 +51,37 @@ MODULE_PARM_DESC(ppe_batch, "packets per batch in thread-batch mode");
 
 static DEFINE_PER_CPU(struct sk_buff_head, lana_ppe_queue);
 static DEFINE_PER_CPU(struct task_struct *, lana_ppe_thread);
+
+/*
+ * ppe_hold=1 stops the engine threads from taking frames: they wait in the queues (bounded by
+ * ppe_queue_len, the rest dropped as queue_full) until ppe_hold=0. For debugging and for the
+ * tests that need frames queued at a known moment (a CPU or a device going away).
+ */
+static bool ppe_hold;
+
+static int ppe_hold_set(const char *val, const struct kernel_param *kp)
+{
+	int cpu, err = param_set_bool(val, kp);
+
+	if (err || READ_ONCE(ppe_hold))
+		return err;
+	cpus_read_lock();
+	for_each_online_cpu(cpu) {
+		struct task_struct *t = per_cpu(lana_ppe_thread, cpu);
+
+		if (t)
+			wake_up_process(t);
+	}
+	cpus_read_unlock();
+	return 0;
+}
+
+static const struct kernel_param_ops ppe_hold_ops = {
+	.set = ppe_hold_set,
+	.get = param_get_bool,
+};
+module_param_cb(ppe_hold, &ppe_hold_ops, &ppe_hold, 0644);
+MODULE_PARM_DESC(ppe_hold, "1: engine threads leave queued frames alone until set back to 0 (debugging, tests)");
 static enum cpuhp_state lana_ppe_dead_state;
 
 /* The entry block travels in the skb's control buffer, which is ours once consumed. */
@@ -90,7 +121,7 @@ void lana_ppe_enqueue(struct sk_buff *skb, u64 entry)
 
 static int lana_ppe_should_run(unsigned int cpu)
 {
-	return !skb_queue_empty_lockless(per_cpu_ptr(&lana_ppe_queue, cpu));
+	return !READ_ONCE(ppe_hold) && !skb_queue_empty_lockless(per_cpu_ptr(&lana_ppe_queue, cpu));
 }
 
 /* Dequeue and run with bottom halves off the whole time: a frame is always either queued

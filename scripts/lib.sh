@@ -11,6 +11,7 @@ LANA_OUT=${LANA_OUT:-$LANA_ROOT/build}        # per-clone outputs (initramfs, lo
 KVER_PKG=linux-source-7.3                     # Debian package holding the kernel source
 BINDGEN_VERSION=0.73.2                        # kernel 7.3 needs >= 0.71.1
 LIBCLANG_WHEEL_VERSION=18.1.1                 # kernel 7.3 needs libclang >= 17.0.1; bookworm has 16
+JAQ_VERSION=3.1.2                             # the guest's jq (fast start-up; see mkinitramfs.sh)
 JOBS=${JOBS:-$(nproc)}
 
 export PATH=$LANA_TOOLS/bin:$HOME/.cargo/bin:$PATH

@@ -72,6 +72,14 @@ install_bindgen() {
 		cargo install --locked bindgen-cli --version "$BINDGEN_VERSION" --root "$LANA_TOOLS"
 }
 
+# The guest's jq: jaq, built static (see mkinitramfs.sh).
+install_jaq() {
+	"$LANA_TOOLS/bin/jaq" --version 2>/dev/null | grep -q "$JAQ_VERSION" && return 0
+	phase "jaq $JAQ_VERSION: cargo install, static (about 70 s)"
+	RUSTFLAGS="-C target-feature=+crt-static -C relocation-model=static" run_logged "$LANA_CACHE/logs/jaq.log" \
+		cargo install --locked jaq --version "$JAQ_VERSION" --root "$LANA_TOOLS" --target x86_64-unknown-linux-gnu
+}
+
 install_rust_src() {
 	[ -d "$(rustc --print sysroot)/lib/rustlib/src/rust/library" ] && return 0
 	phase "rustup: adding rust-src"
@@ -124,6 +132,7 @@ install_packages
 install_qemu
 install_libclang
 install_bindgen
+install_jaq
 install_rust_src
 fetch_kernel_source
 phase "setup: done (kernel source $(kernel_src))"

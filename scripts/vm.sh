@@ -9,7 +9,7 @@
 # warning, oops, KASAN/lockdep report or RCU stall found there.
 # Env: ACCEL=kvm|tcg (default: probe KVM once per kernel, fall back to TCG), ICOUNT=1 for
 # deterministic instruction-counted time (benchmarks), VM_TIMEOUT seconds, VM_MEM, VM_CPUS,
-# KVARIANT=normal|debug.
+# KVARIANT=normal|debug, LANA_GUEST_ENV="K=V ..." for the guest test runner (e.g. LANA_SUITE=soak).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -87,6 +87,8 @@ test | run)
 		chmod 755 "$d"
 		mkdir -p "$d/lana"
 		printf '%s\n' "$@" >"$d/lana/user-args"
+		# shell assignments for the guest runner (the suite, tests' knobs)
+		for kv in ${LANA_GUEST_ENV:-}; do echo "export $kv"; done >"$d/lana/profile"
 		extra_initrd=$LANA_OUT/initramfs-$variant-test.cpio.gz
 		{ cat "$initrd"; (cd "$d" && find . | cpio -o -H newc --owner=0:0 --quiet | gzip -1); } >"$extra_initrd"
 		rm -rf "$d"
