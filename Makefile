@@ -14,7 +14,7 @@ KDIR = $(LANA_OUT)/kernel-normal
 HOST_TARGET := x86_64-unknown-linux-gnu
 STATIC_BINS := fbctl lana-nc lana-pcount lana-nlfuzz
 
-.PHONY: all setup kernel modules userspace initramfs test soak test-debug demo bench vm-shell vm-run \
+.PHONY: all setup kernel modules userspace initramfs test soak test-debug test-kcsan demo bench vm-shell vm-run \
 	clean distclean
 
 all: initramfs
@@ -53,13 +53,21 @@ test: initramfs
 soak: initramfs
 	@SUITE=soak VM_TIMEOUT=$${VM_TIMEOUT:-5400} bash scripts/run-tests.sh
 
-# The whole suite on the debug kernel (lockdep, KFENCE + SLUB debugging, kmemleak, debug
-# objects, atomic-sleep checks, KUnit); any report fails it. Modules are rebuilt for it.
+# The whole suite on the debug kernel, built with clang in the LLVM build root: KASAN
+# (generic, inline), lockdep, KFENCE + SLUB debugging, kmemleak, debug objects, atomic-sleep
+# checks, KUnit; any report fails it. The modules are built for it with the same toolchain.
 test-debug: userspace
 	@bash scripts/build-kernel.sh debug
 	@bash scripts/build-modules.sh "$(LANA_OUT)/kernel-debug"
 	@bash scripts/mkinitramfs.sh "$(LANA_OUT)/kernel-debug" debug
 	@KVARIANT=debug VM_MEM=2048 VM_TIMEOUT=5400 bash scripts/run-tests.sh
+
+# The suite on a KCSAN kernel (data races; KCSAN excludes KASAN): on demand.
+test-kcsan: userspace
+	@bash scripts/build-kernel.sh kcsan
+	@bash scripts/build-modules.sh "$(LANA_OUT)/kernel-kcsan"
+	@bash scripts/mkinitramfs.sh "$(LANA_OUT)/kernel-kcsan" kcsan
+	@KVARIANT=kcsan VM_MEM=2048 VM_TIMEOUT=5400 bash scripts/run-tests.sh
 
 demo: initramfs
 	@bash scripts/vm.sh run tests/demo.sh

@@ -84,6 +84,8 @@ impl Eth {
                     "attached to another device: remove this block first"
                 } else if e == EBUSY {
                     "the device is taken (another eth block, a bridge or a bond)"
+                } else if e == EOPNOTSUPP {
+                    "not an Ethernet device: eth blocks speak Ethernet"
                 } else {
                     "could not attach to the device"
                 });

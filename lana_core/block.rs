@@ -36,7 +36,8 @@ pub enum DropReason {
     SocketFull = 5,
     /// A socket block with no application bound.
     NoSocket = 6,
-    /// A fan-out could not make a copy (out of memory, or too many pending copies).
+    /// A fan-out could not make a copy (out of memory, too many pending, or `max_copies`
+    /// made already for this packet).
     FanoutFailed = 7,
     /// The eth block's device is down or detached.
     DeviceDown = 8,
@@ -190,13 +191,26 @@ pub struct NewInstance<'a> {
     pub name: &'a str,
 }
 
+/// Any `'static` type as `&dyn Any`, through the vtable of a trait object that has this as a
+/// supertrait (trait upcasting is unstable before Rust 1.86; the kernel's minimum is 1.85).
+pub trait AsAny: Any {
+    /// `self` as `&dyn Any`, to downcast.
+    fn as_any(&self) -> &dyn Any;
+}
+
+impl<T: Any> AsAny for T {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
 /// A functional block. FB modules implement this in safe Rust; the core calls it.
 ///
 /// `receive` runs in the receive softirq (or a PPE thread with bottom halves off) under RCU,
 /// concurrently on every CPU: it must not sleep and should not take locks; `ctx` proves that
 /// context to the functions that need it. The other methods run in process context,
 /// serialised by the core's configuration mutex.
-pub trait FunctionalBlock: Send + Sync + Any {
+pub trait FunctionalBlock: Send + Sync + AsAny {
     /// Process one packet arriving in direction `dir`.
     fn receive(&self, ctx: &PacketContext, pkt: Packet, dir: Direction) -> Verdict;
 

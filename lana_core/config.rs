@@ -27,6 +27,7 @@ use crate::percpu::PerCpuCounters;
 use crate::props::{self, PropValue};
 use crate::rcu;
 use crate::types::{ModuleRef, TypeEntry};
+use core::sync::atomic::{AtomicU32, Ordering};
 use kernel::prelude::*;
 use kernel::rbtree::{RBTree, RBTreeNode};
 use kernel::sync::GlobalGuard;
@@ -77,19 +78,18 @@ impl Node {
 /// All configuration state.
 pub(crate) struct Config {
     pub(crate) types: KVec<TypeEntry>,
-    /// The blocks, by slot.
-    slots: KVec<Option<Node>>,
+    /// The blocks, by slot (vmalloc-backed beyond a few pages: 65,536 blocks take 4 MiB).
+    slots: KVVec<Option<Node>>,
     /// Free slots, reused last-freed first.
     free: KVec<u32>,
     /// Name -> slot (`None` until the first block: a static cannot build a tree).
     names: Option<RBTree<Name, u32>>,
     /// The id the next block gets.
     next_id: u32,
+    /// Whether ids wrapped around 2^32: from then on a new id is checked against those in use.
+    ids_wrapped: bool,
     /// Number of blocks.
     count: usize,
-    /// Changes with every command that changes something (never 0): dumps use it to tell
-    /// userspace that a multi-part answer mixes two states (NLM_F_DUMP_INTR).
-    pub(crate) generation: u32,
     /// Whether changes are published to the engine: only the global configuration is; a
     /// private one (KUnit tests) exercises the same commands without touching the engine.
     live: bool,
@@ -111,6 +111,27 @@ pub(crate) fn init() {
 /// Lock the configuration.
 pub(crate) fn lock() -> ConfigGuard {
     CONFIG.lock()
+}
+
+/// Changes with everything a dump shows (never 0): a command's change, a type coming or going,
+/// a socket binding, a device detaching its block. Dumps use it to tell userspace that a
+/// multi-part answer mixes two states (NLM_F_DUMP_INTR).
+static GENERATION: AtomicU32 = AtomicU32::new(1);
+
+/// The generation now.
+pub(crate) fn generation() -> u32 {
+    GENERATION.load(Ordering::Acquire)
+}
+
+/// Something a dump shows changed.
+pub(crate) fn changed() {
+    let _ = GENERATION.fetch_update(Ordering::AcqRel, Ordering::Acquire, |g| Some(g.wrapping_add(1).max(1)));
+}
+
+/// Called from C when a device going away detached its eth block.
+#[no_mangle]
+pub extern "C" fn lana_rust_config_changed() {
+    changed();
 }
 
 /// The most blocks a graph may hold (module parameter `max_blocks`).
@@ -141,12 +162,12 @@ impl Config {
     const fn empty(live: bool) -> Self {
         Config {
             types: KVec::new(),
-            slots: KVec::new(),
+            slots: KVVec::new(),
             free: KVec::new(),
             names: None,
             next_id: 1,
+            ids_wrapped: false,
             count: 0,
-            generation: 1,
             live,
         }
     }
@@ -182,7 +203,23 @@ impl Config {
     }
 
     fn changed(&mut self) {
-        self.generation = self.generation.wrapping_add(1).max(1);
+        if self.live {
+            changed();
+        }
+    }
+
+    /// An id no block has: the next one, checked against those in use once ids wrapped.
+    fn new_id(&mut self) -> u32 {
+        loop {
+            let id = self.next_id;
+            self.next_id = id.wrapping_add(1).max(1);
+            if self.next_id == 1 {
+                self.ids_wrapped = true;
+            }
+            if !self.ids_wrapped || !self.nodes().any(|(_, n)| n.inst.id == id) {
+                return id;
+            }
+        }
     }
 
     /// Number of blocks.
@@ -333,7 +370,7 @@ pub(crate) fn add(cfg: &mut Config, name: &str, ty: &str) -> CmdResult {
         }
     };
     let name_node = RBTreeNode::new(name_ok, slot, GFP_KERNEL)?;
-    let id = cfg.next_id;
+    let id = cfg.new_id();
     let entry = Entry { slot, id };
     let fb = match (fbty.new)(&NewInstance { id, entry, name }) {
         Ok(fb) => fb,
@@ -354,7 +391,6 @@ pub(crate) fn add(cfg: &mut Config, name: &str, ty: &str) -> CmdResult {
     }
     cfg.names.get_or_insert_with(RBTree::new).insert(name_node);
     cfg.count += 1;
-    cfg.next_id = id.wrapping_add(1).max(1);
     cfg.publish_or(|cfg| {
         if let Some(n) = cfg.take(slot) {
             let _ = cfg.free.push_within_capacity(slot);
@@ -426,7 +462,7 @@ pub(crate) fn flush_all() {
         graph::unpublish();
         // The mutex is a static that outlives this load of the module: free the vectors'
         // memory now, or every load/unload cycle leaks it (kmemleak found this).
-        cfg.slots = KVec::new();
+        cfg.slots = KVVec::new();
         cfg.free = KVec::new();
         cfg.types = KVec::new();
     }
@@ -581,8 +617,7 @@ pub(crate) fn replace(cfg: &mut Config, old: &str, new: &str, drop_state: bool) 
         // command that does), so the counts are carried over when the command returns.
         kernel::sync::rcu::synchronize_rcu();
         if let Some(nn) = cfg.node(n) {
-            let old_fb: &dyn FunctionalBlock = &*old_node.inst.fb;
-            nn.inst.fb.adopt_state(old_fb as &dyn core::any::Any);
+            nn.inst.fb.adopt_state(old_node.inst.fb.as_any());
         }
     }
     retire(old_node);

@@ -123,6 +123,13 @@ pub fn max_hops() -> u32 {
     unsafe { ffi::lana_max_hops() }
 }
 
+/// The copies one entering packet's fan-outs may make in all (module parameter `max_copies`):
+/// with `max_hops` it bounds the work one packet can cause, whatever the graph.
+pub fn max_copies() -> u32 {
+    // SAFETY: reads a module parameter.
+    unsafe { ffi::lana_max_copies() }
+}
+
 /// Copies of one packet a fan-out may have pending at once.
 const PENDING: usize = 8;
 
@@ -221,6 +228,7 @@ fn end(g: &Graph, cpu: CpuOffset, hop: Option<&Hop>, pkt: Packet, reason: DropRe
 
 fn run(g: &Graph, ctx: &PacketContext, first: Work) {
     let max = max_hops();
+    let mut copies_left = max_copies();
     let mut pending: [Option<Work>; PENDING] = Default::default();
     let mut npending = 0usize;
     let mut next = Some(first);
@@ -233,7 +241,7 @@ fn run(g: &Graph, ctx: &PacketContext, first: Work) {
             next = pending[npending].take();
             continue;
         };
-        next = step(g, ctx, w, max, &mut pending, &mut npending);
+        next = step(g, ctx, w, max, &mut copies_left, &mut pending, &mut npending);
     }
 }
 
@@ -244,6 +252,7 @@ fn step(
     ctx: &PacketContext,
     w: Work,
     max: u32,
+    copies_left: &mut u32,
     pending: &mut [Option<Work>; PENDING],
     npending: &mut usize,
 ) -> Option<Work> {
@@ -276,6 +285,12 @@ fn step(
             };
             for &slot in rest {
                 g.counters.on(cpu).copies += 1;
+                if *copies_left == 0 {
+                    inst.stats.add_drop_on(cpu);
+                    g.counters.fate(cpu, Fate::Dropped(DropReason::FanoutFailed));
+                    continue;
+                }
+                *copies_left -= 1;
                 match pkt.try_clone() {
                     Some(copy) if *npending < PENDING => {
                         pending[*npending] = Some(Work { pkt: copy, slot, dir, hops });

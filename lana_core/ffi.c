@@ -8,6 +8,7 @@
 #include <linux/module.h>
 #include <linux/netdevice.h>
 #include <linux/etherdevice.h>
+#include <linux/if_arp.h>
 #include <linux/filter.h>
 #include <linux/notifier.h>
 #include <linux/percpu.h>
@@ -30,6 +31,17 @@ MODULE_PARM_DESC(max_hops, "blocks one packet may visit before the engine drops 
 unsigned int lana_max_hops(void)
 {
 	return READ_ONCE(max_hops);
+}
+
+/* Fan-outs multiply work: a packet may visit max_hops blocks per path, and make at most
+ * max_copies copies in all, so one frame costs at most (max_copies + 1) * max_hops visits. */
+static unsigned int max_copies = 64;
+module_param(max_copies, uint, 0644);
+MODULE_PARM_DESC(max_copies, "copies fan-outs may make of one packet, in all (default 64)");
+
+unsigned int lana_max_copies(void)
+{
+	return READ_ONCE(max_copies);
 }
 
 static unsigned int max_blocks = 65536;
@@ -58,6 +70,10 @@ struct lana_deferred {
 static struct workqueue_struct *lana_wq;
 static atomic_t lana_deferred_pending = ATOMIC_INIT(0);
 
+/* Retired snapshots of a big graph are big: a burst of commands waits for the pending ones
+ * beyond this many instead of piling them up. */
+#define LANA_DEFER_MAX 256
+
 static void lana_deferred_run(struct work_struct *work)
 {
 	struct lana_deferred *d = container_of(to_rcu_work(work), struct lana_deferred, rw);
@@ -82,6 +98,8 @@ void lana_defer(void (*fn)(void *obj), void *obj)
 	atomic_inc(&lana_deferred_pending);
 	INIT_RCU_WORK(&d->rw, lana_deferred_run);
 	queue_rcu_work(lana_wq, &d->rw);
+	if (atomic_read(&lana_deferred_pending) > LANA_DEFER_MAX && !current_work())
+		lana_defer_flush();
 }
 
 void lana_defer_flush(void)
@@ -432,51 +450,68 @@ static rx_handler_result_t lana_rx_tramp(struct sk_buff **pskb)
 	return (rx_handler_result_t)lana_rust_rx(skb, rcu_dereference(skb->dev->rx_handler_data));
 }
 
-/* The namespace of process @pid (0: the initial one), referenced; put it with put_net. */
-static struct net *lana_netns_of(u32 pid)
+/* The namespace of process @pid (0: the initial one), referenced in *@out: release it with
+ * lana_netns_put. -ESRCH if there is no such process. */
+int lana_netns_get(u32 pid, struct net **out)
 {
-	return pid ? get_net_ns_by_pid(pid) : get_net(&init_net);
-}
-
-/*
- * Whether @port is attached to device @ifname of @pid's namespace: 1 yes (same namespace and
- * ifindex), 0 the port is detached and the device exists, -EBUSY attached to another device,
- * -ENODEV no such device, -ESRCH no such process.
- */
-int lana_port_match(struct lana_port *port, const char *ifname, u32 pid)
-{
-	struct net *net = lana_netns_of(pid);
-	struct net_device *dev;
-	int ret;
+	struct net *net = pid ? get_net_ns_by_pid(pid) : get_net(&init_net);
 
 	if (IS_ERR(net))
 		return PTR_ERR(net);
+	*out = net;
+	return 0;
+}
+
+void lana_netns_put(struct net *net)
+{
+	put_net(net);
+}
+
+/* eth blocks speak Ethernet: frames start with a 14-byte header with 6-byte addresses. */
+static bool lana_is_ethernet(const struct net_device *dev)
+{
+	return dev->type == ARPHRD_ETHER && dev->hard_header_len == ETH_HLEN &&
+	       dev->addr_len == ETH_ALEN;
+}
+
+/*
+ * Whether @port is attached to device @ifname of @net: 1 yes (same namespace and ifindex),
+ * 0 the port is detached and the device exists, -EBUSY attached to another device, -ENODEV
+ * no such device, -EOPNOTSUPP not an Ethernet device.
+ */
+int lana_port_match(struct lana_port *port, const char *ifname, struct net *net)
+{
+	struct net_device *dev;
+	int ret;
+
 	rtnl_lock();
 	dev = __dev_get_by_name(net, ifname);
 	if (!dev)
 		ret = -ENODEV;
 	else if (port->dev == dev)
 		ret = 1;
+	else if (port->dev)
+		ret = -EBUSY;
 	else
-		ret = port->dev ? -EBUSY : 0;
+		ret = lana_is_ethernet(dev) ? 0 : -EOPNOTSUPP;
 	rtnl_unlock();
-	put_net(net);
 	return ret;
 }
 
-/* Attach the detached @port to device @ifname of @pid's namespace (0: the initial one). */
-int lana_port_attach(struct lana_port *port, const char *ifname, u32 pid)
+/* Attach the detached @port to device @ifname of @net. */
+int lana_port_attach(struct lana_port *port, const char *ifname, struct net *net)
 {
-	struct net *net = lana_netns_of(pid);
 	struct net_device *dev;
 	int err;
 
-	if (IS_ERR(net))
-		return PTR_ERR(net);
 	rtnl_lock();
 	dev = __dev_get_by_name(net, ifname);
 	if (!dev) {
 		err = -ENODEV;
+		goto out;
+	}
+	if (!lana_is_ethernet(dev)) {
+		err = -EOPNOTSUPP;
 		goto out;
 	}
 	if (port->dev || netdev_is_rx_handler_busy(dev)) {
@@ -490,7 +525,6 @@ int lana_port_attach(struct lana_port *port, const char *ifname, u32 pid)
 	WRITE_ONCE(port->dev, dev);
 out:
 	rtnl_unlock();
-	put_net(net);	/* the device keeps its namespace alive while it exists */
 	return err;
 }
 
@@ -568,6 +602,13 @@ int lana_port_xmit(struct lana_port *port, struct sk_buff *skb, u16 proto, u64 p
 	return net_xmit_eval(rc) ? -ENOBUFS : 0;
 }
 
+/* Whether a received frame carries a whole Ethernet header before its data (ports attach
+ * only to Ethernet devices; this guards the header reads against anything else). */
+bool lana_skb_has_eth_header(const struct sk_buff *skb)
+{
+	return skb_mac_header_was_set(skb) && skb_mac_header_len(skb) >= ETH_HLEN;
+}
+
 /* Frames handed to blocks start at the Ethernet header, as tcpdump sees them. */
 void lana_skb_push_mac(struct sk_buff *skb)
 {
@@ -588,6 +629,7 @@ static int lana_netdev_event(struct notifier_block *nb, unsigned long event, voi
 	port = rtnl_dereference(dev->rx_handler_data);
 	pr_info("%s is going away: detaching its eth block\n", dev->name);
 	lana_port_release(port);
+	lana_rust_config_changed();
 	/* Frames of this device waiting for an engine thread go too (as flush_backlog does
 	 * for the kernel's own backlog): dropped and counted. */
 	lana_ppe_flush_dev(dev);

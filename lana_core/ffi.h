@@ -23,6 +23,7 @@ struct lana_port;
 struct sock_filter;
 struct bpf_prog;
 struct sock;
+struct net;
 
 /* C -> Rust (netlink.rs, netdev.rs, notifier.rs, socket.rs) */
 int lana_rust_doit(u8 cmd, struct genl_info *info);
@@ -34,6 +35,7 @@ void lana_rust_ppe_drop(struct sk_buff *skb, u32 reason);
 int lana_rust_sock_bind(struct sock *sk, const char *name, void **link);
 void lana_rust_sock_unbind(void *link);
 int lana_rust_sock_send(void *link, struct sk_buff *skb);
+void lana_rust_config_changed(void);
 
 /* Rust -> C: socket.c */
 int lana_sock_register(void);
@@ -52,6 +54,7 @@ void lana_ppe_stop(void);
 /* Rust -> C: ffi.c */
 unsigned int lana_max_hops(void);
 unsigned int lana_max_blocks(void);
+unsigned int lana_max_copies(void);
 void lana_defer(void (*fn)(void *obj), void *obj);
 void lana_defer_flush(void);
 int lana_defer_init(void);
@@ -94,8 +97,11 @@ void lana_chain_unregister(struct raw_notifier_head *head, struct notifier_block
 int lana_chain_call(struct raw_notifier_head *head, unsigned long action, void *data);
 bool lana_module_get(struct module *m);
 void lana_module_put(struct module *m);
-int lana_port_match(struct lana_port *port, const char *ifname, u32 pid);
-int lana_port_attach(struct lana_port *port, const char *ifname, u32 pid);
+int lana_netns_get(u32 pid, struct net **out);
+void lana_netns_put(struct net *net);
+int lana_port_match(struct lana_port *port, const char *ifname, struct net *net);
+int lana_port_attach(struct lana_port *port, const char *ifname, struct net *net);
+bool lana_skb_has_eth_header(const struct sk_buff *skb);
 void lana_port_detach(struct lana_port *port);
 void lana_port_ifname(struct lana_port *port, char *buf, size_t len);
 int lana_port_xmit(struct lana_port *port, struct sk_buff *skb, u16 proto, u64 peer);

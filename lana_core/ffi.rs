@@ -12,6 +12,7 @@ use kernel::prelude::*;
 extern "C" {
     pub(crate) fn lana_max_hops() -> c_uint;
     pub(crate) fn lana_max_blocks() -> c_uint;
+    pub(crate) fn lana_max_copies() -> c_uint;
     pub(crate) fn lana_defer(f: Option<unsafe extern "C" fn(*mut c_void)>, obj: *mut c_void);
     pub(crate) fn lana_defer_flush();
     pub(crate) fn lana_defer_init() -> c_int;
@@ -99,8 +100,11 @@ extern "C" {
 
     pub(crate) fn lana_netdev_notifier_register() -> c_int;
     pub(crate) fn lana_netdev_notifier_unregister();
-    pub(crate) fn lana_port_match(port: *mut LanaPortC, ifname: *const c_char, pid: u32) -> c_int;
-    pub(crate) fn lana_port_attach(port: *mut LanaPortC, ifname: *const c_char, pid: u32) -> c_int;
+    pub(crate) fn lana_netns_get(pid: u32, out: *mut *mut bindings::net) -> c_int;
+    pub(crate) fn lana_netns_put(net: *mut bindings::net);
+    pub(crate) fn lana_port_match(port: *mut LanaPortC, ifname: *const c_char, net: *mut bindings::net) -> c_int;
+    pub(crate) fn lana_port_attach(port: *mut LanaPortC, ifname: *const c_char, net: *mut bindings::net) -> c_int;
+    pub(crate) fn lana_skb_has_eth_header(skb: *const bindings::sk_buff) -> bool;
     pub(crate) fn lana_port_detach(port: *mut LanaPortC);
     pub(crate) fn lana_port_ifname(port: *mut LanaPortC, buf: *mut c_char, len: usize);
     pub(crate) fn lana_port_xmit(port: *mut LanaPortC, skb: *mut bindings::sk_buff, proto: u16, peer: u64) -> c_int;

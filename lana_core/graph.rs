@@ -35,8 +35,8 @@ impl Hop {
 
 /// A snapshot: `hops[slot]` is the block in that slot, if any.
 pub(crate) struct Graph {
-    hops: KVec<Option<Hop>>,
-    ports: KVec<u32>,
+    hops: KVVec<Option<Hop>>,
+    ports: KVVec<u32>,
     pub(crate) counters: Arc<EngineCounters>,
 }
 
@@ -100,8 +100,8 @@ pub(crate) fn build(cfg: &Config) -> Result<KBox<Graph>> {
         None => Arc::new(EngineCounters::new()?, GFP_KERNEL)?,
     };
     let nports = cfg.nodes().map(|(_, n)| n.ingress.len() + n.egress.len()).sum();
-    let mut ports = KVec::with_capacity(nports, GFP_KERNEL)?;
-    let mut hops = KVec::with_capacity(cfg.slot_count(), GFP_KERNEL)?;
+    let mut ports = KVVec::with_capacity(nports, GFP_KERNEL)?;
+    let mut hops = KVVec::with_capacity(cfg.slot_count(), GFP_KERNEL)?;
     for _ in 0..cfg.slot_count() {
         let _ = hops.push_within_capacity(None);
     }

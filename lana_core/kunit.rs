@@ -51,7 +51,7 @@ mod tests {
         c
     }
 
-    fn errno<T>(r: registry::CmdResult<T>) -> i32 {
+    fn errno<T>(r: crate::msg::CmdResult<T>) -> i32 {
         match r {
             Ok(_) => 0,
             Err(f) => f.err.to_errno(),

@@ -153,19 +153,20 @@ static struct smp_hotplug_thread lana_ppe_threads = {
 	.thread_comm		= "lana_ppe/%u",
 };
 
-/* Run (or, with @drop, drop and count) every frame on @list; bottom halves off. */
+/* Run (or, with @drop, drop and count) every frame on @list. Bottom halves must be off
+ * since the frames left their queue: then they are always in a queue or in an RCU read-side
+ * section, which lana_ppe_flush_dev relies on. */
 static void lana_ppe_run_list(struct sk_buff_head *list, bool drop)
 {
 	struct sk_buff *skb;
 
-	local_bh_disable();
+	lockdep_assert_in_softirq();
 	while ((skb = __skb_dequeue(list))) {
 		if (drop)
 			lana_rust_ppe_drop(skb, LANA_DROP_FLUSHED);
 		else
 			lana_rust_ppe_run(skb, ((struct lana_ppe_cb *)skb->cb)->entry);
 	}
-	local_bh_enable();
 }
 
 /* Take everything queued on @cpu. */
@@ -183,13 +184,16 @@ static void lana_ppe_take_all(unsigned int cpu, struct sk_buff_head *out)
 static int lana_ppe_cpu_dead(unsigned int cpu)
 {
 	struct sk_buff_head left;
+	unsigned int n;
 
 	__skb_queue_head_init(&left);
+	local_bh_disable();
 	lana_ppe_take_all(cpu, &left);
-	if (!skb_queue_empty(&left))
-		pr_info("running %u frames left queued on CPU %u, which went offline\n",
-			skb_queue_len(&left), cpu);
+	n = skb_queue_len(&left);
 	lana_ppe_run_list(&left, false);
+	local_bh_enable();
+	if (n)
+		pr_info("ran %u frames left queued on CPU %u, which went offline\n", n, cpu);
 	return 0;
 }
 
@@ -220,7 +224,9 @@ void lana_ppe_flush_dev(struct net_device *dev)
 		}
 		spin_unlock_irqrestore(&q->lock, flags);
 	}
+	local_bh_disable();
 	lana_ppe_run_list(&gone, true);
+	local_bh_enable();
 	synchronize_net();
 }
 
@@ -261,10 +267,15 @@ void lana_ppe_stop(void)
 
 	if (ppe_mode == PPE_SOFTIRQ)
 		return;
+	/* ppe_hold's setter wakes the threads: keep it out while they go */
+	kernel_param_lock(THIS_MODULE);
 	smpboot_unregister_percpu_thread(&lana_ppe_threads);
+	kernel_param_unlock(THIS_MODULE);
 	cpuhp_remove_state_nocalls(lana_ppe_dead_state);
 	__skb_queue_head_init(&left);
+	local_bh_disable();
 	for_each_possible_cpu(cpu)
 		lana_ppe_take_all(cpu, &left);
 	lana_ppe_run_list(&left, true);
+	local_bh_enable();
 }

@@ -51,7 +51,34 @@ pub struct PortConfig {
     pub peer: Option<Mac>,
 }
 
-/// How [`Port::attach`] went.
+/// A reference on a network namespace.
+///
+/// # Invariants
+///
+/// `net` is a namespace this object holds a reference on (from `lana_netns_get`).
+struct NetRef {
+    net: *mut bindings::net,
+}
+
+impl NetRef {
+    /// The namespace of process `pid` (0: the initial one); `ESRCH` if there is none.
+    fn of_pid(pid: u32) -> Result<Self> {
+        let mut net = core::ptr::null_mut();
+        // SAFETY: `net` is a valid out pointer; on success it holds a reference we own.
+        kernel::error::to_result(unsafe { ffi::lana_netns_get(pid, &mut net) })?;
+        // INVARIANT: lana_netns_get succeeded and took a reference.
+        Ok(Self { net })
+    }
+}
+
+impl Drop for NetRef {
+    fn drop(&mut self) {
+        // SAFETY: paired with the reference taken in `of_pid`.
+        unsafe { ffi::lana_netns_put(self.net) };
+    }
+}
+
+/// How [`Port::configure`] went.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Attached {
     /// The port is attached to the device now.
@@ -114,7 +141,7 @@ impl Port {
     /// step: frames see the old settings or the new ones, and nothing changes if it fails.
     /// `EBUSY` if the port is attached to another device or the device has an rx_handler
     /// already (a bridge, a bond, another eth block), `ENODEV` if there is no such device,
-    /// `ESRCH` if there is no such process.
+    /// `EOPNOTSUPP` if it is not an Ethernet device, `ESRCH` if there is no such process.
     pub fn configure(&self, new: PortConfig, dev: Option<(&str, u32)>) -> Result<Option<Attached>> {
         let cfg = KBox::new(new, GFP_KERNEL)?;
         let Some((ifname, netns_pid)) = dev else {
@@ -126,9 +153,12 @@ impl Port {
             return Err(EINVAL);
         }
         buf[..ifname.len()].copy_from_slice(ifname.as_bytes());
-        // SAFETY: `c` is valid; `buf` is NUL-terminated. The port's attachment changes only
-        // under the configuration mutex (held by our caller) or when the device goes away.
-        let r = unsafe { ffi::lana_port_match(self.c.get(), buf.as_ptr().cast(), netns_pid) };
+        // One namespace for the check and the attach (a pid can be reused in between).
+        let net = NetRef::of_pid(netns_pid)?;
+        // SAFETY: `c` is valid; `buf` is NUL-terminated; `net` is referenced. The port's
+        // attachment changes only under the configuration mutex (held by our caller) or when
+        // the device goes away.
+        let r = unsafe { ffi::lana_port_match(self.c.get(), buf.as_ptr().cast(), net.net) };
         match r {
             // Attached to this very device (namespace and ifindex): only the settings change.
             1 => {
@@ -143,8 +173,8 @@ impl Port {
         let old = KBox::new(self.config(), GFP_KERNEL)?;
         self.config.replace(Some(cfg));
         // SAFETY: `c` is pinned and outlives the attachment (detached in drop); `buf` is
-        // NUL-terminated.
-        let r = unsafe { ffi::lana_port_attach(self.c.get(), buf.as_ptr().cast(), netns_pid) };
+        // NUL-terminated; `net` is referenced.
+        let r = unsafe { ffi::lana_port_attach(self.c.get(), buf.as_ptr().cast(), net.net) };
         if r < 0 {
             self.config.replace(Some(old));
             return Err(Error::from_errno(r));
@@ -227,6 +257,10 @@ pub extern "C" fn lana_rust_rx(skb: *mut bindings::sk_buff, port: *mut c_void) -
         return RX_HANDLER_PASS;
     };
     // SAFETY: `skb` is valid for the duration of the handler.
+    if !unsafe { ffi::lana_skb_has_eth_header(skb) } {
+        return RX_HANDLER_PASS; // not Ethernet: not ours to read (ports attach to Ethernet only)
+    }
+    // SAFETY: as above.
     let proto = u16::from_be(unsafe { ffi::lana_skb_protocol(skb) });
     let mut claimed = cfg.ethertype == 0 || proto == cfg.ethertype;
     if claimed {

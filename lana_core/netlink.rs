@@ -317,7 +317,7 @@ fn reply_stats(req: &Request) -> CmdResult {
     let f = crate::graph::counters().map(|c| c.totals()).unwrap_or_default();
     let (generation, blocks) = {
         let cfg = config::lock();
-        (cfg.generation, cfg.len() as u32)
+        (config::generation(), cfg.len() as u32)
     };
     reply(req, LANA_CMD_STATS, |w| {
         w.put_u64(LANA_A_ENGINE_RX, f.entered)?;
@@ -353,6 +353,7 @@ pub extern "C" fn lana_rust_dumpit(
     // SAFETY: `cb` is the valid callback of this dump; args[] has 6 entries we own.
     let start = unsafe { *ffi::lana_dump_args(cb) }.max(0) as usize;
     let cfg = config::lock();
+    let generation = config::generation();
     let total = match cmd {
         LANA_CMD_GET => cfg.slot_count(),
         LANA_CMD_TYPES => cfg.types.len(),
@@ -366,7 +367,7 @@ pub extern "C" fn lana_rust_dumpit(
             continue;
         }
         // SAFETY: `skb` and `cb` belong to this dump.
-        let hdr = unsafe { ffi::lana_dump_put(skb, cb, cmd, cfg.generation) };
+        let hdr = unsafe { ffi::lana_dump_put(skb, cb, cmd, generation) };
         if hdr.is_null() {
             break;
         }

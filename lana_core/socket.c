@@ -245,7 +245,8 @@ int lana_sock_family(void)
 bool lana_sock_deliver(struct sock *sk, struct sk_buff *skb)
 {
 	/* Applications get the payload: drop the link-layer header an eth block left on. */
-	if (skb_mac_header_was_set(skb) && skb->data == skb_mac_header(skb) && skb->len >= ETH_HLEN)
+	if (skb_mac_header_was_set(skb) && skb->data == skb_mac_header(skb) &&
+	    pskb_may_pull(skb, ETH_HLEN))
 		skb_pull(skb, ETH_HLEN);
 	skb_orphan(skb);
 	return sock_queue_rcv_skb(sk, skb) == 0;

@@ -144,13 +144,13 @@ pub extern "C" fn lana_rust_sock_bind(sk: *mut bindings::sock, name: *const c_ch
     let Some(node) = cfg.find(name).and_then(|s| cfg.node(s)) else {
         return EADDRNOTAVAIL.to_errno();
     };
-    let fb: &dyn FunctionalBlock = &*node.inst.fb;
-    let Some(block) = (fb as &dyn core::any::Any).downcast_ref::<SocketBlock>() else {
+    let Some(block) = node.inst.fb.as_any().downcast_ref::<SocketBlock>() else {
         return EPROTOTYPE.to_errno();
     };
     if block.link.sk.compare_exchange(core::ptr::null_mut(), sk, Ordering::AcqRel, Ordering::Acquire).is_err() {
         return EADDRINUSE.to_errno();
     }
+    config::changed();
     let raw = Arc::into_raw(block.link.clone());
     // SAFETY: `link` is a valid out pointer from socket.c.
     unsafe { *link = raw.cast_mut().cast() };
@@ -164,6 +164,7 @@ pub extern "C" fn lana_rust_sock_unbind(link: *mut c_void) {
     // that reference here, once.
     let link = unsafe { Arc::from_raw(link.cast::<SockLink>().cast_const()) };
     link.sk.store(core::ptr::null_mut(), Ordering::Release);
+    config::changed();
 }
 
 /// sendmsg(2): run the engine on the message from the socket's block, egress. Consumes

@@ -62,6 +62,7 @@ impl Registration {
             return Err(EEXIST);
         }
         cfg.types.push(TypeEntry { ty, module }, GFP_KERNEL)?;
+        config::changed();
         pr_info!("registered FB type '{}'\n", ty.name);
         Ok(Self { ty })
     }
@@ -74,6 +75,7 @@ impl Drop for Registration {
             // No block of the type is in the configuration: each holds a reference on the
             // type's module, which is going away.
             cfg.types.retain(|t| !core::ptr::eq(t.ty, self.ty));
+            config::changed();
         }
         // Blocks of this type removed recently may still wait for their grace period before
         // their destructor (this module's code) runs: let them finish while it is loaded.

@@ -7,6 +7,8 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 variant=${1:-normal}
+tc=$(kernel_toolchain "$variant")
+[ "$tc" = gcc ] || bash "$LANA_ROOT/scripts/llvm-root.sh" ensure
 src=$(kernel_src)
 [ -n "$src" ] || die "no kernel source: run scripts/setup.sh or set KSRC"
 kb=$(kernel_build_dir "$variant")
@@ -17,25 +19,26 @@ if [ -f "$kb/.lana-built" ]; then
 else
 	phase "kernel ($variant): configuring in $kb"
 	rm -rf "$kb"
-	# Seed from the newest built tree of the same source and variant, if any: a config
-	# change then rebuilds incrementally (about a minute instead of five).
+	# Seed from the newest built tree of the same source, variant and toolchain, if any: a
+	# config change then rebuilds incrementally (about a minute instead of five).
 	ver=$(basename "$kb")
 	ver=${ver%%-*}
 	seed=$(ls -td "$LANA_CACHE/kernel/$ver-$variant-"*/.lana-built 2>/dev/null | head -n 1 || true)
-	if [ -n "$seed" ] && [ "$(cat "$(dirname "$seed")/.lana-source" 2>/dev/null)" = "$src" ]; then
+	if [ -n "$seed" ] && [ "$(cat "$(dirname "$seed")/.lana-source" 2>/dev/null)" = "$src" ] &&
+		[ "$(cat "$(dirname "$seed")/.lana-toolchain" 2>/dev/null || echo gcc)" = "$tc" ]; then
 		phase "kernel ($variant): starting from $(dirname "$seed")"
 		cp -a "$(dirname "$seed")" "$kb"
 		rm -f "$kb/.lana-built"
 	fi
 	mkdir -p "$kb"
 	echo "$src" >"$kb/.lana-source"
-	run_logged "$kb/config.log" make -C "$src" O="$kb" ARCH=x86_64 rustavailable tinyconfig
+	run_logged "$kb/config.log" kmake "$tc" -C "$src" O="$kb" ARCH=x86_64 rustavailable tinyconfig
 	frags=("$LANA_ROOT/config/lana.config")
 	[ "$variant" = normal ] || frags+=("$LANA_ROOT/config/lana-$variant.config")
 	cat "${frags[@]}" >"$kb/lana-fragment.config"
 	(cd "$src" && run_logged "$kb/config.log" \
 		./scripts/kconfig/merge_config.sh -m -O "$kb" "$kb/.config" "$kb/lana-fragment.config")
-	run_logged "$kb/config.log" make -C "$src" O="$kb" ARCH=x86_64 olddefconfig
+	run_logged "$kb/config.log" kmake "$tc" -C "$src" O="$kb" ARCH=x86_64 olddefconfig
 	# Every option we asked for must be what landed: Kconfig drops unmet ones silently.
 	bad=0
 	while read -r line; do
@@ -49,8 +52,9 @@ else
 		esac
 	done <"$kb/lana-fragment.config"
 	[ $bad = 0 ] || die "kernel config check failed ($kb/.config)"
-	phase "kernel ($variant): building bzImage + modules with -j$JOBS (cold: ~8 min on 2 cores; log $kb/build.log)"
-	run_logged "$kb/build.log" make -C "$src" O="$kb" ARCH=x86_64 -j"$JOBS" bzImage modules
+	phase "kernel ($variant, $tc): building bzImage + modules with -j$JOBS (cold: ~8 min on 2 cores; log $kb/build.log)"
+	run_logged "$kb/build.log" kmake "$tc" -C "$src" O="$kb" ARCH=x86_64 -j"$JOBS" bzImage modules
+	echo "$tc" >"$kb/.lana-toolchain"
 	touch "$kb/.lana-built"
 	phase "kernel ($variant): built"
 fi

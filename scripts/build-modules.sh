@@ -6,14 +6,16 @@ set -euo pipefail
 
 kdir=$(readlink -f "${1:?usage: build-modules.sh KERNEL_BUILD_DIR}")
 [ -f "$kdir/.lana-built" ] || die "kernel tree $kdir is not built"
+# the modules are built with the kernel's own toolchain (kernel_toolchain in lib.sh)
+tc=$(cat "$kdir/.lana-toolchain" 2>/dev/null || echo gcc)
 stamp=$LANA_OUT/modules.kernel-stamp
 want="$kdir $(stat -c %Y "$kdir/vmlinux")"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
 	phase "modules: kernel tree changed, cleaning old objects"
-	make -s -C "$kdir" M="$LANA_ROOT" clean >/dev/null 2>&1 || true
+	kmake "$tc" -s -C "$kdir" M="$LANA_ROOT" clean >/dev/null 2>&1 || true
 fi
 phase "modules: one Kbuild run against $kdir"
-run_logged "$LANA_OUT/logs/modules.log" make -C "$kdir" M="$LANA_ROOT" -j"$JOBS" modules
+run_logged "$LANA_OUT/logs/modules.log" kmake "$tc" -C "$kdir" M="$LANA_ROOT" -j"$JOBS" modules
 echo "$want" >"$stamp"
 # Rust warnings do not fail kbuild; they fail ours.
 if grep -E '^(warning|error)(\[|:)' "$LANA_OUT/logs/modules.log"; then

@@ -52,8 +52,29 @@ kernel_src() {
 	fi
 }
 
-# The build directory of the guest kernel for a config variant (normal, debug): keyed by the
-# kernel version and a hash of everything that changes the result.
+# The toolchain a kernel variant is built with: gcc (the host's gcc, rustc, bindgen) or llvm
+# (clang and rustc in the LLVM build root, scripts/llvm-root.sh). KASAN and KCSAN with Rust
+# need clang.
+kernel_toolchain() {
+	case "${1:-normal}" in
+	debug | kcsan) echo llvm ;;
+	*) echo gcc ;;
+	esac
+}
+
+# kmake gcc|llvm ARGS...: make with that toolchain (a kernel and its modules use the same).
+kmake() {
+	local toolchain=$1
+	shift
+	if [ "$toolchain" = llvm ]; then
+		bash "$LANA_ROOT/scripts/llvm-root.sh" run make LLVM=-19 "$@"
+	else
+		make "$@"
+	fi
+}
+
+# The build directory of the guest kernel for a config variant (normal, debug, kcsan): keyed
+# by the kernel version and a hash of everything that changes the result.
 kernel_build_dir() {
 	local variant=${1:-normal} src ver hash
 	src=$(kernel_src)
@@ -63,9 +84,14 @@ kernel_build_dir() {
 		cat "$LANA_ROOT/config/lana.config"
 		[ "$variant" = normal ] || cat "$LANA_ROOT/config/lana-$variant.config"
 		cat "$src/.lana-source-id" 2>/dev/null || echo "$src"
-		rustc --version
-		bindgen --version 2>/dev/null
-		gcc --version | head -n 1
+		if [ "$(kernel_toolchain "$variant")" = llvm ]; then
+			bash "$LANA_ROOT/scripts/llvm-root.sh" path
+			cat "$(bash "$LANA_ROOT/scripts/llvm-root.sh" path)/.lana-versions" 2>/dev/null
+		else
+			rustc --version
+			bindgen --version 2>/dev/null
+			gcc --version | head -n 1
+		fi
 	} | sha256sum | cut -c1-12)
 	echo "$LANA_CACHE/kernel/$ver-$variant-$hash"
 }

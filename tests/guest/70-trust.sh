@@ -84,7 +84,7 @@ test_cpu_hotplug_in_every_thread_mechanism() {
 		check taskset -c 1 lana-nc send sa --count 200
 		eq "$(stat .in_flight)" 200 "mode $mode: frames held in CPU 1's queue"
 		check cpu1 0
-		moved=$(dmesg | tail -n +$((log0 + 1)) | sed -n 's/.*running \([0-9]*\) frames left queued on CPU 1.*/\1/p')
+		moved=$(dmesg | tail -n +$((log0 + 1)) | sed -n 's/.*ran \([0-9]*\) frames left queued on CPU 1.*/\1/p')
 		eq "${moved:-0}" 200 "mode $mode: frames run elsewhere after CPU 1 died"
 		hold 0
 		check_balance "mode $mode, CPU 1 offline"
@@ -175,6 +175,40 @@ test_netns_is_applied_or_refused() {
 	del_ns other
 	del_ns twin
 	ip link del a0
+}
+
+test_eth_attaches_only_to_ethernet_devices() {
+	load lana_core fb_eth || return 1
+	check fbctl add e eth
+	# the loopback device is not Ethernet (ARPHRD_LOOPBACK): its frames are not ours to parse
+	expect_err 1 EOPNOTSUPP "not an Ethernet device" fbctl set e dev=lo || return 1
+	eq "$(fbctl -j show e | jq -r .props.dev)" detached "e stays detached"
+}
+
+test_fan_outs_are_bounded_per_packet() {
+	load lana_core fb_eth fb_tee fb_fwd || return 1
+	make_rx_dev rx0 || return 1
+	# a ladder of 16 tee diamonds: 2^16 paths from one frame, all within max_hops; without
+	# a bound one frame would make ~130,000 copies with bottom halves off
+	{
+		echo "add in eth"; echo "set in dev=rx0"; echo "add t1 tee"; echo "bind in t1"
+		i=1
+		while [ $i -le 16 ]; do
+			echo "add a$i fwd"; echo "add b$i fwd"; echo "add t$((i + 1)) tee"
+			echo "bind t$i a$i"; echo "bind t$i b$i"
+			echo "bind a$i t$((i + 1))"; echo "bind b$i t$((i + 1))"
+			i=$((i + 1))
+		done
+	} | fbctl -b /dev/stdin || { fail "building the ladder"; return 1; }
+	pktgen_inject rx0 100 || return 1
+	eq "$(stat .entered)" 100 "frames in"
+	ran=$(stat '.copies - .dropped.fanout_failed')
+	[ "$ran" -le $((100 * 64)) ] || fail "$ran copies ran, more than max_copies (64) per frame"
+	[ "$(stat .dropped.fanout_failed)" -gt 0 ] || fail "no copy was refused"
+	visits=$(fbctl -j list | jq '[.[].packets] | add')
+	[ "$visits" -le $((100 * 65 * 64)) ] || fail "$visits block visits, more than (max_copies + 1) * max_hops per frame"
+	check_balance "after the ladder"
+	info "100 frames: $ran copies ran, $(stat .dropped.fanout_failed) refused, $visits block visits"
 }
 
 test_transmit_on_a_down_device_is_a_counted_drop() {
