@@ -14,7 +14,7 @@ KDIR = $(LANA_OUT)/kernel-normal
 HOST_TARGET := x86_64-unknown-linux-gnu
 STATIC_BINS := fbctl lana-nc lana-pcount lana-nlfuzz
 
-.PHONY: all setup kernel modules userspace initramfs test soak test-debug test-kcsan demo bench vm-shell vm-run \
+.PHONY: all setup kernel modules userspace initramfs lint test soak test-debug test-kcsan demo bench vm-shell vm-run \
 	clean distclean
 
 all: initramfs
@@ -45,7 +45,12 @@ userspace: setup
 initramfs: modules userspace
 	@bash scripts/mkinitramfs.sh "$(KDIR)"
 
+# The build's habits (kernel clippy, rustfmt, cargo clippy, cargo fmt); make test runs it.
+lint: modules
+	@bash scripts/lint.sh
+
 test: initramfs
+	@bash scripts/lint.sh
 	@bash scripts/run-tests.sh
 
 # The long runs (tests/soak): 1,000+ replaces under load, fuzzing with fresh seeds, long

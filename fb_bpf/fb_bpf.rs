@@ -6,13 +6,9 @@
 //! libpcap and sends the bytecode as `filter-ddd=` (the `tcpdump -ddd` format); `filter=`
 //! alone only labels the program. A block without a program passes everything.
 
-use kernel::prelude::*;
-use lana::block::{NewInstance, Reason};
 use lana::bpf::{parse_ddd, Filter};
-use lana::props::Kind;
+use lana::prelude::*;
 use lana::rcu::RcuBox;
-use lana::{Direction, DropReason, Event, FbType, FunctionalBlock, KeyInfo, Packet, PacketContext, PropSink};
-use lana::{Verdict};
 
 /// The program and the text it was compiled from.
 struct Program {
@@ -26,7 +22,7 @@ struct Bpf {
 }
 
 impl Bpf {
-    fn set(&self, props: &[(&str, lana::PropValue<'_>)], why: &mut Reason) -> Result {
+    fn set(&self, props: &[(&str, PropValue<'_>)], why: &mut Reason) -> Result {
         let mut ddd = None;
         let mut label = None;
         for (key, value) in props.iter() {
@@ -64,7 +60,30 @@ impl Bpf {
     }
 }
 
-impl FunctionalBlock for Bpf {
+#[vtable]
+impl Block for Bpf {
+    const NAME: &'static str = "bpf";
+    const DESCRIPTION: &'static str =
+        "classic BPF filter: accepted packets go on, the others are dropped";
+    const KEYS: &'static [KeyInfo] = &[
+        KeyInfo {
+            key: "filter",
+            kind: Kind::Str,
+            help: "tcpdump expression (fbctl compiles it)",
+        },
+        KeyInfo {
+            key: "filter-ddd",
+            kind: Kind::Str,
+            help: "bytecode, tcpdump -ddd format",
+        },
+    ];
+
+    fn new(_: &NewInstance<'_>) -> Result<Self> {
+        Ok(Bpf {
+            program: RcuBox::new(),
+        })
+    }
+
     fn receive(&self, ctx: &PacketContext, pkt: Packet, dir: Direction) -> Verdict {
         match self.program.read(ctx) {
             Some(p) if p.filter.run(ctx, &pkt) == 0 => Verdict::Drop(pkt, DropReason::Filtered),
@@ -92,25 +111,4 @@ impl FunctionalBlock for Bpf {
     }
 }
 
-fn new_bpf(_: &NewInstance<'_>) -> Result<KBox<dyn FunctionalBlock>> {
-    Ok(KBox::new(Bpf { program: RcuBox::new() }, GFP_KERNEL)?)
-}
-
-static BPF_TYPE: FbType = FbType {
-    name: "bpf",
-    description: "classic BPF filter: accepted packets go on, the others are dropped",
-    keys: &[
-        KeyInfo { key: "filter", kind: Kind::Str, help: "tcpdump expression (fbctl compiles it)" },
-        KeyInfo { key: "filter-ddd", kind: Kind::Str, help: "bytecode, tcpdump -ddd format" },
-    ],
-    max_ingress: 1,
-    max_egress: 1,
-    has_state: false,
-    new: new_bpf,
-};
-
-lana::fb_module! {
-    block_type: BPF_TYPE,
-    name: "fb_bpf",
-    description: "LANA functional block: classic BPF filter",
-}
+lana::fb_module! { block: Bpf, name: "fb_bpf", description: "LANA functional block: classic BPF filter" }

@@ -3,18 +3,28 @@
 //! Counter"). `fbctl show` reads the sums; `set <fb> reset=1` zeroes them. A replace by
 //! another counter carries the counts over.
 
-use core::any::Any;
-use kernel::prelude::*;
-use lana::block::{NewInstance, Reason};
-use lana::props::Kind;
-use lana::{Direction, Event, FbType, FunctionalBlock, KeyInfo, Packet, PacketContext, PerCpuCounters, PropSink};
-use lana::{Verdict};
+use lana::prelude::*;
 
 struct Counter {
     counts: PerCpuCounters,
 }
 
-impl FunctionalBlock for Counter {
+#[vtable]
+impl Block for Counter {
+    const NAME: &'static str = "counter";
+    const DESCRIPTION: &'static str = "counts packets and bytes (per CPU), passes them on";
+    const KEYS: &'static [KeyInfo] = &[KeyInfo {
+        key: "reset",
+        kind: Kind::Bool,
+        help: "1 zeroes the counts",
+    }];
+
+    fn new(_: &NewInstance<'_>) -> Result<Self> {
+        Ok(Counter {
+            counts: PerCpuCounters::new()?,
+        })
+    }
+
     fn receive(&self, ctx: &PacketContext, pkt: Packet, dir: Direction) -> Verdict {
         self.counts.add(ctx, pkt.len());
         Verdict::Next(pkt, dir)
@@ -22,13 +32,12 @@ impl FunctionalBlock for Counter {
 
     fn event(&self, event: &Event<'_>, why: &mut Reason) -> Result {
         if let Event::Set(props) = event {
-            for (key, value) in props.iter() {
-                if *key == "reset" {
-                    if !value.flag() {
-                        why.set("reset takes 1 (reset=0 does nothing)");
-                        return Err(EINVAL);
-                    }
-                }
+            if props
+                .iter()
+                .any(|(key, value)| *key == "reset" && !value.flag())
+            {
+                why.set("reset takes 1 (reset=0 does nothing)");
+                return Err(EINVAL);
             }
             self.counts.reset();
         }
@@ -41,29 +50,9 @@ impl FunctionalBlock for Counter {
         out.put("bytes", format_args!("{}", t.bytes));
     }
 
-    fn adopt_state(&self, old: &dyn Any) {
-        if let Some(old) = old.downcast_ref::<Counter>() {
-            self.counts.add_totals(old.counts.sum());
-        }
+    fn adopt_state(&self, old: &Self) {
+        self.counts.add_totals(old.counts.sum());
     }
 }
 
-fn new_counter(_: &NewInstance<'_>) -> Result<KBox<dyn FunctionalBlock>> {
-    Ok(KBox::new(Counter { counts: PerCpuCounters::new()? }, GFP_KERNEL)?)
-}
-
-static COUNTER_TYPE: FbType = FbType {
-    name: "counter",
-    description: "counts packets and bytes (per CPU), passes them on",
-    keys: &[KeyInfo { key: "reset", kind: Kind::Bool, help: "1 zeroes the counts" }],
-    max_ingress: 1,
-    max_egress: 1,
-    has_state: true,
-    new: new_counter,
-};
-
-lana::fb_module! {
-    block_type: COUNTER_TYPE,
-    name: "fb_counter",
-    description: "LANA functional block: packet counter",
-}
+lana::fb_module! { block: Counter, name: "fb_counter", description: "LANA functional block: packet counter" }

@@ -8,12 +8,8 @@
 
 use core::pin::Pin;
 use core::sync::atomic::{AtomicU32, Ordering};
-use kernel::prelude::*;
-use lana::block::{NewInstance, Reason};
 use lana::netdev::{Mac, Port};
-use lana::props::Kind;
-use lana::{Direction, Event, FbType, FunctionalBlock, KeyInfo, Packet, PacketContext, PropSink};
-use lana::Verdict;
+use lana::prelude::*;
 
 struct Eth {
     port: Pin<KBox<Port>>,
@@ -23,7 +19,7 @@ struct Eth {
 }
 
 impl Eth {
-    fn set(&self, props: &[(&str, lana::PropValue<'_>)], why: &mut Reason) -> Result {
+    fn set(&self, props: &[(&str, PropValue<'_>)], why: &mut Reason) -> Result {
         // Check everything before changing anything; then the port applies the settings
         // and the attachment in one step.
         let mut new = self.port.config();
@@ -112,7 +108,46 @@ fn parse_mac(s: &str, none_word: &str) -> Option<Option<Mac>> {
     parts.next().is_none().then_some(Some(mac))
 }
 
-impl FunctionalBlock for Eth {
+#[vtable]
+impl Block for Eth {
+    const NAME: &'static str = "eth";
+    const DESCRIPTION: &'static str =
+        "virtual link: frames from a net device in, egress frames out to it";
+    const KEYS: &'static [KeyInfo] = &[
+        KeyInfo {
+            key: "dev",
+            kind: Kind::Str,
+            help: "network device to attach to",
+        },
+        KeyInfo {
+            key: "netns",
+            kind: Kind::U32,
+            help: "with dev=: pid of a process in the device's namespace (0: initial)",
+        },
+        KeyInfo {
+            key: "ethertype",
+            kind: Kind::U32,
+            help: "claim only this EtherType (0: all)",
+        },
+        KeyInfo {
+            key: "dst",
+            kind: Kind::Str,
+            help: "claim only frames to this MAC ('any': all)",
+        },
+        KeyInfo {
+            key: "peer",
+            kind: Kind::Str,
+            help: "send block-made packets to this MAC (default broadcast)",
+        },
+    ];
+
+    fn new(inst: &NewInstance<'_>) -> Result<Self> {
+        Ok(Eth {
+            port: Port::new(inst.entry)?,
+            netns: AtomicU32::new(0),
+        })
+    }
+
     /// Frames from the wire do not come here (the engine passes them to the block bound
     /// after this one); what comes here was sent by another block and goes out.
     fn receive(&self, ctx: &PacketContext, pkt: Packet, _dir: Direction) -> Verdict {
@@ -142,7 +177,10 @@ impl FunctionalBlock for Eth {
             None => out.put("dev", format_args!("detached")),
         }
         let cfg = self.port.config();
-        out.put("netns", format_args!("{}", self.netns.load(Ordering::Relaxed)));
+        out.put(
+            "netns",
+            format_args!("{}", self.netns.load(Ordering::Relaxed)),
+        );
         out.put("ethertype", format_args!("{:#06x}", cfg.ethertype));
         put_mac(out, "dst", cfg.dst, "any");
         put_mac(out, "peer", cfg.peer, "broadcast");
@@ -154,34 +192,13 @@ fn put_mac(out: &mut dyn PropSink, key: &str, mac: Option<Mac>, none_word: &str)
     match mac {
         Some(m) => out.put(
             key,
-            format_args!("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", m[0], m[1], m[2], m[3], m[4], m[5]),
+            format_args!(
+                "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+                m[0], m[1], m[2], m[3], m[4], m[5]
+            ),
         ),
         None => out.put(key, format_args!("{}", none_word)),
     }
 }
 
-fn new_eth(inst: &NewInstance<'_>) -> Result<KBox<dyn FunctionalBlock>> {
-    Ok(KBox::new(Eth { port: Port::new(inst.entry)?, netns: AtomicU32::new(0) }, GFP_KERNEL)?)
-}
-
-static ETH_TYPE: FbType = FbType {
-    name: "eth",
-    description: "virtual link: frames from a net device in, egress frames out to it",
-    keys: &[
-        KeyInfo { key: "dev", kind: Kind::Str, help: "network device to attach to" },
-        KeyInfo { key: "netns", kind: Kind::U32, help: "with dev=: pid of a process in the device's namespace (0: initial)" },
-        KeyInfo { key: "ethertype", kind: Kind::U32, help: "claim only this EtherType (0: all)" },
-        KeyInfo { key: "dst", kind: Kind::Str, help: "claim only frames to this MAC ('any': all)" },
-        KeyInfo { key: "peer", kind: Kind::Str, help: "send block-made packets to this MAC (default broadcast)" },
-    ],
-    max_ingress: 1,
-    max_egress: 1,
-    has_state: false,
-    new: new_eth,
-};
-
-lana::fb_module! {
-    block_type: ETH_TYPE,
-    name: "fb_eth",
-    description: "LANA functional block: Ethernet virtual link",
-}
+lana::fb_module! { block: Eth, name: "fb_eth", description: "LANA functional block: Ethernet virtual link" }

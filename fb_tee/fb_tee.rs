@@ -3,34 +3,24 @@
 //! engine clones the packet (`skb_clone`) and processes both copies. With one block bound it
 //! passes packets through unchanged; a third bind is refused.
 
-use kernel::prelude::*;
-use lana::block::NewInstance;
-use lana::{Direction, FbType, FunctionalBlock, Packet, PacketContext, Verdict};
+use lana::prelude::*;
 
 struct Tee;
 
-impl FunctionalBlock for Tee {
-    fn receive(&self, _ctx: &PacketContext, pkt: Packet, dir: Direction) -> Verdict {
+#[vtable]
+impl Block for Tee {
+    const NAME: &'static str = "tee";
+    const DESCRIPTION: &'static str = "duplicates each packet to both blocks bound after it";
+    const MAX_INGRESS: u32 = 2;
+    const MAX_EGRESS: u32 = 2;
+
+    fn new(_: &NewInstance<'_>) -> Result<Self> {
+        Ok(Tee)
+    }
+
+    fn receive(&self, _: &PacketContext, pkt: Packet, dir: Direction) -> Verdict {
         Verdict::Fanout(pkt, dir)
     }
 }
 
-fn new_tee(_: &NewInstance<'_>) -> Result<KBox<dyn FunctionalBlock>> {
-    Ok(KBox::new(Tee, GFP_KERNEL)?)
-}
-
-static TEE_TYPE: FbType = FbType {
-    name: "tee",
-    description: "duplicates each packet to both blocks bound after it",
-    keys: &[],
-    max_ingress: 2,
-    max_egress: 2,
-    has_state: false,
-    new: new_tee,
-};
-
-lana::fb_module! {
-    block_type: TEE_TYPE,
-    name: "fb_tee",
-    description: "LANA functional block: tee (duplicate)",
-}
+lana::fb_module! { block: Tee, name: "fb_tee", description: "LANA functional block: tee (duplicate)" }

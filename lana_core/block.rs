@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
-//! What a functional block is: the trait FB modules implement, and what they tell the core.
+//! What a functional block is: the [`Block`] trait FB modules implement, declared by its type
+//! as a phy driver is (`#[vtable] impl Block for MyBlock`), and what a block tells the core.
 
+use crate::fate::{Consumed, DropReason};
 use crate::packet::Packet;
 use crate::percpu::PacketContext;
-use crate::props::{PropSink, PropValue};
-use core::any::Any;
+use crate::props::{Kind, PropSink, PropValue};
+use kernel::error::VTABLE_DEFAULT_ERROR;
 use kernel::prelude::*;
 
 /// The two directions a packet travels in a LANA graph.
@@ -14,79 +16,6 @@ pub enum Direction {
     Ingress,
     /// From applications towards the wire.
     Egress,
-}
-
-/// Why a packet was dropped. Every packet that enters the engine ends delivered,
-/// transmitted, or dropped for one of these reasons, each counted (`fbctl stats`) and passed
-/// to `kfree_skb_reason` so drop monitors see it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
-pub enum DropReason {
-    /// A block's filter refused it (e.g. `bpf`).
-    Filtered = 0,
-    /// Nothing is bound after the block in the packet's direction.
-    NoNext = 1,
-    /// It visited `max_hops` blocks.
-    HopLimit = 2,
-    /// The block it was meant to enter at is gone (removed while the packet waited).
-    NoBlock = 3,
-    /// An engine thread's per-CPU queue was full.
-    QueueFull = 4,
-    /// The application's socket receive buffer was full.
-    SocketFull = 5,
-    /// A socket block with no application bound.
-    NoSocket = 6,
-    /// A fan-out could not make a copy (out of memory, too many pending, or `max_copies`
-    /// made already for this packet).
-    FanoutFailed = 7,
-    /// The eth block's device is down or detached.
-    DeviceDown = 8,
-    /// The device's transmit path refused it.
-    TxError = 9,
-    /// Queued for an engine thread when its device went away or the core unloaded.
-    Flushed = 10,
-}
-
-impl DropReason {
-    /// Number of reasons.
-    pub const COUNT: usize = 11;
-
-    /// Every reason, in number order.
-    pub const ALL: [DropReason; Self::COUNT] = [
-        DropReason::Filtered,
-        DropReason::NoNext,
-        DropReason::HopLimit,
-        DropReason::NoBlock,
-        DropReason::QueueFull,
-        DropReason::SocketFull,
-        DropReason::NoSocket,
-        DropReason::FanoutFailed,
-        DropReason::DeviceDown,
-        DropReason::TxError,
-        DropReason::Flushed,
-    ];
-
-    /// The reason for a number (from C), if it is one.
-    pub(crate) fn from_u32(n: u32) -> Option<Self> {
-        Self::ALL.get(n as usize).copied()
-    }
-}
-
-/// What became of a packet a block handed to the core (see [`Verdict::Consumed`]). Only the
-/// core makes these, when it really took the packet, so a block cannot report a fate that
-/// did not happen.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Consumed(pub(crate) Fate);
-
-/// A packet's end, as counted.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Fate {
-    /// Queued to an application's socket.
-    Delivered,
-    /// Handed to a device's transmit path.
-    Transmitted,
-    /// Dropped, for a reason.
-    Dropped(DropReason),
 }
 
 /// What a block decided about a packet it received.
@@ -112,14 +41,17 @@ pub struct Entry {
 }
 
 impl Entry {
-    /// As one number (for atomics and `skb->cb`).
+    /// As one number (for `skb->cb`).
     pub(crate) fn pack(self) -> u64 {
-        ((self.slot as u64) << 32) | self.id as u64
+        (u64::from(self.slot) << 32) | u64::from(self.id)
     }
 
     /// Back from [`Entry::pack`].
     pub(crate) fn unpack(v: u64) -> Self {
-        Entry { slot: (v >> 32) as u32, id: v as u32 }
+        Entry {
+            slot: (v >> 32) as u32,
+            id: v as u32,
+        }
     }
 }
 
@@ -129,15 +61,44 @@ pub struct KeyInfo {
     /// The key, as in `fbctl set <fb> <key>=<value>`.
     pub key: &'static str,
     /// The value's kind; the core parses and checks values before the block sees them.
-    pub kind: crate::props::Kind,
+    pub kind: Kind,
     /// One line for `fbctl types`.
     pub help: &'static str,
 }
 
-/// A configuration event, delivered to a block through its notifier chain.
+/// What happened to a neighbour: a block bound to this one in either direction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NeighbourEvent<'a> {
+    /// It was bound to `other` (another block than this one).
+    Bound {
+        /// The block it was bound to.
+        other: &'a str,
+    },
+    /// It was unbound from `other` (another block than this one).
+    Unbound {
+        /// The block it was unbound from.
+        other: &'a str,
+    },
+    /// It was replaced by `by`, which is bound here in its place now.
+    Replaced {
+        /// The replacement.
+        by: &'a str,
+    },
+    /// A device its packets travel over, directly or through the blocks behind it, went
+    /// up or down, or changed its MTU: `up` and `mtu` are the device's state now.
+    Link {
+        /// Whether the device is up with carrier.
+        up: bool,
+        /// The device's MTU.
+        mtu: u32,
+    },
+}
+
+/// A configuration event, delivered to a block through notifier chains: its own chain for
+/// what is done to it, its neighbours' chains for what happens to them.
 ///
-/// A block that returns an error from [`FunctionalBlock::event`] vetoes the change: the
-/// command fails with that error and nothing changes.
+/// A block that returns an error for an event about itself vetoes the change: the command
+/// fails with that error and nothing changes. Neighbour events are news, not questions.
 pub enum Event<'a> {
     /// `bind`: `peer` becomes a next block of this one in `dir`.
     Bind {
@@ -167,6 +128,13 @@ pub enum Event<'a> {
     },
     /// `rm`: the block is about to be removed.
     Remove,
+    /// Something happened to a neighbour, or reached this block through one.
+    Neighbour {
+        /// The block it happened to (for link events: the eth block of the device).
+        peer: &'a str,
+        /// What happened.
+        what: NeighbourEvent<'a>,
+    },
 }
 
 /// Where a veto's reason goes: a short message for the user, sent back in the extended ack.
@@ -191,26 +159,29 @@ pub struct NewInstance<'a> {
     pub name: &'a str,
 }
 
-/// Any `'static` type as `&dyn Any`, through the vtable of a trait object that has this as a
-/// supertrait (trait upcasting is unstable before Rust 1.86; the kernel's minimum is 1.85).
-pub trait AsAny: Any {
-    /// `self` as `&dyn Any`, to downcast.
-    fn as_any(&self) -> &dyn Any;
-}
-
-impl<T: Any> AsAny for T {
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-}
-
-/// A functional block. FB modules implement this in safe Rust; the core calls it.
+/// A functional block type. FB modules implement it in safe Rust, as `#[vtable] impl Block
+/// for MyBlock`; [`crate::fb_module!`] registers the type while the module is loaded.
 ///
 /// `receive` runs in the receive softirq (or a PPE thread with bottom halves off) under RCU,
 /// concurrently on every CPU: it must not sleep and should not take locks; `ctx` proves that
 /// context to the functions that need it. The other methods run in process context,
 /// serialised by the core's configuration mutex.
-pub trait FunctionalBlock: Send + Sync + AsAny {
+#[vtable]
+pub trait Block: Sized + Send + Sync + 'static {
+    /// The type's name, as in `fbctl add <name> <type>`.
+    const NAME: &'static str;
+    /// One line for `fbctl types`.
+    const DESCRIPTION: &'static str;
+    /// The keys `fbctl set` accepts.
+    const KEYS: &'static [KeyInfo] = &[];
+    /// How many blocks it may pass packets to in the ingress direction.
+    const MAX_INGRESS: u32 = 1;
+    /// How many blocks it may pass packets to in the egress direction.
+    const MAX_EGRESS: u32 = 1;
+
+    /// Make an instance.
+    fn new(inst: &NewInstance<'_>) -> Result<Self>;
+
     /// Process one packet arriving in direction `dir`.
     fn receive(&self, ctx: &PacketContext, pkt: Packet, dir: Direction) -> Verdict;
 
@@ -229,25 +200,10 @@ pub trait FunctionalBlock: Send + Sync + AsAny {
     /// Describe the block's current properties and state, for `fbctl show`.
     fn show(&self, _out: &mut dyn PropSink) {}
 
-    /// Take over the private state of `old`, an instance of the same type that this one
-    /// replaced. Called once no packet can reach `old` any more.
-    fn adopt_state(&self, _old: &dyn Any) {}
-}
-
-/// A block type: what an FB module registers with the core.
-pub struct FbType {
-    /// The type's name, as in `fbctl add <name> <type>`.
-    pub name: &'static str,
-    /// One line for `fbctl types`.
-    pub description: &'static str,
-    /// The keys `fbctl set` accepts.
-    pub keys: &'static [KeyInfo],
-    /// How many blocks it may pass packets to in the ingress direction.
-    pub max_ingress: u32,
-    /// How many blocks it may pass packets to in the egress direction.
-    pub max_egress: u32,
-    /// Whether it can carry state over in a replace (see [`FunctionalBlock::adopt_state`]).
-    pub has_state: bool,
-    /// Make an instance.
-    pub new: fn(&NewInstance<'_>) -> Result<KBox<dyn FunctionalBlock>>,
+    /// Take over the private state of `old`, the block of the same type this one replaced,
+    /// once no packet can reach `old` any more. A type that implements this carries state
+    /// over in a replace (unless `--drop-state`); one that does not, has none to carry.
+    fn adopt_state(&self, _old: &Self) {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
 }

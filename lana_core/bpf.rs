@@ -42,7 +42,12 @@ impl Filter {
             ffi::lana_bpf_create(insns.as_ptr(), insns.len() as c_uint, &mut prog)
         })?;
         // INVARIANT: bpf_prog_create succeeded, so `prog` is a live program.
-        NonNull::new(prog).map(|prog| Filter { prog, len: insns.len() }).ok_or(EINVAL)
+        NonNull::new(prog)
+            .map(|prog| Filter {
+                prog,
+                len: insns.len(),
+            })
+            .ok_or(EINVAL)
     }
 
     /// Run the program on `pkt` (from its Ethernet header): the length to keep, 0 to drop.
@@ -75,8 +80,14 @@ impl Drop for Filter {
 /// Parse `tcpdump -ddd` output, with lines separated by newlines or commas: the instruction
 /// count, then `code jt jf k` per instruction. The error is a message for the user.
 pub fn parse_ddd(text: &str) -> core::result::Result<KVec<SockFilter>, &'static str> {
-    let mut lines = text.split([',', '\n']).map(str::trim).filter(|l| !l.is_empty());
-    let count: usize = lines.next().and_then(|l| l.parse().ok()).ok_or("filter-ddd starts with the instruction count")?;
+    let mut lines = text
+        .split([',', '\n'])
+        .map(str::trim)
+        .filter(|l| !l.is_empty());
+    let count: usize = lines
+        .next()
+        .and_then(|l| l.parse().ok())
+        .ok_or("filter-ddd starts with the instruction count")?;
     if count == 0 || count > MAX_INSNS {
         return Err("a filter has 1 to 4096 instructions");
     }
@@ -87,14 +98,41 @@ pub fn parse_ddd(text: &str) -> core::result::Result<KVec<SockFilter>, &'static 
         let (Some(code), Some(jt), Some(jf), Some(k)) = (next(), next(), next(), next()) else {
             return Err("each instruction is 'code jt jf k' in decimal");
         };
-        if code > u16::MAX as u32 || jt > 255 || jf > 255 || next().is_some() {
+        if code > u32::from(u16::MAX) || jt > 255 || jf > 255 || next().is_some() {
             return Err("instruction field out of range");
         }
-        out.push(SockFilter { code: code as u16, jt: jt as u8, jf: jf as u8, k }, GFP_KERNEL)
-            .map_err(|_| "out of memory")?;
+        out.push(
+            SockFilter {
+                code: code as u16,
+                jt: jt as u8,
+                jf: jf as u8,
+                k,
+            },
+            GFP_KERNEL,
+        )
+        .map_err(|_| "out of memory")?;
     }
     if out.len() != count {
         return Err("instruction count does not match the instructions given");
     }
     Ok(out)
+}
+
+#[kernel::macros::kunit_tests(lana_bpf)]
+mod tests {
+    use super::parse_ddd;
+
+    #[test]
+    fn ddd_bytecode_parses_and_checks_its_count() {
+        let p = parse_ddd("4,40 0 0 12,21 0 1 2048,6 0 0 262144,6 0 0 0");
+        assert!(
+            matches!(p, Ok(ref v) if v.len() == 4 && v[1].code == 21 && v[1].jf == 1 && v[1].k == 2048)
+        );
+        assert!(parse_ddd("3,6 0 0 0").is_err());
+        assert!(parse_ddd("1,6 0 0").is_err());
+        assert!(parse_ddd("1,6 0 256 0").is_err());
+        assert!(parse_ddd("0").is_err());
+        assert!(parse_ddd("").is_err());
+        assert!(parse_ddd("5000,6 0 0 0").is_err());
+    }
 }

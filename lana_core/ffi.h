@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The C half of lana_core's FFI layer: wrappers for what Rust cannot reach through
- * kernel::bindings (static inlines, macros, headers bindgen does not see) and the C-owned
- * callbacks (generic netlink ops, rx_handler, notifiers, sockets, engine threads). Every
- * Rust -> C function here has exactly one declaration in lana_core/ffi.rs; keep the two in
- * sync (the ffi.c list is `awk` output: see scripts/ffi-protos.sh).
+ * The C half of lana_core's FFI layer: what Rust cannot reach through kernel::bindings
+ * (static inlines, macros, headers bindgen does not see) and the callbacks the kernel owns
+ * (generic netlink ops, rx_handler, notifiers, proto_ops, engine threads), one file per
+ * subsystem. Every Rust -> C function has exactly one declaration in lana_core/ffi.rs.
  */
 #ifndef LANA_FFI_H
 #define LANA_FFI_H
@@ -14,9 +13,6 @@ struct sk_buff;
 struct genl_info;
 struct netlink_callback;
 struct net_device;
-struct notifier_block;
-struct raw_notifier_head;
-struct module;
 struct nlattr;
 struct netlink_ext_ack;
 struct lana_port;
@@ -25,11 +21,11 @@ struct bpf_prog;
 struct sock;
 struct net;
 
-/* C -> Rust (netlink.rs, netdev.rs, notifier.rs, socket.rs) */
+/* C -> Rust (netlink.rs, netdev.rs, mechanism.rs, socket.rs, generation.rs) */
 int lana_rust_doit(u8 cmd, struct genl_info *info);
 int lana_rust_dumpit(u8 cmd, struct sk_buff *skb, struct netlink_callback *cb);
 unsigned int lana_rust_rx(struct sk_buff *skb, void *port);	/* rx_handler_result_t */
-int lana_rust_fb_event(struct notifier_block *nb, unsigned long action, void *data);
+void lana_rust_port_link_changed(void *port);
 void lana_rust_ppe_run(struct sk_buff *skb, u64 entry);
 void lana_rust_ppe_drop(struct sk_buff *skb, u32 reason);
 int lana_rust_sock_bind(struct sock *sk, const char *name, void **link);
@@ -37,13 +33,58 @@ void lana_rust_sock_unbind(void *link);
 int lana_rust_sock_send(void *link, struct sk_buff *skb);
 void lana_rust_config_changed(void);
 
-/* Rust -> C: socket.c */
-int lana_sock_register(void);
-void lana_sock_unregister(void);
-int lana_sock_family(void);
-bool lana_sock_deliver(struct sock *sk, struct sk_buff *skb);
+/* Rust -> C: params.c */
+unsigned int lana_max_hops(void);
+unsigned int lana_max_copies(void);
+unsigned int lana_max_blocks(void);
 
-/* Rust -> C: mechanism.c */
+/* defer.c */
+void lana_defer(void (*fn)(void *obj), void *obj);
+void lana_defer_flush(void);
+int lana_defer_init(void);
+void lana_defer_exit(void);
+
+/* genl.c */
+int lana_genl_register(void);
+void lana_genl_unregister(void);
+void lana_extack_msg(struct netlink_ext_ack *extack, const char *msg);
+struct sk_buff *lana_reply_new(struct genl_info *info, u8 cmd, void **hdr);
+int lana_reply_send(struct sk_buff *msg, void *hdr, struct genl_info *info);
+void *lana_dump_put(struct sk_buff *skb, struct netlink_callback *cb, u8 cmd, u32 generation);
+struct nlattr *lana_nla_nest_start(struct sk_buff *skb, int type);
+void lana_nla_nest_end(struct sk_buff *skb, struct nlattr *nest);
+
+/* skb.c */
+void __percpu *lana_percpu_alloc(size_t size, size_t align);
+void *lana_percpu_cpu(void __percpu *p, unsigned int cpu);
+unsigned long lana_this_cpu_offset(void);
+struct sk_buff *lana_skb_share_check(struct sk_buff *skb);
+void lana_bh_disable(void);
+void lana_bh_enable(void);
+int lana_bpf_create(const struct sock_filter *insns, unsigned int len, struct bpf_prog **out);
+unsigned int lana_bpf_run(const struct bpf_prog *prog, struct sk_buff *skb);
+void lana_bpf_destroy(struct bpf_prog *prog);
+__be16 lana_skb_protocol(const struct sk_buff *skb);
+unsigned int lana_skb_headlen(const struct sk_buff *skb);
+
+/* netdev.c */
+struct lana_port *lana_port_new(void *owner);
+void lana_port_free(struct lana_port *port);
+int lana_netns_get(u32 pid, struct net **out);
+void lana_netns_put(struct net *net);
+int lana_port_match(struct lana_port *port, const char *ifname, struct net *net);
+int lana_port_attach(struct lana_port *port, const char *ifname, struct net *net);
+void lana_port_detach(struct lana_port *port);
+void lana_port_ifname(struct lana_port *port, char *buf, size_t len);
+bool lana_port_link(struct lana_port *port, bool *up, u32 *mtu);
+int lana_port_xmit(struct lana_port *port, struct sk_buff *skb, u16 proto, const u8 *peer);
+bool lana_skb_has_eth_header(const struct sk_buff *skb);
+const u8 *lana_skb_eth_header(const struct sk_buff *skb);
+void lana_skb_push_mac(struct sk_buff *skb);
+int lana_netdev_notifier_register(void);
+void lana_netdev_notifier_unregister(void);
+
+/* mechanism.c */
 unsigned int lana_ppe_mode(void);
 const char *lana_ppe_mode_name(void);
 void lana_ppe_enqueue(struct sk_buff *skb, u64 entry);
@@ -51,69 +92,10 @@ void lana_ppe_flush_dev(struct net_device *dev);
 int lana_ppe_start(void);
 void lana_ppe_stop(void);
 
-/* Rust -> C: ffi.c */
-unsigned int lana_max_hops(void);
-unsigned int lana_max_blocks(void);
-unsigned int lana_max_copies(void);
-void lana_defer(void (*fn)(void *obj), void *obj);
-void lana_defer_flush(void);
-int lana_defer_init(void);
-void lana_defer_exit(void);
-int lana_genl_register(void);
-void lana_genl_unregister(void);
-const struct nlattr *lana_info_attr(const struct genl_info *info, int type);
-struct netlink_ext_ack *lana_info_extack(struct genl_info *info);
-void lana_extack_msg(struct netlink_ext_ack *extack, const char *msg);
-const void *lana_nla_data(const struct nlattr *nla);
-int lana_nla_len(const struct nlattr *nla);
-struct sk_buff *lana_reply_new(struct genl_info *info, u8 cmd, void **hdr);
-int lana_reply_send(struct sk_buff *msg, void *hdr, struct genl_info *info);
-void lana_msg_free(struct sk_buff *msg);
-void *lana_dump_put(struct sk_buff *skb, struct netlink_callback *cb, u8 cmd, u32 generation);
-void lana_msg_end(struct sk_buff *skb, void *hdr);
-void lana_msg_cancel(struct sk_buff *skb, void *hdr);
-long *lana_dump_args(struct netlink_callback *cb);
-unsigned int lana_skb_len(const struct sk_buff *skb);
-int lana_nla_put_string(struct sk_buff *skb, int type, const char *s);
-int lana_nla_put_u32(struct sk_buff *skb, int type, u32 v);
-int lana_nla_put_u64(struct sk_buff *skb, int type, u64 v);
-struct nlattr *lana_nla_nest_start(struct sk_buff *skb, int type);
-void lana_nla_nest_end(struct sk_buff *skb, struct nlattr *nest);
-void __percpu *lana_percpu_alloc(size_t size, size_t align);
-void lana_percpu_free(void __percpu *p);
-void *lana_percpu_cpu(void __percpu *p, unsigned int cpu);
-unsigned long lana_this_cpu_offset(void);
-unsigned int lana_nr_cpu_ids(void);
-void lana_kfree_skb(struct sk_buff *skb);
-void lana_kfree_skb_reason(struct sk_buff *skb, u32 reason);
-struct sk_buff *lana_skb_clone(struct sk_buff *skb);
-struct sk_buff *lana_skb_share_check(struct sk_buff *skb);
-const u8 *lana_skb_data(const struct sk_buff *skb);
-unsigned int lana_skb_headlen(const struct sk_buff *skb);
-void lana_nb_init(struct notifier_block *nb);
-void lana_chain_init(struct raw_notifier_head *head);
-int lana_chain_register(struct raw_notifier_head *head, struct notifier_block *nb);
-void lana_chain_unregister(struct raw_notifier_head *head, struct notifier_block *nb);
-int lana_chain_call(struct raw_notifier_head *head, unsigned long action, void *data);
-bool lana_module_get(struct module *m);
-void lana_module_put(struct module *m);
-int lana_netns_get(u32 pid, struct net **out);
-void lana_netns_put(struct net *net);
-int lana_port_match(struct lana_port *port, const char *ifname, struct net *net);
-int lana_port_attach(struct lana_port *port, const char *ifname, struct net *net);
-bool lana_skb_has_eth_header(const struct sk_buff *skb);
-void lana_port_detach(struct lana_port *port);
-void lana_port_ifname(struct lana_port *port, char *buf, size_t len);
-int lana_port_xmit(struct lana_port *port, struct sk_buff *skb, u16 proto, u64 peer);
-void lana_skb_push_mac(struct sk_buff *skb);
-int lana_netdev_notifier_register(void);
-void lana_netdev_notifier_unregister(void);
-void lana_bh_disable(void);
-void lana_bh_enable(void);
-__be16 lana_skb_protocol(const struct sk_buff *skb);
-u64 lana_skb_mac_dst(const struct sk_buff *skb);
-int lana_bpf_create(const struct sock_filter *insns, unsigned int len, struct bpf_prog **out);
-unsigned int lana_bpf_run(const struct bpf_prog *prog, struct sk_buff *skb);
-void lana_bpf_destroy(struct bpf_prog *prog);
+/* socket.c */
+int lana_sock_register(void);
+void lana_sock_unregister(void);
+int lana_sock_family(void);
+bool lana_sock_deliver(struct sock *sk, struct sk_buff *skb);
 
 #endif

@@ -1,18 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 //! The graph the engine walks: an immutable snapshot of the configuration, indexed by slot,
-//! published with one pointer swap.
+//! published by the engine with one pointer swap (`Engine::install`).
 //!
 //! Building one costs two allocations whatever the graph's size (the hop table and one array
-//! of every binding); the retired snapshot is dropped after a grace period without anyone
-//! waiting for it.
+//! of every binding); the configuration drives the [`Builder`].
 
 use crate::block::{Direction, Entry};
-use crate::config::{Config, Instance};
-use crate::engine::EngineCounters;
-use crate::rcu::RcuBox;
+use crate::instance::Instance;
 use core::ptr::NonNull;
 use kernel::prelude::*;
-use kernel::sync::{rcu, Arc};
 
 /// One block as the engine sees it.
 pub(crate) struct Hop {
@@ -37,11 +33,10 @@ impl Hop {
 pub(crate) struct Graph {
     hops: KVVec<Option<Hop>>,
     ports: KVVec<u32>,
-    pub(crate) counters: Arc<EngineCounters>,
 }
 
-// SAFETY: a snapshot is immutable once published; the blocks it points to are `Sync`
-// (`FunctionalBlock: Sync`, counters per CPU) and outlive it (see `Hop::inst`).
+// SAFETY: a snapshot is immutable once built; the blocks it points to are `Sync` (blocks are
+// `Send + Sync`, counters per CPU) and outlive it (see `Hop::inst`).
 unsafe impl Send for Graph {}
 // SAFETY: as above.
 unsafe impl Sync for Graph {}
@@ -63,63 +58,71 @@ impl Graph {
     #[inline]
     pub(crate) fn ports(&self, hop: &Hop, dir: Direction) -> &[u32] {
         let (start, n) = hop.ports[dir as usize];
-        self.ports.get(start as usize..(start + n) as usize).unwrap_or(&[])
+        self.ports
+            .get(start as usize..(start + n) as usize)
+            .unwrap_or(&[])
     }
 }
 
-static GRAPH: RcuBox<Graph> = RcuBox::new();
-
-/// The current snapshot, for the engine.
-#[inline]
-pub(crate) fn current(guard: &rcu::Guard) -> Option<&Graph> {
-    GRAPH.get(guard)
+/// Builds a snapshot: [`Builder::new`] with the sizes, one [`Builder::add`] per block.
+pub(crate) struct Builder {
+    hops: KVVec<Option<Hop>>,
+    ports: KVVec<u32>,
 }
 
-/// The engine's counters (shared by every snapshot), for `fbctl stats`.
-pub(crate) fn counters() -> Option<Arc<EngineCounters>> {
-    let guard = rcu::Guard::new();
-    GRAPH.get(&guard).map(|g| g.counters.clone())
-}
-
-/// Build the snapshot `cfg` describes and publish it; the previous one is dropped after a
-/// grace period. On error (out of memory) nothing changed.
-pub(crate) fn publish(cfg: &Config) -> Result {
-    install(build(cfg)?);
-    Ok(())
-}
-
-/// Publish a snapshot made by [`build`].
-pub(crate) fn install(g: KBox<Graph>) {
-    GRAPH.replace(Some(g));
-}
-
-/// The snapshot `cfg` describes, not yet published.
-pub(crate) fn build(cfg: &Config) -> Result<KBox<Graph>> {
-    let counters = match counters() {
-        Some(c) => c,
-        None => Arc::new(EngineCounters::new()?, GFP_KERNEL)?,
-    };
-    let nports = cfg.nodes().map(|(_, n)| n.ingress.len() + n.egress.len()).sum();
-    let mut ports = KVVec::with_capacity(nports, GFP_KERNEL)?;
-    let mut hops = KVVec::with_capacity(cfg.slot_count(), GFP_KERNEL)?;
-    for _ in 0..cfg.slot_count() {
-        let _ = hops.push_within_capacity(None);
-    }
-    for (slot, n) in cfg.nodes() {
-        let mut range = [(0u32, 0u32); 2];
-        for dir in [Direction::Ingress, Direction::Egress] {
-            range[dir as usize] = (ports.len() as u32, n.ports(dir).len() as u32);
-            for &p in n.ports(dir) {
-                let _ = ports.push_within_capacity(p);
-            }
+impl Builder {
+    /// Room for `slots` slots and `ports` bindings (both directions, all blocks).
+    pub(crate) fn new(slots: usize, ports: usize) -> Result<Self> {
+        let mut hops = KVVec::with_capacity(slots, GFP_KERNEL)?;
+        for _ in 0..slots {
+            let _ = hops.push_within_capacity(None);
         }
-        hops[slot as usize] =
-            Some(Hop { id: n.inst.id, inst: NonNull::from(&*n.inst), ports: range });
+        Ok(Self {
+            hops,
+            ports: KVVec::with_capacity(ports, GFP_KERNEL)?,
+        })
     }
-    Ok(KBox::new(Graph { hops, ports, counters }, GFP_KERNEL)?)
-}
 
-/// Stop publishing (module exit).
-pub(crate) fn unpublish() {
-    GRAPH.replace(None);
+    /// The block `inst` in `slot`, passing packets to the blocks in slots `ingress` and
+    /// `egress`. The instance must outlive every snapshot built with it (see `Hop::inst`).
+    pub(crate) fn add(
+        &mut self,
+        slot: u32,
+        inst: &Instance,
+        ingress: impl Iterator<Item = u32>,
+        egress: impl Iterator<Item = u32>,
+    ) -> Result {
+        let mut range = [(0u32, 0u32); 2];
+        for (dir, next) in [
+            (
+                Direction::Ingress as usize,
+                &mut ingress.into_iter() as &mut dyn Iterator<Item = u32>,
+            ),
+            (Direction::Egress as usize, &mut egress.into_iter()),
+        ] {
+            let start = self.ports.len();
+            for p in next {
+                self.ports.push_within_capacity(p).map_err(|_| EINVAL)?;
+            }
+            range[dir] = (start as u32, (self.ports.len() - start) as u32);
+        }
+        let hop = self.hops.get_mut(slot as usize).ok_or(EINVAL)?;
+        *hop = Some(Hop {
+            id: inst.id,
+            inst: NonNull::from(inst),
+            ports: range,
+        });
+        Ok(())
+    }
+
+    /// The snapshot.
+    pub(crate) fn finish(self) -> Result<KBox<Graph>> {
+        Ok(KBox::new(
+            Graph {
+                hops: self.hops,
+                ports: self.ports,
+            },
+            GFP_KERNEL,
+        )?)
+    }
 }

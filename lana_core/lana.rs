@@ -1,46 +1,74 @@
 // SPDX-License-Identifier: GPL-2.0
 //! LANA core: runtime-reconfigurable protocol stacks made of functional blocks (FBs).
 //!
-//! This crate is `lana_core.ko`. It holds
-//! - the FB type registry, filled by FB modules on insertion ([`Registration`]),
-//! - the blocks and their bindings, changed only by configuration commands under one
-//!   mutex ([`config`]),
-//! - the packet processing engine ([`engine`]), which walks an immutable snapshot of the
-//!   graph ([`graph`]) published with one RCU pointer swap, with no lock and no atomic per hop,
-//! - the generic-netlink family `lana` that `fbctl` speaks ([`netlink`]),
-//! - the notifier chains that deliver configuration events to FBs ([`notifier`]).
+//! This crate is `lana_core.ko`; the paper's concepts are its files:
+//! - [`block`]: what a functional block is (the [`Block`] trait FB modules implement);
+//!   [`types`]: the block types FB modules register ([`Registration`], [`fb_module!`]);
+//! - `config` and `commands`: the blocks and their bindings, changed by commands under one
+//!   mutex; `instance`: a block with its identity and counts;
+//! - `graph`: the immutable snapshot of the configuration the packet processing engine
+//!   (`engine`) walks, published with one RCU pointer swap, with no lock and no atomic per
+//!   hop; `fate`: how every packet ends; `mechanism`: where the engine runs;
+//! - `notifier`: the notifier chains that carry configuration and link events to blocks and
+//!   their neighbours;
+//! - `netlink` (and `nlmsg`): the generic-netlink family `lana` that `fbctl` speaks;
+//! - [`netdev`]: the virtual link (eth blocks' ports); `socket`: AF_LANA and the `socket`
+//!   block.
 //!
-//! FB modules implement [`FunctionalBlock`] in safe Rust. Everything that touches C is in the
-//! FFI layer: [`ffi`] (declarations), [`packet`], [`percpu`], [`rcu`], [`notifier`],
-//! [`netlink`], [`netdev`].
+//! FB modules see only the block API, re-exported in [`prelude`]. Everything that touches C
+//! is in the FFI layer: `ffi` (declarations, with one C file per subsystem) and the safe
+//! abstractions that wrap it ([`packet`], [`percpu`], [`rcu`], `notifier`, `nlmsg`,
+//! [`netdev`], [`bpf`]).
 
 use kernel::prelude::*;
 
+mod binding;
 pub mod block;
 pub mod bpf;
-pub mod config;
-pub mod engine;
+mod commands;
+mod config;
+mod engine;
+pub mod fate;
 mod ffi;
-pub mod graph;
-mod kunit;
+mod generation;
+mod graph;
+mod instance;
+mod mechanism;
 mod msg;
 pub mod name;
 pub mod netdev;
-pub mod netlink;
-pub mod notifier;
+mod netlink;
+mod nlmsg;
+mod notifier;
 pub mod packet;
+mod params;
 pub mod percpu;
 pub mod props;
 pub mod rcu;
-pub mod socket;
+mod socket;
 pub mod types;
 pub mod uapi;
 
-pub use block::{Consumed, Direction, DropReason, Event, FbType, FunctionalBlock, KeyInfo, Verdict};
+pub use block::{
+    Block, Direction, Entry, Event, KeyInfo, NeighbourEvent, NewInstance, Reason, Verdict,
+};
+pub use fate::{Consumed, DropReason};
 pub use packet::Packet;
 pub use percpu::{PacketContext, PerCpuCounters};
-pub use props::{PropSink, PropValue};
+pub use props::{Kind, PropSink, PropValue};
 pub use types::Registration;
+
+/// What a block module needs: `use lana::prelude::*;`.
+pub mod prelude {
+    pub use crate::block::{
+        Block, Direction, Entry, Event, KeyInfo, NeighbourEvent, NewInstance, Reason, Verdict,
+    };
+    pub use crate::fate::{Consumed, DropReason};
+    pub use crate::packet::Packet;
+    pub use crate::percpu::{PacketContext, PerCpuCounters};
+    pub use crate::props::{Kind, PropSink, PropValue};
+    pub use kernel::prelude::*;
+}
 
 module! {
     type: LanaCore,
@@ -50,77 +78,54 @@ module! {
     license: "GPL",
 }
 
+/// The loaded core: every registration it made, dropped in reverse order of setup (fields
+/// drop in declaration order): commands stop first, the deferred drops finish last.
 struct LanaCore {
-    /// The core's own `socket` block type; unregistered in `drop`, before the deferred-drop
-    /// machinery it uses goes away.
-    socket_type: Option<Registration>,
+    _netlink: netlink::Family,
+    _blocks: commands::Blocks,
+    _socket_type: Registration,
+    _sockets: socket::Family,
+    _netdev: netdev::Notifier,
+    _threads: mechanism::Threads,
+    _engine: engine::Running,
+    _defer: rcu::Deferrals,
+    _types: types::Registry,
 }
 
 impl kernel::Module for LanaCore {
-    fn init(module: &'static ThisModule) -> Result<Self> {
-        config::init();
-        // SAFETY: module init, before anything defers a drop.
-        kernel::error::to_result(unsafe { ffi::lana_defer_init() })?;
-        if let Err(e) = engine::start() {
-            // SAFETY: paired with the successful init above.
-            unsafe { ffi::lana_defer_exit() };
-            return Err(e);
-        }
-        if let Err(e) = netdev::init() {
-            engine::stop();
-            // SAFETY: as above.
-            unsafe { ffi::lana_defer_exit() };
-            return Err(e);
-        }
-        if let Err(e) = socket::register_family() {
-            netdev::exit();
-            engine::stop();
-            // SAFETY: as above.
-            unsafe { ffi::lana_defer_exit() };
-            return Err(e);
-        }
-        let socket_type = match Registration::new(&socket::SOCKET_TYPE, module) {
-            Ok(r) => r,
-            Err(e) => {
-                socket::unregister_family();
-                netdev::exit();
-                engine::stop();
-                // SAFETY: as above.
-                unsafe { ffi::lana_defer_exit() };
-                return Err(e);
-            }
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        let types = types::Registry::new();
+        let blocks = commands::Blocks::new();
+        let defer = rcu::Deferrals::start()?;
+        let engine = engine::Running::start()?;
+        let threads = mechanism::Threads::start()?;
+        let netdev = netdev::Notifier::register()?;
+        let sockets = socket::Family::register()?;
+        let socket_type = Registration::new::<socket::SocketBlock>()?;
+        let core = LanaCore {
+            _netlink: netlink::Family::register()?,
+            _blocks: blocks,
+            _socket_type: socket_type,
+            _sockets: sockets,
+            _netdev: netdev,
+            _threads: threads,
+            _engine: engine,
+            _defer: defer,
+            _types: types,
         };
-        if let Err(e) = netlink::register_family() {
-            drop(socket_type);
-            socket::unregister_family();
-            netdev::exit();
-            engine::stop();
-            // SAFETY: as above.
-            unsafe { ffi::lana_defer_exit() };
-            return Err(e);
-        }
         pr_info!(
             "loaded (max_hops={}, engine: {}, AF_LANA={})\n",
-            engine::max_hops(),
-            engine::mechanism(),
+            params::max_hops(),
+            mechanism::name(),
             socket::family()
         );
-        Ok(LanaCore { socket_type: Some(socket_type) })
+        Ok(core)
     }
 }
 
 impl Drop for LanaCore {
     fn drop(&mut self) {
-        // No FB module can be loaded here (each holds a reference on us), so no type is
-        // registered; instances of core-only types cannot exist either.
-        netlink::unregister_family();
-        config::flush_all();
-        drop(self.socket_type.take());
-        socket::unregister_family();
-        netdev::exit();
-        engine::stop();
-        // SAFETY: module exit; nothing defers drops any more.
-        unsafe { ffi::lana_defer_exit() };
-        pr_info!("unloaded\n");
+        // the fields unregister themselves (see the struct)
+        pr_info!("unloading\n");
     }
 }

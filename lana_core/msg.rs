@@ -11,23 +11,25 @@ pub(crate) struct Fail {
     pub(crate) msg: MsgBuf,
 }
 
-/// A short message, formatted in place (the extended ack holds 80 bytes; property strings
-/// use the longer variant).
-pub(crate) struct MsgBuf {
-    buf: [u8; 288],
+/// Bytes of an extended-ack message, with its NUL (`NETLINK_MAX_FMTMSG_LEN`).
+pub(crate) const EXTACK_LEN: usize = 80;
+
+/// Bytes of a `key=value` property string, with its NUL.
+pub(crate) const PROP_LEN: usize = 256;
+
+/// A short text formatted in place, at most `N - 1` bytes (a NUL fits after it): an
+/// extended-ack message (`MsgBuf`, the default) or a property string (`MsgBuf<PROP_LEN>`).
+pub(crate) struct MsgBuf<const N: usize = EXTACK_LEN> {
+    buf: [u8; N],
     len: usize,
-    cap: usize,
 }
 
-impl MsgBuf {
-    /// For extended-ack messages (80 bytes with the NUL).
+impl<const N: usize> MsgBuf<N> {
     pub(crate) fn new() -> Self {
-        Self { buf: [0; 288], len: 0, cap: 80 }
-    }
-
-    /// For property strings (256 bytes with the NUL).
-    pub(crate) fn new_long() -> Self {
-        Self { buf: [0; 288], len: 0, cap: 256 }
+        Self {
+            buf: [0; N],
+            len: 0,
+        }
     }
 
     /// The text so far.
@@ -40,17 +42,17 @@ impl MsgBuf {
         core::str::from_utf8(&self.buf[..n]).unwrap_or("")
     }
 
-    /// The message with a terminating NUL, cut to fit.
+    /// The text with a terminating NUL.
     pub(crate) fn as_bytes_with_nul(&mut self) -> &[u8] {
-        let n = self.len.min(self.cap - 1);
+        let n = self.len.min(N - 1);
         self.buf[n] = 0;
         &self.buf[..n + 1]
     }
 }
 
-impl Write for MsgBuf {
+impl<const N: usize> Write for MsgBuf<N> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        let room = (self.cap - 1).saturating_sub(self.len);
+        let room = (N - 1).saturating_sub(self.len);
         let n = s.len().min(room);
         self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
         self.len += n;
@@ -60,7 +62,7 @@ impl Write for MsgBuf {
 
 impl Fail {
     pub(crate) fn new(err: Error, args: fmt::Arguments<'_>) -> Self {
-        let mut msg = MsgBuf::new();
+        let mut msg = MsgBuf::<EXTACK_LEN>::new();
         let _ = msg.write_fmt(args);
         Fail { err, msg }
     }
@@ -88,3 +90,20 @@ pub(crate) use fail;
 
 /// What a command returns.
 pub(crate) type CmdResult<T = ()> = core::result::Result<T, Fail>;
+
+#[kernel::macros::kunit_tests(lana_msg)]
+mod tests {
+    use super::MsgBuf;
+    use core::fmt::Write;
+
+    #[test]
+    fn error_messages_are_cut_to_the_extack_buffer() {
+        let mut m = MsgBuf::<80>::new();
+        for _ in 0..20 {
+            let _ = m.write_str("0123456789");
+        }
+        let b = m.as_bytes_with_nul();
+        assert_eq!(b.len(), 80);
+        assert_eq!(b[79], 0);
+    }
+}

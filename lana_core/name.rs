@@ -21,12 +21,18 @@ impl Name {
         if s.len() > CAP {
             return Err("names are at most 31 characters");
         }
-        if !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.') {
+        if !s
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
+        {
             return Err("names may contain only letters, digits, '_', '-' and '.'");
         }
         let mut buf = [0u8; CAP + 1];
         buf[..s.len()].copy_from_slice(s.as_bytes());
-        Ok(Self { buf, len: s.len() as u8 })
+        Ok(Self {
+            buf,
+            len: s.len() as u8,
+        })
     }
 
     /// The name.
@@ -59,5 +65,21 @@ impl Ord for Name {
 impl PartialEq<str> for Name {
     fn eq(&self, other: &str) -> bool {
         self.as_str() == other
+    }
+}
+
+#[kernel::macros::kunit_tests(lana_name)]
+mod tests {
+    use super::Name;
+
+    #[test]
+    fn names_are_short_and_printable() {
+        assert!(Name::new("eth0.in-1_x").is_ok());
+        assert!(Name::new("").is_err());
+        assert!(Name::new("a/b").is_err());
+        assert!(Name::new("abcdefghijklmnopqrstuvwxyz012345").is_err()); // 32 bytes
+        assert!(Name::new("abcdefghijklmnopqrstuvwxyz01234").is_ok()); // 31 bytes
+        let n = Name::new("tee1");
+        assert!(matches!(n, Ok(ref n) if *n == *"tee1"));
     }
 }

@@ -1,44 +1,55 @@
 // SPDX-License-Identifier: GPL-2.0
 //! The virtual-link attachment: a [`Port`] hooks a net device's receive path (rx_handler)
-//! into the engine and transmits on the device. `eth` blocks own one each.
+//! into the engine, transmits on the device, and tells the graph about the device's state.
+//! `eth` blocks own one each.
 //!
 //! Device lifetime: the port holds a reference on the device; a netdevice notifier (in
-//! `ffi.c`) releases it when the device is unregistered (device deleted, namespace going
+//! `netdev.c`) releases it when the device is unregistered (device deleted, namespace going
 //! away), after which the port reports itself detached.
 //!
 //! What a port claims and where it sends is one immutable [`PortConfig`], replaced whole:
 //! a frame sees the old settings or the new ones, never a mix, and a port is never attached
 //! before its settings are in place.
 
-use crate::block::{Consumed, DropReason, Entry, Fate};
+use crate::block::Entry;
+use crate::config;
 use crate::engine;
+use crate::fate::{Consumed, DropReason, Fate};
 use crate::ffi::{self, LanaPortC};
 use crate::packet::Packet;
-use crate::percpu::{PerCpu, PacketContext};
+use crate::percpu::{PacketContext, PerCpu};
 use crate::rcu::RcuBox;
+use core::ptr::NonNull;
 use kernel::bindings;
 use kernel::prelude::*;
 use kernel::sync::rcu;
-use kernel::types::Opaque;
 
-/// `rx_handler_result_t` values (checked by a static_assert in `ffi.c`).
+/// `rx_handler_result_t` values (checked by a static_assert in `netdev.c`).
 const RX_HANDLER_CONSUMED: c_uint = 0;
 const RX_HANDLER_PASS: c_uint = 3;
 
-/// Register the netdevice notifier (module init).
-pub(crate) fn init() -> Result {
-    // SAFETY: registers the static notifier block in ffi.c; unregistered in `exit`.
-    kernel::error::to_result(unsafe { ffi::lana_netdev_notifier_register() })
-}
-
-/// Unregister the netdevice notifier (module exit).
-pub(crate) fn exit() {
-    // SAFETY: registered in `init`.
-    unsafe { ffi::lana_netdev_notifier_unregister() };
-}
-
 /// A MAC address.
 pub type Mac = [u8; 6];
+
+/// The netdevice notifier (device removal and state changes reach ports through it),
+/// registered while the core is loaded.
+pub(crate) struct Notifier(());
+
+impl Notifier {
+    /// Register it (module init).
+    pub(crate) fn register() -> Result<Self> {
+        // SAFETY: registers the static notifier block in netdev.c; unregistered in drop.
+        kernel::error::to_result(unsafe { ffi::lana_netdev_notifier_register() })?;
+        Ok(Notifier(()))
+    }
+}
+
+impl Drop for Notifier {
+    fn drop(&mut self) {
+        // SAFETY: registered in `register`.
+        unsafe { ffi::lana_netdev_notifier_unregister() };
+    }
+}
 
 /// What a port claims from its device and how it addresses what it sends.
 #[derive(Clone, Copy, Default, PartialEq, Eq)]
@@ -91,24 +102,23 @@ pub enum Attached {
 ///
 /// # Invariants
 ///
-/// `c` is the `struct lana_port` handed to the kernel as rx_handler data while attached; the
-/// port is pinned (it lives in a `Pin<KBox<Port>>`) and detaches before it is freed.
-#[repr(C)]
+/// `c` is a port from `lana_port_new` whose owner pointer is this object, which is pinned
+/// (it lives in a `Pin<KBox<Port>>`); it is detached and freed in `drop`.
 #[pin_data(PinnedDrop)]
 pub struct Port {
-    /// Must stay the first field: the rx_handler's data pointer is a pointer to it.
-    #[pin]
-    c: Opaque<LanaPortC>,
+    c: NonNull<LanaPortC>,
     /// The block frames enter the engine at.
     entry: Entry,
     /// Read by the rx path under RCU; replaced whole by [`Port::configure`].
     config: RcuBox<PortConfig>,
     /// Frames passed on to the Linux stack because they were not claimed.
     passed: PerCpu<u64>,
+    #[pin]
+    _pin: core::marker::PhantomPinned,
 }
 
-// SAFETY: the C part is changed under rtnl only and read under RCU (see ffi.c); the rest is
-// immutable, RCU-published or per-CPU.
+// SAFETY: the C part is changed under rtnl only and read under RCU (see netdev.c); the rest
+// is immutable, RCU-published or per-CPU.
 unsafe impl Send for Port {}
 // SAFETY: as above.
 unsafe impl Sync for Port {}
@@ -117,17 +127,31 @@ impl Port {
     /// A detached port whose frames will enter the engine at `entry`.
     pub fn new(entry: Entry) -> Result<Pin<KBox<Port>>> {
         let passed = PerCpu::new()?;
-        let port = KBox::pin_init(
+        let config = RcuBox::new();
+        config.replace(Some(KBox::new(PortConfig::default(), GFP_KERNEL)?));
+        let mut port = KBox::pin_init(
             pin_init!(Port {
-                c: Opaque::new(LanaPortC { dev: core::ptr::null_mut() }),
+                c: NonNull::dangling(),
                 entry,
-                config: RcuBox::new(),
+                config,
                 passed,
+                _pin: core::marker::PhantomPinned,
             }),
             GFP_KERNEL,
         )?;
-        port.config.replace(Some(KBox::new(PortConfig::default(), GFP_KERNEL)?));
+        let owner: *const Port = &*port;
+        // SAFETY: allocates the C half; `owner` is this pinned port, which frees it in drop.
+        let c = unsafe { ffi::lana_port_new(owner.cast_mut().cast()) };
+        let c = NonNull::new(c).ok_or(ENOMEM)?;
+        // INVARIANT: `c` is the C half, owned by this port from now on. (On the error above
+        // `c` is still dangling: drop checks for that.)
+        // SAFETY: only the `c` field changes; the port stays pinned.
+        unsafe { port.as_mut().get_unchecked_mut().c = c };
         Ok(port)
+    }
+
+    fn c(&self) -> *mut LanaPortC {
+        self.c.as_ptr()
     }
 
     /// The settings in force.
@@ -158,7 +182,7 @@ impl Port {
         // SAFETY: `c` is valid; `buf` is NUL-terminated; `net` is referenced. The port's
         // attachment changes only under the configuration mutex (held by our caller) or when
         // the device goes away.
-        let r = unsafe { ffi::lana_port_match(self.c.get(), buf.as_ptr().cast(), net.net) };
+        let r = unsafe { ffi::lana_port_match(self.c(), buf.as_ptr().cast(), net.net) };
         match r {
             // Attached to this very device (namespace and ifindex): only the settings change.
             1 => {
@@ -172,9 +196,9 @@ impl Port {
         // attach fails no frame saw them and the old ones come back.
         let old = KBox::new(self.config(), GFP_KERNEL)?;
         self.config.replace(Some(cfg));
-        // SAFETY: `c` is pinned and outlives the attachment (detached in drop); `buf` is
-        // NUL-terminated; `net` is referenced.
-        let r = unsafe { ffi::lana_port_attach(self.c.get(), buf.as_ptr().cast(), net.net) };
+        // SAFETY: `c` is valid and its owner (we) outlives the attachment (detached in
+        // drop); `buf` is NUL-terminated; `net` is referenced.
+        let r = unsafe { ffi::lana_port_attach(self.c(), buf.as_ptr().cast(), net.net) };
         if r < 0 {
             self.config.replace(Some(old));
             return Err(Error::from_errno(r));
@@ -185,7 +209,7 @@ impl Port {
     /// Detach (waits for running receive handlers). Harmless when detached.
     pub fn detach(&self) {
         // SAFETY: `c` is valid; the helper checks under rtnl whether it is attached.
-        unsafe { ffi::lana_port_detach(self.c.get()) };
+        unsafe { ffi::lana_port_detach(self.c()) };
     }
 
     /// Whether a device is attached.
@@ -197,10 +221,18 @@ impl Port {
     /// The attached device's name, written into `buf`.
     pub fn ifname<'a>(&self, buf: &'a mut [u8; 17]) -> Option<&'a str> {
         // SAFETY: `c` is valid; the helper writes at most `len` bytes, NUL-terminated.
-        unsafe { ffi::lana_port_ifname(self.c.get(), buf.as_mut_ptr().cast(), buf.len()) };
+        unsafe { ffi::lana_port_ifname(self.c(), buf.as_mut_ptr().cast(), buf.len()) };
         let end = buf.iter().position(|&b| b == 0).unwrap_or(0);
         let s = core::str::from_utf8(&buf[..end]).ok()?;
         (!s.is_empty()).then_some(s)
+    }
+
+    /// The device's state: `None` when detached, else whether it is up (running, with
+    /// carrier) and its MTU.
+    pub fn link(&self) -> Option<(bool, u32)> {
+        let (mut up, mut mtu) = (false, 0u32);
+        // SAFETY: `c` is valid; `up` and `mtu` are valid out pointers.
+        unsafe { ffi::lana_port_link(self.c(), &mut up, &mut mtu) }.then_some((up, mtu))
     }
 
     /// Frames left to the Linux stack.
@@ -221,9 +253,10 @@ impl Port {
             0 => crate::uapi::LANA_DEFAULT_ETHERTYPE as u16,
             t => t,
         };
-        let peer = cfg.peer.map_or(0, mac_to_u64);
-        // SAFETY: `c` is valid; the helper consumes the skb in every case.
-        let r = unsafe { ffi::lana_port_xmit(self.c.get(), pkt.into_raw(), proto, peer) };
+        let peer = cfg.peer.as_ref().map_or(core::ptr::null(), |m| m.as_ptr());
+        // SAFETY: `c` is valid; `peer` is NULL or 6 bytes that outlive the call; the helper
+        // consumes the skb in every case.
+        let r = unsafe { ffi::lana_port_xmit(self.c(), pkt.into_raw(), proto, peer) };
         Consumed(match r {
             0 => Fate::Transmitted,
             r if r == ENETDOWN.to_errno() => Fate::Dropped(DropReason::DeviceDown),
@@ -232,28 +265,35 @@ impl Port {
     }
 }
 
-/// A MAC address as a 48-bit number (first byte most significant).
-pub(crate) fn mac_to_u64(m: Mac) -> u64 {
-    m.iter().fold(0u64, |acc, &b| (acc << 8) | b as u64)
-}
-
 #[pinned_drop]
 impl PinnedDrop for Port {
     fn drop(self: Pin<&mut Self>) {
+        if self.c == NonNull::dangling() {
+            return; // `new` failed before the C half existed
+        }
         self.detach();
+        // SAFETY: detached: no rx_handler or notifier reaches `c` any more; freed once.
+        unsafe { ffi::lana_port_free(self.c()) };
     }
 }
 
 /// The rx_handler (via the C trampoline): hand claimed frames to the engine.
+///
+/// # Safety
+///
+/// Called by `netdev.c`'s rx_handler only, in the receive softirq, with the skb it was given
+/// and the port's owner (a live, pinned [`Port`]: it detaches, waiting for handlers, before
+/// it is freed).
 #[no_mangle]
-pub extern "C" fn lana_rust_rx(skb: *mut bindings::sk_buff, port: *mut c_void) -> c_uint {
-    // SAFETY: `port` is the rx_handler data registered by `Port::configure`: a pointer to
-    // the first field of a pinned, live `Port` (it detaches, waiting for handlers, before it
-    // is freed). `#[repr(C)]` puts `c` at offset 0.
-    let port = unsafe { &*port.cast::<Port>() };
-    // rx_handlers run under rcu_read_lock in the receive softirq.
-    let guard = rcu::Guard::new();
-    let Some(cfg) = port.config.get(&guard) else {
+pub(crate) unsafe extern "C" fn lana_rust_rx(
+    skb: *mut bindings::sk_buff,
+    owner: *mut c_void,
+) -> c_uint {
+    // SAFETY: `owner` is a live Port (function docs).
+    let port = unsafe { &*owner.cast::<Port>() };
+    // SAFETY: the receive softirq: bottom halves are off for the handler's duration.
+    let ctx = unsafe { PacketContext::new() };
+    let Some(cfg) = port.config.read(&ctx) else {
         return RX_HANDLER_PASS;
     };
     // SAFETY: `skb` is valid for the duration of the handler.
@@ -265,17 +305,17 @@ pub extern "C" fn lana_rust_rx(skb: *mut bindings::sk_buff, port: *mut c_void) -
     let mut claimed = cfg.ethertype == 0 || proto == cfg.ethertype;
     if claimed {
         if let Some(dst) = cfg.dst {
-            // SAFETY: as above; the stack set the MAC header before calling rx handlers.
-            claimed = unsafe { ffi::lana_skb_mac_dst(skb) } == mac_to_u64(dst);
+            // SAFETY: the frame has a whole Ethernet header (checked above), which starts
+            // with the destination address.
+            let hdr = unsafe { core::slice::from_raw_parts(ffi::lana_skb_eth_header(skb), 6) };
+            claimed = hdr == dst;
         }
     }
     if !claimed {
-        let cpu = crate::percpu::CpuOffset::this_cpu();
-        // SAFETY: softirq: bottom halves are off, so this CPU's copy is ours alone.
-        unsafe { *port.passed.on(cpu) += 1 };
+        // SAFETY: softirq: this CPU's copy is ours alone (`ctx`).
+        unsafe { *port.passed.on(ctx.cpu) += 1 };
         return RX_HANDLER_PASS;
     }
-    drop(guard);
     // SAFETY: the stack hands the handler a valid skb; returning CONSUMED gives it to us.
     let Some(pkt) = (unsafe { Packet::from_raw_shared(skb) }) else {
         return RX_HANDLER_CONSUMED;
@@ -286,20 +326,23 @@ pub extern "C" fn lana_rust_rx(skb: *mut bindings::sk_buff, port: *mut c_void) -
     RX_HANDLER_CONSUMED
 }
 
-/// Called by an engine thread (thread mechanisms) for a queued frame, bottom halves off.
+/// The port's device changed state (`netdev.c` queues this from its netdevice notifier):
+/// tell the eth block holding it and, through the neighbours' chains, the blocks along its
+/// paths.
+///
+/// # Safety
+///
+/// `owner` is a live [`Port`] (it cancels this work before it is freed).
 #[no_mangle]
-pub extern "C" fn lana_rust_ppe_run(skb: *mut bindings::sk_buff, entry: u64) {
-    // SAFETY: the queue held the only reference to this unshared skb; it is ours now.
-    if let Some(pkt) = unsafe { Packet::from_raw(skb) } {
-        engine::resume_from_queue(pkt, Entry::unpack(entry));
-    }
-}
-
-/// Called by the thread mechanisms for a queued frame that will not run, bottom halves off.
-#[no_mangle]
-pub extern "C" fn lana_rust_ppe_drop(skb: *mut bindings::sk_buff, reason: u32) {
-    // SAFETY: the queue held the only reference to this unshared skb; it is ours now.
-    if let Some(pkt) = unsafe { Packet::from_raw(skb) } {
-        engine::drop_queued(pkt, DropReason::from_u32(reason).unwrap_or(DropReason::Flushed));
+pub(crate) unsafe extern "C" fn lana_rust_port_link_changed(owner: *mut c_void) {
+    // SAFETY: `owner` is a live Port (function docs).
+    let port = unsafe { &*owner.cast::<Port>() };
+    let (up, mtu) = port.link().unwrap_or((false, 0));
+    let cfg = config::lock();
+    if let Some(n) = cfg
+        .node(port.entry.slot)
+        .filter(|n| n.inst.id == port.entry.id)
+    {
+        n.inst.chain.link_event(up, mtu);
     }
 }

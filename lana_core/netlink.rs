@@ -1,30 +1,45 @@
 // SPDX-License-Identifier: GPL-2.0
 //! The generic-netlink family `lana`: request parsing, replies and dumps.
 //!
-//! The family, its ops and its strict attribute policies are static C data in `ffi.c`; every
-//! op lands in [`lana_rust_doit`] or [`lana_rust_dumpit`]. Attributes arrive validated by the
-//! policy (types, lengths, NUL-terminated strings); the checks here are about meaning.
-//! Changing commands carry `GENL_ADMIN_PERM` (CAP_NET_ADMIN), checked by genetlink.
+//! The family, its ops and its strict attribute policies are static C data in `genl.c`;
+//! every op lands in [`lana_rust_doit`] or [`lana_rust_dumpit`]. Attributes arrive validated
+//! by the policy (types, lengths, NUL-terminated strings); the checks here are about
+//! meaning. Changing commands carry `GENL_ADMIN_PERM` (CAP_NET_ADMIN), checked by genetlink.
 
+use crate::binding;
+use crate::commands::{self, MAX_PROPS};
+use crate::config::{self, Config};
+use crate::engine;
 use crate::ffi;
+use crate::generation;
+use crate::mechanism;
+use crate::msg::{fail, CmdResult, MsgBuf, PROP_LEN};
+use crate::nlmsg::{DumpPart, Reply, Writer};
+use crate::params;
 use crate::props::PropSink;
-use crate::config::{self, Config, MAX_PROPS};
-use crate::msg::{fail, CmdResult, MsgBuf};
+use crate::types;
 use crate::uapi::*;
 use core::fmt::{self, Write};
 use kernel::bindings;
 use kernel::prelude::*;
 
-/// Register the family (module init).
-pub(crate) fn register_family() -> Result {
-    // SAFETY: registers the static family defined in ffi.c; unregistered in module exit.
-    kernel::error::to_result(unsafe { ffi::lana_genl_register() })
+/// The family, registered while the core is loaded.
+pub(crate) struct Family(());
+
+impl Family {
+    /// Register it (module init).
+    pub(crate) fn register() -> Result<Self> {
+        // SAFETY: registers the static family defined in genl.c; unregistered in drop.
+        kernel::error::to_result(unsafe { ffi::lana_genl_register() })?;
+        Ok(Family(()))
+    }
 }
 
-/// Unregister the family (module exit). Waits for running ops to finish.
-pub(crate) fn unregister_family() {
-    // SAFETY: registered in module init.
-    unsafe { ffi::lana_genl_unregister() };
+impl Drop for Family {
+    fn drop(&mut self) {
+        // SAFETY: registered in `register`; waits for running ops to finish.
+        unsafe { ffi::lana_genl_unregister() };
+    }
 }
 
 /// A request being handled by a `doit`.
@@ -36,25 +51,6 @@ struct Request {
     info: *mut bindings::genl_info,
 }
 
-/// The payload of attribute `nla`, or an empty slice.
-///
-/// # Safety
-///
-/// `nla` must be NULL or a valid attribute that outlives `'a`.
-unsafe fn nla_bytes<'a>(nla: *const bindings::nlattr) -> &'a [u8] {
-    if nla.is_null() {
-        return &[];
-    }
-    // SAFETY: `nla` is a valid attribute (caller); its payload has `nla_len` bytes.
-    unsafe {
-        let len = ffi::lana_nla_len(nla);
-        if len <= 0 {
-            return &[];
-        }
-        core::slice::from_raw_parts(ffi::lana_nla_data(nla).cast::<u8>(), len as usize)
-    }
-}
-
 /// A NUL-terminated string payload as `&str` (the policy guarantees the NUL).
 fn nul_str(b: &[u8]) -> Option<&str> {
     let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
@@ -62,19 +58,27 @@ fn nul_str(b: &[u8]) -> Option<&str> {
 }
 
 impl Request {
-    fn attr(&self, ty: u16) -> &[u8] {
-        // SAFETY: `info` is valid (type invariant); attrs[] has maxattr + 1 entries and
-        // `ty` <= LANA_A_MAX; the attribute lives in the request skb for the whole op.
-        unsafe { nla_bytes(ffi::lana_info_attr(self.info, ty as c_int)) }
+    /// Attribute `ty`, if the request has it.
+    fn nla(&self, ty: u16) -> Option<&bindings::nlattr> {
+        // SAFETY: `info` is valid (type invariant); `attrs` has maxattr + 1 entries and every
+        // `ty` used here is at most LANA_A_MAX; attributes live in the request skb for the
+        // whole op.
+        unsafe { (*(*self.info).attrs.add(ty as usize)).as_ref() }
     }
 
-    fn has(&self, ty: u16) -> bool {
-        // SAFETY: as in `attr`.
-        !unsafe { ffi::lana_info_attr(self.info, ty as c_int) }.is_null()
+    /// Attribute `ty`'s payload (empty when absent).
+    fn attr(&self, ty: u16) -> &[u8] {
+        let Some(nla) = self.nla(ty) else {
+            return &[];
+        };
+        let len = (nla.nla_len as usize).saturating_sub(core::mem::size_of::<bindings::nlattr>());
+        // SAFETY: a policy-validated attribute: its payload follows the 4-byte header and
+        // has `nla_len - 4` bytes in the request skb.
+        unsafe { core::slice::from_raw_parts(core::ptr::from_ref(nla).add(1).cast::<u8>(), len) }
     }
 
     fn string(&self, ty: u16, what: &str) -> CmdResult<&str> {
-        if !self.has(ty) {
+        if self.nla(ty).is_none() {
             fail!(EINVAL, "missing attribute: {}", what);
         }
         match nul_str(self.attr(ty)) {
@@ -126,16 +130,28 @@ impl Request {
         }
         // SAFETY: `info` is valid; lana_extack_msg copies the NUL-terminated message into the
         // extack's own buffer (and ignores a NULL extack).
-        unsafe {
-            ffi::lana_extack_msg(ffi::lana_info_extack(self.info), bytes.as_ptr().cast());
+        unsafe { ffi::lana_extack_msg((*self.info).extack, bytes.as_ptr().cast()) };
+    }
+
+    /// A reply to this request.
+    fn reply(&self, cmd: u8) -> CmdResult<Reply> {
+        // SAFETY: `info` is the running op's (type invariant) and outlives the reply, which
+        // is sent or freed before the op returns.
+        match unsafe { Reply::new(self.info, cmd) } {
+            Ok(r) => Ok(r),
+            Err(e) => fail!(e, "out of memory for the reply"),
         }
     }
 }
 
-/// Entry point of every `doit` (see `ffi.c`).
+/// Entry point of every `doit` (see `genl.c`).
+///
+/// # Safety
+///
+/// Called by genetlink only, with the op's valid, policy-checked `info`.
 #[no_mangle]
-pub extern "C" fn lana_rust_doit(cmd: u8, info: *mut bindings::genl_info) -> c_int {
-    // INVARIANT: genetlink passes the op's valid, policy-checked info.
+pub(crate) unsafe extern "C" fn lana_rust_doit(cmd: u8, info: *mut bindings::genl_info) -> c_int {
+    // INVARIANT: genetlink passes the op's valid, policy-checked info (function docs).
     let req = Request { info };
     match doit(cmd, &req) {
         Ok(()) => 0,
@@ -154,73 +170,19 @@ fn doit(cmd: u8, req: &Request) -> CmdResult {
     }
     let mut cfg = config::lock();
     let cfg: &mut Config = &mut cfg;
+    let name = || req.string(LANA_A_NAME, "name");
+    let peer = || req.string(LANA_A_PEER, "peer");
     match cmd {
-        LANA_CMD_ADD => config::add(cfg, req.string(LANA_A_NAME, "name")?, req.string(LANA_A_TYPE, "type")?),
-        LANA_CMD_RM => config::rm(cfg, req.string(LANA_A_NAME, "name")?),
-        LANA_CMD_SET => {
-            let props = req.props()?;
-            config::set(cfg, req.string(LANA_A_NAME, "name")?, &props)
+        LANA_CMD_ADD => commands::add(cfg, name()?, req.string(LANA_A_TYPE, "type")?),
+        LANA_CMD_RM => commands::rm(cfg, name()?),
+        LANA_CMD_SET => commands::set(cfg, name()?, &req.props()?),
+        LANA_CMD_BIND => binding::bind(cfg, name()?, peer()?),
+        LANA_CMD_UNBIND => binding::unbind(cfg, name()?, peer()?),
+        LANA_CMD_REPLACE => {
+            binding::replace(cfg, name()?, peer()?, req.flags() & LANA_F_DROP_STATE != 0)
         }
-        LANA_CMD_BIND => config::bind(cfg, req.string(LANA_A_NAME, "name")?, req.string(LANA_A_PEER, "peer")?),
-        LANA_CMD_UNBIND => config::unbind(cfg, req.string(LANA_A_NAME, "name")?, req.string(LANA_A_PEER, "peer")?),
-        LANA_CMD_REPLACE => config::replace(
-            cfg,
-            req.string(LANA_A_NAME, "name")?,
-            req.string(LANA_A_PEER, "peer")?,
-            req.flags() & LANA_F_DROP_STATE != 0,
-        ),
-        LANA_CMD_FLUSH => config::flush(cfg),
+        LANA_CMD_FLUSH => commands::flush(cfg),
         _ => fail!(EOPNOTSUPP, "unknown command {}", cmd),
-    }
-}
-
-/// A message being filled with attributes.
-///
-/// # Invariants
-///
-/// `skb` is a valid netlink message under construction, owned by the caller.
-struct Writer {
-    skb: *mut bindings::sk_buff,
-}
-
-impl Writer {
-    fn check(r: c_int) -> Result {
-        if r == 0 {
-            Ok(())
-        } else {
-            Err(EMSGSIZE)
-        }
-    }
-
-    fn put_str(&mut self, ty: u16, s: &str) -> Result {
-        let mut buf = [0u8; 288];
-        let n = s.len().min(buf.len() - 1);
-        buf[..n].copy_from_slice(&s.as_bytes()[..n]);
-        // SAFETY: `skb` is valid (invariant); `buf` is NUL-terminated.
-        Self::check(unsafe { ffi::lana_nla_put_string(self.skb, ty as c_int, buf.as_ptr().cast()) })
-    }
-
-    fn put_u32(&mut self, ty: u16, v: u32) -> Result {
-        // SAFETY: `skb` is valid (invariant).
-        Self::check(unsafe { ffi::lana_nla_put_u32(self.skb, ty as c_int, v) })
-    }
-
-    fn put_u64(&mut self, ty: u16, v: u64) -> Result {
-        // SAFETY: `skb` is valid (invariant).
-        Self::check(unsafe { ffi::lana_nla_put_u64(self.skb, ty as c_int, v) })
-    }
-
-    /// Put a nested attribute filled by `f`.
-    fn nest(&mut self, ty: u16, f: impl FnOnce(&mut Self) -> Result) -> Result {
-        // SAFETY: `skb` is valid (invariant).
-        let nest = unsafe { ffi::lana_nla_nest_start(self.skb, ty as c_int) };
-        if nest.is_null() {
-            return Err(EMSGSIZE);
-        }
-        f(self)?;
-        // SAFETY: `nest` was started on this skb and nothing was cancelled since.
-        unsafe { ffi::lana_nla_nest_end(self.skb, nest) };
-        Ok(())
     }
 }
 
@@ -232,7 +194,7 @@ struct PropWriter<'a> {
 
 impl PropSink for PropWriter<'_> {
     fn put(&mut self, key: &str, value: fmt::Arguments<'_>) {
-        let mut s = MsgBuf::new_long();
+        let mut s = MsgBuf::<PROP_LEN>::new();
         let _ = write!(s, "{}={}", key, value);
         if self.err.is_ok() {
             self.err = self.w.put_str(LANA_A_PROP, s.as_str());
@@ -247,10 +209,13 @@ fn fill_instance(w: &mut Writer, cfg: &Config, slot: u32) -> Result {
     w.put_u32(LANA_A_ID, inst.id)?;
     w.put_str(LANA_A_NAME, inst.name.as_str())?;
     w.put_str(LANA_A_TYPE, inst.ty.name)?;
-    for (attr, ports) in [(LANA_A_INGRESS, &node.ingress), (LANA_A_EGRESS, &node.egress)] {
+    for (attr, ports) in [
+        (LANA_A_INGRESS, &node.ingress),
+        (LANA_A_EGRESS, &node.egress),
+    ] {
         w.nest(attr, |w| {
-            for &id in ports.iter() {
-                w.put_str(LANA_A_NAME, cfg.name_of(id))?;
+            for b in ports.iter() {
+                w.put_str(LANA_A_NAME, cfg.name_of(b.slot))?;
             }
             Ok(())
         })?;
@@ -266,9 +231,8 @@ fn fill_instance(w: &mut Writer, cfg: &Config, slot: u32) -> Result {
     })
 }
 
-/// Describe type `i` of `cfg`.
-fn fill_type(w: &mut Writer, cfg: &Config, i: usize) -> Result {
-    let ty = cfg.types[i].ty;
+/// Describe type `ty`.
+fn fill_type(w: &mut Writer, cfg: &Config, ty: &types::FbType) -> Result {
     w.put_str(LANA_A_TYPE, ty.name)?;
     w.put_str(LANA_A_DESC, ty.description)?;
     w.put_u32(LANA_A_MAX_INGRESS, ty.max_ingress)?;
@@ -276,32 +240,12 @@ fn fill_type(w: &mut Writer, cfg: &Config, i: usize) -> Result {
     w.put_u32(LANA_A_INSTANCES, cfg.instances_of(ty))?;
     w.nest(LANA_A_KEYS, |w| {
         for k in ty.keys {
-            let mut s = MsgBuf::new_long();
+            let mut s = MsgBuf::<PROP_LEN>::new();
             let _ = write!(s, "{}={}: {}", k.key, k.kind.as_str(), k.help);
             w.put_str(LANA_A_PROP, s.as_str())?;
         }
         Ok(())
     })
-}
-
-/// Send a single reply to a `doit`, filled by `f`.
-fn reply(req: &Request, cmd: u8, f: impl FnOnce(&mut Writer) -> Result) -> CmdResult {
-    let mut hdr: *mut c_void = core::ptr::null_mut();
-    // SAFETY: `info` is valid (Request invariant); `hdr` is written on success.
-    let skb = unsafe { ffi::lana_reply_new(req.info, cmd, &mut hdr) };
-    if skb.is_null() {
-        fail!(ENOMEM, "out of memory for the reply");
-    }
-    // INVARIANT: a fresh reply message we own.
-    let mut w = Writer { skb };
-    if let Err(e) = f(&mut w) {
-        // SAFETY: we own `skb` and have not sent it.
-        unsafe { ffi::lana_msg_free(skb) };
-        fail!(e, "reply does not fit a netlink message");
-    }
-    // SAFETY: `skb` and `hdr` come from lana_reply_new; genlmsg_reply consumes the skb.
-    kernel::error::to_result(unsafe { ffi::lana_reply_send(skb, hdr, req.info) })?;
-    Ok(())
 }
 
 fn reply_get(req: &Request) -> CmdResult {
@@ -310,16 +254,19 @@ fn reply_get(req: &Request) -> CmdResult {
     let Some(slot) = cfg.find(name) else {
         fail!(ENOENT, "no functional block named '{}'", name);
     };
-    reply(req, LANA_CMD_GET, |w| fill_instance(w, &cfg, slot))
+    let mut r = req.reply(LANA_CMD_GET)?;
+    if let Err(e) = fill_instance(r.writer(), &cfg, slot) {
+        fail!(e, "reply does not fit a netlink message");
+    }
+    Ok(r.send()?)
 }
 
 fn reply_stats(req: &Request) -> CmdResult {
-    let f = crate::graph::counters().map(|c| c.totals()).unwrap_or_default();
-    let (generation, blocks) = {
-        let cfg = config::lock();
-        (config::generation(), cfg.len() as u32)
-    };
-    reply(req, LANA_CMD_STATS, |w| {
+    let f = engine::with(|e| e.totals()).unwrap_or_default();
+    let blocks = config::lock().len() as u32;
+    let mut r = req.reply(LANA_CMD_STATS)?;
+    let w = r.writer();
+    let filled = (|| {
         w.put_u64(LANA_A_ENGINE_RX, f.entered)?;
         w.put_u64(LANA_A_BYTES, f.entered_bytes)?;
         w.put_u64(LANA_A_ENGINE_COPIES, f.copies)?;
@@ -332,31 +279,41 @@ fn reply_stats(req: &Request) -> CmdResult {
             }
             Ok(())
         })?;
-        w.put_u32(LANA_A_ENGINE_MAX_HOPS, crate::engine::max_hops())?;
-        w.put_u32(LANA_A_ENGINE_MAX_BLOCKS, config::max_blocks())?;
+        w.put_u32(LANA_A_ENGINE_MAX_HOPS, params::max_hops())?;
+        w.put_u32(LANA_A_ENGINE_MAX_BLOCKS, params::max_blocks())?;
         w.put_u32(LANA_A_ENGINE_BLOCKS, blocks)?;
-        w.put_u32(LANA_A_GENERATION, generation)?;
-        w.put_str(LANA_A_ENGINE_MODE, crate::engine::mechanism())
-    })
+        w.put_u32(LANA_A_GENERATION, generation::current())?;
+        w.put_str(LANA_A_ENGINE_MODE, mechanism::name())
+    })();
+    if let Err(e) = filled {
+        fail!(e, "reply does not fit a netlink message");
+    }
+    Ok(r.send()?)
 }
 
-/// Entry point of every dump (see `ffi.c`): one message per block (in slot order) or type,
+/// Entry point of every dump (see `genl.c`): one message per block (in slot order) or type,
 /// resuming at the slot or index kept in `cb->args[0]`. A dump that spans several calls
 /// while the configuration changes is flagged NLM_F_DUMP_INTR (the generation is the
 /// sequence number genetlink compares), so userspace retries it.
+///
+/// # Safety
+///
+/// Called by genetlink only, with the dump's buffer `skb` and callback `cb`.
 #[no_mangle]
-pub extern "C" fn lana_rust_dumpit(
+pub(crate) unsafe extern "C" fn lana_rust_dumpit(
     cmd: u8,
     skb: *mut bindings::sk_buff,
     cb: *mut bindings::netlink_callback,
 ) -> c_int {
-    // SAFETY: `cb` is the valid callback of this dump; args[] has 6 entries we own.
-    let start = unsafe { *ffi::lana_dump_args(cb) }.max(0) as usize;
+    // SAFETY: `cb` is the valid callback of this dump; its args[] are ours.
+    let args = unsafe { &mut (*cb).__bindgen_anon_1.args };
+    let start = args[0].max(0) as usize;
     let cfg = config::lock();
-    let generation = config::generation();
+    let generation = generation::current();
+    let types = types::lock();
     let total = match cmd {
         LANA_CMD_GET => cfg.slot_count(),
-        LANA_CMD_TYPES => cfg.types.len(),
+        LANA_CMD_TYPES => types.len(),
         _ => return EOPNOTSUPP.to_errno(),
     };
     let mut i = start;
@@ -366,29 +323,27 @@ pub extern "C" fn lana_rust_dumpit(
             i += 1;
             continue;
         }
-        // SAFETY: `skb` and `cb` belong to this dump.
-        let hdr = unsafe { ffi::lana_dump_put(skb, cb, cmd, generation) };
-        if hdr.is_null() {
+        // SAFETY: `skb` and `cb` belong to this dump (function docs).
+        let Some(mut part) = (unsafe { DumpPart::new(skb, cb, cmd, generation) }) else {
             break;
-        }
-        // INVARIANT: `skb` is the dump's message buffer.
-        let mut w = Writer { skb };
-        let r = if cmd == LANA_CMD_GET { fill_instance(&mut w, &cfg, i as u32) } else { fill_type(&mut w, &cfg, i) };
+        };
+        let r = if cmd == LANA_CMD_GET {
+            fill_instance(part.writer(), &cfg, i as u32)
+        } else {
+            fill_type(part.writer(), &cfg, types[i].ty)
+        };
         if r.is_err() {
-            // SAFETY: `hdr` was put on `skb` above.
-            unsafe { ffi::lana_msg_cancel(skb, hdr) };
+            // `part` is cancelled as it drops
             if first {
                 return EMSGSIZE.to_errno();
             }
             break;
         }
-        // SAFETY: `hdr` was put on `skb` above.
-        unsafe { ffi::lana_msg_end(skb, hdr) };
+        part.end();
         first = false;
         i += 1;
     }
-    // SAFETY: as above.
-    unsafe { *ffi::lana_dump_args(cb) = i as c_long };
-    // SAFETY: `skb` is valid.
-    (unsafe { ffi::lana_skb_len(skb) }) as c_int
+    args[0] = i as c_long;
+    // SAFETY: `skb` is the dump's valid buffer.
+    (unsafe { (*skb).len }) as c_int
 }

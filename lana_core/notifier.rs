@@ -1,96 +1,298 @@
 // SPDX-License-Identifier: GPL-2.0
-//! Configuration events reach blocks through notifier chains: each instance owns a raw
-//! notifier chain and subscribes itself to it; the core calls the chain for every bind,
-//! unbind, set, replace and removal that concerns the instance. A subscriber that returns an
-//! error vetoes the change.
+//! Configuration events reach blocks through notifier chains, as the paper describes: every
+//! block owns a chain ([`EventChain`]); the block itself and the blocks bound to it subscribe
+//! to it ([`Subscription`]). The core *asks* a chain before a change concerning its owner
+//! (the owner may veto it) and *tells* it afterwards (its neighbours hear the news). Link
+//! events (an eth block's device going up or down, or changing its MTU) travel on from
+//! neighbour to neighbour, each block hearing each event once, so a socket block learns that
+//! the device at the other end of its path went down.
 //!
-//! Raw chains need the caller's locking: every call here happens under the registry's
+//! Raw chains need the caller's locking: chains change and are called only under the
 //! configuration mutex.
 
-use crate::block::{Event, Reason};
-use crate::ffi;
-use crate::config::Instance;
+use crate::block::{Event, NeighbourEvent, Reason};
+use crate::types::DynBlock;
+use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::bindings;
 use kernel::prelude::*;
 use kernel::types::Opaque;
 
-/// A notifier chain and the owner's own subscription to it, embedded in an [`Instance`].
+/// The notifier action of a question, which the owner may veto.
+const ASK: c_ulong = 1;
+/// The notifier action of news, for the neighbours.
+const TELL: c_ulong = 2;
+
+/// A block's notifier chain.
 ///
 /// # Invariants
 ///
-/// Once [`EventChain::subscribe`] ran, `nb` is on `head` until [`EventChain::unsubscribe`];
-/// the object does not move meanwhile (it lives in an `Arc`).
+/// `head` is an initialised raw notifier head whose entries are the `nb` of live, pinned
+/// [`Subscription`]s; it is changed and called only under the configuration mutex.
 pub(crate) struct EventChain {
     head: Opaque<bindings::raw_notifier_head>,
-    pub(crate) nb: Opaque<bindings::notifier_block>,
+    /// The name of the owner, as its neighbours hear it.
+    owner: crate::name::Name,
+    /// The last link event this block passed on (events are numbered; see [`link_event`]).
+    link_seen: AtomicU64,
 }
 
-// SAFETY: the chain is only touched under the configuration mutex (module docs).
+// SAFETY: the chain is touched only under the configuration mutex (type invariant).
 unsafe impl Send for EventChain {}
 // SAFETY: as above.
 unsafe impl Sync for EventChain {}
 
-/// What travels through the chain's `void *data`.
+/// Who a subscription is for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// The chain's owner: it is asked, and may veto.
+    Owner,
+    /// A block bound to the owner: it is told.
+    Neighbour,
+}
+
+/// One block's subscription to one chain.
+///
+/// # Invariants
+///
+/// `block` (and `chain`, for neighbours: the subscriber's own chain, which link events go on
+/// to) live at least as long as the subscription is on a chain: subscriptions belong to the
+/// subscriber's configuration entry and come off every chain before it is freed.
+pub(crate) struct Subscription {
+    nb: Opaque<bindings::notifier_block>,
+    block: *const dyn DynBlock,
+    chain: *const EventChain,
+    role: Role,
+}
+
+// SAFETY: only touched under the configuration mutex, like the chains.
+unsafe impl Send for Subscription {}
+// SAFETY: as above.
+unsafe impl Sync for Subscription {}
+
+/// What travels through a chain's `void *data`.
 struct Message<'a, 'b> {
     event: &'a Event<'b>,
+    /// The chain's owner, as neighbours hear it.
+    from: &'a str,
+    /// The number of a link event (0 for others).
+    link: u64,
     reason: Reason,
 }
 
-impl EventChain {
-    pub(crate) fn new() -> Self {
-        Self { head: Opaque::zeroed(), nb: Opaque::zeroed() }
-    }
-
-    /// Put the owner's own subscription on the chain. `self` must not move afterwards.
-    pub(crate) fn subscribe(&self) -> Result {
-        // SAFETY: `head` and `nb` are valid for writes; a zeroed head is an empty chain and
-        // lana_chain_init makes it so explicitly. Callers hold the configuration mutex.
-        kernel::error::to_result(unsafe {
-            ffi::lana_chain_init(self.head.get());
-            ffi::lana_nb_init(self.nb.get());
-            ffi::lana_chain_register(self.head.get(), self.nb.get())
-        })
-    }
-
-    /// Take the subscription off again (before the owner is freed).
-    pub(crate) fn unsubscribe(&self) {
-        // SAFETY: `nb` was registered on `head` by `subscribe`; mutex held by the caller.
-        unsafe { ffi::lana_chain_unregister(self.head.get(), self.nb.get()) };
-    }
-
-    /// Deliver `event`; `Err` carries the errno and the subscriber's reason if it vetoed.
-    pub(crate) fn call(&self, event: &Event<'_>) -> core::result::Result<(), (Error, Option<&'static str>)> {
-        let mut msg = Message { event, reason: Reason { msg: None } };
-        // SAFETY: `head` is an initialised chain; `msg` outlives the call; mutex held.
-        let r = unsafe {
-            ffi::lana_chain_call(self.head.get(), 0, (&raw mut msg).cast::<c_void>())
+impl Subscription {
+    /// `block`'s subscription: as the owner of `chain`, or as a neighbour hearing another
+    /// block's chain (`chain` is then the subscriber's own chain, for link events to go on).
+    fn new(block: &dyn DynBlock, chain: &EventChain, role: Role) -> Result<Pin<KBox<Self>>> {
+        let nb = bindings::notifier_block {
+            notifier_call: Some(lana_block_event),
+            next: core::ptr::null_mut(),
+            // the owner first: it must be asked before any neighbour is told anything
+            priority: if role == Role::Owner { 1 } else { 0 },
         };
-        if r == 0 {
-            Ok(())
-        } else {
-            Err((Error::from_errno(r), msg.reason.msg))
-        }
+        // The pointers are to a block and a chain whose lifetime the caller ties to this
+        // subscription (type invariant); they are erased to raw pointers for the C side.
+        let block: *const (dyn DynBlock + '_) = block;
+        // SAFETY: only the lifetime is erased (see above).
+        let block: *const dyn DynBlock = unsafe { core::mem::transmute(block) };
+        Ok(KBox::pin(
+            Subscription {
+                nb: Opaque::new(nb),
+                block,
+                chain,
+                role,
+            },
+            GFP_KERNEL,
+        )?)
+    }
+
+    /// A subscription for the owner of `chain`.
+    pub(crate) fn owner(block: &dyn DynBlock, chain: &EventChain) -> Result<Pin<KBox<Self>>> {
+        Self::new(block, chain, Role::Owner)
+    }
+
+    /// A subscription for a neighbour (`block`, owning `own_chain`) to another block's chain.
+    pub(crate) fn neighbour(
+        block: &dyn DynBlock,
+        own_chain: &EventChain,
+    ) -> Result<Pin<KBox<Self>>> {
+        Self::new(block, own_chain, Role::Neighbour)
     }
 }
 
-/// Called by the chain for an instance's own subscription: hand the event to its block.
-#[no_mangle]
-pub extern "C" fn lana_rust_fb_event(
+/// Numbers link events, so each block passes each one on once.
+static LINK_EVENTS: AtomicU64 = AtomicU64::new(0);
+
+impl EventChain {
+    /// An empty chain for the block called `owner`.
+    pub(crate) fn new(owner: crate::name::Name) -> Self {
+        Self {
+            // An all-zero raw_notifier_head is an empty chain (RAW_INIT_NOTIFIER_HEAD).
+            head: Opaque::zeroed(),
+            owner,
+            link_seen: AtomicU64::new(0),
+        }
+    }
+
+    /// Put `sub` on the chain. The configuration mutex must be held; `sub` must come off
+    /// ([`Self::unsubscribe`]) before it or the chain is freed.
+    pub(crate) fn subscribe(&self, sub: &Subscription) {
+        // SAFETY: `head` is a valid chain and `sub.nb` a valid, pinned notifier block
+        // (invariants); the mutex serialises chain changes.
+        unsafe { bindings::raw_notifier_chain_register(self.head.get(), sub.nb.get()) };
+    }
+
+    /// Take `sub` off the chain (harmless if it is not on it).
+    pub(crate) fn unsubscribe(&self, sub: &Subscription) {
+        // SAFETY: as in `subscribe`.
+        unsafe { bindings::raw_notifier_chain_unregister(self.head.get(), sub.nb.get()) };
+    }
+
+    /// Forget every subscription at once (the owner and all its neighbours are going).
+    pub(crate) fn clear(&self) {
+        // SAFETY: `head` is valid; writing an empty head under the mutex (invariant).
+        unsafe { (*self.head.get()).head = core::ptr::null_mut() };
+    }
+
+    fn call(
+        &self,
+        action: c_ulong,
+        event: &Event<'_>,
+        link: u64,
+    ) -> core::result::Result<(), (Error, Option<&'static str>)> {
+        let mut msg = Message {
+            event,
+            from: self.owner.as_str(),
+            link,
+            reason: Reason { msg: None },
+        };
+        // SAFETY: `head` is an initialised chain (invariant); `msg` outlives the call; the
+        // configuration mutex is held by every caller.
+        let r = unsafe {
+            bindings::raw_notifier_call_chain(
+                self.head.get(),
+                action,
+                (&raw mut msg).cast::<c_void>(),
+            )
+        };
+        match notifier_to_errno(r) {
+            0 => Ok(()),
+            e => Err((Error::from_errno(e), msg.reason.msg)),
+        }
+    }
+
+    /// Ask the owner whether `event` may happen to it; `Err` carries the errno and the
+    /// owner's reason if it vetoed.
+    pub(crate) fn ask(
+        &self,
+        event: &Event<'_>,
+    ) -> core::result::Result<(), (Error, Option<&'static str>)> {
+        self.call(ASK, event, 0)
+    }
+
+    /// Tell the neighbours that `event` happened to the owner.
+    pub(crate) fn tell(&self, event: &Event<'_>) {
+        let _ = self.call(TELL, event, 0);
+    }
+
+    /// The owner's device changed (it is an eth block): tell the owner and, from neighbour
+    /// to neighbour, every block connected to it.
+    pub(crate) fn link_event(&self, up: bool, mtu: u32) {
+        let n = LINK_EVENTS.fetch_add(1, Ordering::Relaxed) + 1;
+        self.link_seen.store(n, Ordering::Relaxed);
+        let _ = self.call(
+            TELL,
+            &Event::Neighbour {
+                peer: self.owner.as_str(),
+                what: NeighbourEvent::Link { up, mtu },
+            },
+            n,
+        );
+    }
+}
+
+/// `notifier_to_errno` (a static inline in C): the negative errno a subscriber stopped the
+/// chain with, or 0.
+fn notifier_to_errno(r: c_int) -> c_int {
+    let r = r & !(bindings::NOTIFY_STOP_MASK as c_int);
+    if r > bindings::NOTIFY_OK as c_int {
+        bindings::NOTIFY_OK as c_int - r
+    } else {
+        0
+    }
+}
+
+/// `notifier_from_errno` (a static inline in C).
+fn notifier_from_errno(e: c_int) -> c_int {
+    if e != 0 {
+        (bindings::NOTIFY_STOP_MASK as c_int) | (bindings::NOTIFY_OK as c_int - e)
+    } else {
+        bindings::NOTIFY_OK as c_int
+    }
+}
+
+/// Every chain's callback: hand the event to the subscribed block.
+///
+/// # Safety
+///
+/// Called by `raw_notifier_call_chain` only, for a `notifier_block` that is the `nb` of a
+/// [`Subscription`], with `data` a `Message` (see [`EventChain::call`]).
+unsafe extern "C" fn lana_block_event(
     nb: *mut bindings::notifier_block,
-    _action: c_ulong,
+    action: c_ulong,
     data: *mut c_void,
 ) -> c_int {
-    // SAFETY: `nb` is the `nb` field of an `EventChain` which is the `chain` field of a live
-    // `Instance` (only `EventChain::subscribe` registers this callback, and instances
-    // unsubscribe before they are freed).
-    let inst: &Instance = unsafe {
-        let nb = nb.cast::<Opaque<bindings::notifier_block>>();
-        &*kernel::container_of!(nb, Instance, chain.nb)
+    // SAFETY: `nb` is the `nb` field of a live Subscription (function docs, type invariant).
+    let sub: &Subscription = unsafe {
+        &*kernel::container_of!(
+            nb.cast::<Opaque<bindings::notifier_block>>(),
+            Subscription,
+            nb
+        )
     };
     // SAFETY: `EventChain::call` passes a `Message` that lives across the call.
     let msg = unsafe { &mut *data.cast::<Message<'_, '_>>() };
-    match inst.fb.event(msg.event, &mut msg.reason) {
-        Ok(()) => 0,
-        Err(e) => e.to_errno(),
+    // SAFETY: the subscriber's block and chain outlive its subscriptions (type invariant).
+    let (block, own_chain) = unsafe { (&*sub.block, &*sub.chain) };
+    match (action, sub.role) {
+        (ASK, Role::Owner) => notifier_from_errno(match block.event(msg.event, &mut msg.reason) {
+            Ok(()) => 0,
+            Err(e) => e.to_errno(),
+        }),
+        (TELL, Role::Owner) if msg.link != 0 => {
+            // The owner hears its own link events, as a neighbour of itself would.
+            let _ = block.event(msg.event, &mut Reason { msg: None });
+            bindings::NOTIFY_DONE as c_int
+        }
+        (TELL, Role::Neighbour) => {
+            if msg.link != 0 {
+                // a link event: hear it once, then pass it on to our own neighbours
+                if own_chain.link_seen.swap(msg.link, Ordering::Relaxed) == msg.link {
+                    return bindings::NOTIFY_DONE as c_int;
+                }
+                let _ = block.event(msg.event, &mut Reason { msg: None });
+                let _ = own_chain.call(TELL, msg.event, msg.link);
+            } else if let Some(what) = neighbour_news(msg.event, own_chain.owner.as_str()) {
+                let _ = block.event(
+                    &Event::Neighbour {
+                        peer: msg.from,
+                        what,
+                    },
+                    &mut Reason { msg: None },
+                );
+            }
+            bindings::NOTIFY_DONE as c_int
+        }
+        _ => bindings::NOTIFY_DONE as c_int,
+    }
+}
+
+/// What neighbour `me` hears of an event that happened to a block: nothing of what it took
+/// part in itself (it was asked about that directly).
+fn neighbour_news<'a>(event: &Event<'a>, me: &str) -> Option<NeighbourEvent<'a>> {
+    match *event {
+        Event::Bind { peer, .. } if peer != me => Some(NeighbourEvent::Bound { other: peer }),
+        Event::Unbind { peer, .. } if peer != me => Some(NeighbourEvent::Unbound { other: peer }),
+        Event::ReplaceOut { new } => Some(NeighbourEvent::Replaced { by: new }),
+        _ => None,
     }
 }

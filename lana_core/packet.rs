@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 //! [`Packet`]: an owned socket buffer.
 
+use crate::fate::DropReason;
 use crate::ffi;
 use core::ptr::NonNull;
 use kernel::bindings;
@@ -75,7 +76,7 @@ impl Packet {
         // SAFETY: by the type invariant `skb` is valid; `data` points to `headlen` readable
         // bytes that live as long as the skb, which `&self` keeps alive and unchanged.
         unsafe {
-            let p = ffi::lana_skb_data(self.skb.as_ptr());
+            let p = (*self.skb.as_ptr()).data;
             let n = ffi::lana_skb_headlen(self.skb.as_ptr()) as usize;
             if p.is_null() || n == 0 {
                 return &[];
@@ -87,15 +88,18 @@ impl Packet {
     /// A copy sharing the data (`skb_clone`), or `None` when memory is short.
     pub(crate) fn try_clone(&self) -> Option<Packet> {
         // SAFETY: by the type invariant `skb` is valid.
-        let c = unsafe { ffi::lana_skb_clone(self.skb.as_ptr()) };
+        let c = unsafe { bindings::skb_clone(self.skb.as_ptr(), bindings::GFP_ATOMIC) };
         // INVARIANT: a fresh clone is a new, unshared sk_buff owned by us.
         NonNull::new(c).map(|skb| Packet { skb })
     }
 
     /// Free the packet, telling drop monitors why (`kfree_skb_reason`).
-    pub(crate) fn drop_for(self, reason: crate::block::DropReason) {
-        // SAFETY: we own one reference to a valid skb (type invariant), given up here.
-        unsafe { ffi::lana_kfree_skb_reason(self.into_raw(), reason as u32) };
+    pub(crate) fn drop_for(self, reason: DropReason) {
+        // SAFETY: we own one reference to a valid skb (type invariant), given up here;
+        // `kfree_skb_reason` is this call with no socket.
+        unsafe {
+            bindings::sk_skb_reason_drop(core::ptr::null(), self.into_raw(), kernel_reason(reason))
+        };
     }
 
     pub(crate) fn as_raw(&self) -> *mut bindings::sk_buff {
@@ -105,7 +109,32 @@ impl Packet {
 
 impl Drop for Packet {
     fn drop(&mut self) {
-        // SAFETY: by the type invariant we own one reference to a valid skb.
-        unsafe { ffi::lana_kfree_skb(self.skb.as_ptr()) };
+        // SAFETY: by the type invariant we own one reference to a valid skb (`kfree_skb`).
+        unsafe {
+            bindings::sk_skb_reason_drop(
+                core::ptr::null(),
+                self.skb.as_ptr(),
+                bindings::skb_drop_reason_SKB_DROP_REASON_NOT_SPECIFIED,
+            )
+        };
+    }
+}
+
+/// LANA's drop reasons as the kernel's, for drop monitors; NOT_SPECIFIED where the kernel has
+/// none that fits.
+fn kernel_reason(r: DropReason) -> bindings::skb_drop_reason {
+    use bindings::*;
+    match r {
+        DropReason::Filtered => skb_drop_reason_SKB_DROP_REASON_SOCKET_FILTER,
+        DropReason::NoNext => skb_drop_reason_SKB_DROP_REASON_NO_TX_TARGET,
+        DropReason::HopLimit => skb_drop_reason_SKB_DROP_REASON_RECURSION_LIMIT,
+        DropReason::QueueFull => skb_drop_reason_SKB_DROP_REASON_CPU_BACKLOG,
+        DropReason::SocketFull => skb_drop_reason_SKB_DROP_REASON_SOCKET_RCVBUFF,
+        DropReason::NoSocket => skb_drop_reason_SKB_DROP_REASON_NO_SOCKET,
+        DropReason::FanoutFailed => skb_drop_reason_SKB_DROP_REASON_NOMEM,
+        DropReason::DeviceDown => skb_drop_reason_SKB_DROP_REASON_DEV_READY,
+        DropReason::Flushed => skb_drop_reason_SKB_DROP_REASON_QUEUE_PURGE,
+        // the device freed tx errors itself; a stale entry has no kernel reason
+        DropReason::TxError | DropReason::NoBlock => skb_drop_reason_SKB_DROP_REASON_NOT_SPECIFIED,
     }
 }

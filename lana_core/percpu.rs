@@ -6,6 +6,7 @@
 use crate::ffi;
 use core::marker::PhantomData;
 use core::ptr::NonNull;
+use kernel::bindings;
 use kernel::prelude::*;
 
 /// This CPU's per-CPU offset, taken once per packet by the engine so that per-hop counter
@@ -63,9 +64,16 @@ impl<T: Zeroed> PerCpu<T> {
     /// Zeroed memory on every possible CPU.
     pub fn new() -> Result<Self> {
         // SAFETY: plain allocation; __alloc_percpu returns zeroed memory or NULL.
-        let p = unsafe { ffi::lana_percpu_alloc(core::mem::size_of::<T>(), core::mem::align_of::<T>()) };
+        let p = unsafe {
+            ffi::lana_percpu_alloc(core::mem::size_of::<T>(), core::mem::align_of::<T>())
+        };
         // INVARIANT: a non-NULL result is a live per-CPU allocation of a T.
-        NonNull::new(p).map(|pcpu| Self { pcpu, _t: PhantomData }).ok_or(ENOMEM)
+        NonNull::new(p)
+            .map(|pcpu| Self {
+                pcpu,
+                _t: PhantomData,
+            })
+            .ok_or(ENOMEM)
     }
 
     /// This CPU's copy, at an offset the engine took once for the packet.
@@ -88,8 +96,8 @@ impl<T: Zeroed> PerCpu<T> {
 
     /// Visit every possible CPU's copy (a racing writer changes it one word at a time).
     pub fn fold<A>(&self, init: A, mut f: impl FnMut(A, T) -> A) -> A {
-        // SAFETY: reading a global.
-        let n = unsafe { ffi::lana_nr_cpu_ids() };
+        // SAFETY: `nr_cpu_ids` is set once during boot, before modules load.
+        let n = unsafe { bindings::nr_cpu_ids };
         let mut acc = init;
         for cpu in 0..n {
             // SAFETY: `pcpu` is live; the helper returns NULL for impossible CPUs.
@@ -104,8 +112,8 @@ impl<T: Zeroed> PerCpu<T> {
 
     /// Zero every CPU's copy. Counts a CPU adds while this runs may survive.
     pub fn reset(&self) {
-        // SAFETY: reading a global.
-        let n = unsafe { ffi::lana_nr_cpu_ids() };
+        // SAFETY: `nr_cpu_ids` is set once during boot, before modules load.
+        let n = unsafe { bindings::nr_cpu_ids };
         for cpu in 0..n {
             // SAFETY: as in `fold`.
             let p = unsafe { ffi::lana_percpu_cpu(self.pcpu.as_ptr(), cpu) }.cast::<T>();
@@ -120,7 +128,7 @@ impl<T: Zeroed> PerCpu<T> {
 impl<T: Zeroed> Drop for PerCpu<T> {
     fn drop(&mut self) {
         // SAFETY: `pcpu` is live and no one else uses it any more (we are being dropped).
-        unsafe { ffi::lana_percpu_free(self.pcpu.as_ptr()) };
+        unsafe { bindings::free_percpu(self.pcpu.as_ptr()) };
     }
 }
 
@@ -139,7 +147,10 @@ impl PacketContext {
     /// the token's whole lifetime, on this CPU.
     #[inline]
     pub(crate) unsafe fn new() -> Self {
-        Self { cpu: CpuOffset::this_cpu(), _not_send: PhantomData }
+        Self {
+            cpu: CpuOffset::this_cpu(),
+            _not_send: PhantomData,
+        }
     }
 }
 
@@ -180,7 +191,7 @@ impl PerCpuCounters {
         // invariant), so this is this CPU's copy and no other writer runs.
         let s = unsafe { &mut *self.0.on(cpu) };
         s.packets = s.packets.wrapping_add(1);
-        s.bytes = s.bytes.wrapping_add(bytes as u64);
+        s.bytes = s.bytes.wrapping_add(u64::from(bytes));
     }
 
     /// Count one drop on this CPU, in the packet path.

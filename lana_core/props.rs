@@ -45,10 +45,12 @@ impl<'a> PropValue<'a> {
     pub fn parse(kind: Kind, text: &'a str) -> Result<Self, &'static str> {
         match kind {
             Kind::U32 => match parse_u64(text) {
-                Some(v) if v <= u32::MAX as u64 => Ok(PropValue::Num(v)),
+                Some(v) if v <= u64::from(u32::MAX) => Ok(PropValue::Num(v)),
                 _ => Err("expected a number from 0 to 4294967295"),
             },
-            Kind::U64 => parse_u64(text).map(PropValue::Num).ok_or("expected a 64-bit number"),
+            Kind::U64 => parse_u64(text)
+                .map(PropValue::Num)
+                .ok_or("expected a 64-bit number"),
             Kind::Bool => match text {
                 "1" | "true" | "on" | "yes" => Ok(PropValue::Bool(true)),
                 "0" | "false" | "off" | "no" => Ok(PropValue::Bool(false)),
@@ -62,7 +64,7 @@ impl<'a> PropValue<'a> {
     pub fn num(&self) -> u64 {
         match self {
             PropValue::Num(v) => *v,
-            PropValue::Bool(b) => *b as u64,
+            PropValue::Bool(b) => u64::from(*b),
             PropValue::Str(_) => 0,
         }
     }
@@ -102,4 +104,53 @@ pub trait PropSink {
 pub(crate) fn split_prop(s: &str) -> Option<(&str, &str)> {
     let (k, v) = s.split_once('=')?;
     (!k.is_empty()).then_some((k, v))
+}
+
+#[kernel::macros::kunit_tests(lana_props)]
+mod tests {
+    use super::{split_prop, Kind, PropValue};
+
+    #[test]
+    fn numbers_parse_in_decimal_and_hex_within_range() {
+        assert!(matches!(
+            PropValue::parse(Kind::U32, "42"),
+            Ok(PropValue::Num(42))
+        ));
+        assert!(matches!(
+            PropValue::parse(Kind::U32, "0x88b5"),
+            Ok(PropValue::Num(0x88b5))
+        ));
+        assert!(PropValue::parse(Kind::U32, "4294967296").is_err());
+        assert!(PropValue::parse(Kind::U32, "-1").is_err());
+        assert!(PropValue::parse(Kind::U32, "0x").is_err());
+        assert!(PropValue::parse(Kind::U32, "").is_err());
+        assert!(matches!(
+            PropValue::parse(Kind::U64, "18446744073709551615"),
+            Ok(PropValue::Num(u64::MAX))
+        ));
+    }
+
+    #[test]
+    fn booleans_and_strings_parse() {
+        assert!(matches!(
+            PropValue::parse(Kind::Bool, "on"),
+            Ok(PropValue::Bool(true))
+        ));
+        assert!(matches!(
+            PropValue::parse(Kind::Bool, "0"),
+            Ok(PropValue::Bool(false))
+        ));
+        assert!(PropValue::parse(Kind::Bool, "maybe").is_err());
+        assert!(matches!(
+            PropValue::parse(Kind::Str, ""),
+            Ok(PropValue::Str(""))
+        ));
+    }
+
+    #[test]
+    fn key_value_split_needs_a_key() {
+        assert_eq!(split_prop("a=b=c"), Some(("a", "b=c")));
+        assert_eq!(split_prop("=v"), None);
+        assert_eq!(split_prop("novalue"), None);
+    }
 }

@@ -38,6 +38,26 @@ pub fn defer_drop<T: Send + 'static>(obj: KBox<T>) {
     unsafe { ffi::lana_defer(Some(drop_boxed::<T>), raw) };
 }
 
+/// The deferred-drop machinery (LANA's workqueue), for this load of the module: dropping it
+/// waits for every deferred drop, then destroys the workqueue.
+pub(crate) struct Deferrals(());
+
+impl Deferrals {
+    /// Start it (module init, before anything defers a drop).
+    pub(crate) fn start() -> Result<Self> {
+        // SAFETY: module init, once.
+        kernel::error::to_result(unsafe { ffi::lana_defer_init() })?;
+        Ok(Deferrals(()))
+    }
+}
+
+impl Drop for Deferrals {
+    fn drop(&mut self) {
+        // SAFETY: paired with `start`; nothing defers drops any more.
+        unsafe { ffi::lana_defer_exit() };
+    }
+}
+
 /// Wait until every object handed to [`defer_drop`] so far has been dropped. Sleeps.
 pub fn flush_deferred() {
     // SAFETY: process context (module exit or a configuration command).
@@ -57,7 +77,9 @@ pub struct RcuBox<T> {
 impl<T: Send + Sync + 'static> RcuBox<T> {
     /// An empty box.
     pub const fn new() -> Self {
-        Self { ptr: AtomicPtr::new(core::ptr::null_mut()) }
+        Self {
+            ptr: AtomicPtr::new(core::ptr::null_mut()),
+        }
     }
 
     /// The published object, valid while both the box and the read-side section `_guard`
@@ -68,6 +90,19 @@ impl<T: Send + Sync + 'static> RcuBox<T> {
         // SAFETY: a non-NULL `ptr` is a live KBox (type invariant); once unpublished it is
         // dropped only after a grace period, which cannot end while `_guard` is held; and
         // the box itself is borrowed for `'a`, so its `Drop` cannot run meanwhile.
+        unsafe { p.as_ref() }
+    }
+
+    /// The published object, without a read-side section, for a caller that may sleep.
+    ///
+    /// # Safety
+    ///
+    /// The object must not be replaced or dropped while the reference is in use (the caller
+    /// serialises with the only writer in some other way).
+    pub(crate) unsafe fn get_unguarded(&self) -> Option<&T> {
+        let p = self.ptr.load(Ordering::Acquire);
+        // SAFETY: a non-NULL `ptr` is a live KBox (type invariant) that the caller keeps
+        // from being replaced while in use (function docs).
         unsafe { p.as_ref() }
     }
 

@@ -10,18 +10,23 @@
 //! names (read under RCU), the socket sends into the graph at the block's [`Entry`], which
 //! the engine refuses (`ENOTCONN`) once the block is gone.
 //!
+//! The block listens to its neighbours: a device at the other end of its path going down
+//! (or away) reaches it as a link event, and sends then fail at once with `ENETDOWN` instead
+//! of being dropped at the device; the device's MTU bounds what one send may carry.
+//!
 //! Creating an AF_LANA socket needs CAP_NET_RAW in the user namespace owning the network
 //! namespace, as AF_PACKET does (`socket.c`): a socket block's traffic is raw link traffic.
 
-use crate::block::{Consumed, DropReason, Entry, Event, Fate, NewInstance, Reason};
+use crate::block::{Block, Direction, Entry, Event, NeighbourEvent, NewInstance, Reason, Verdict};
 use crate::config;
 use crate::engine;
+use crate::fate::{Consumed, DropReason, Fate};
 use crate::ffi;
+use crate::generation;
 use crate::packet::Packet;
-use crate::percpu::PacketContext;
+use crate::percpu::{PacketContext, PerCpuCounters};
 use crate::props::PropSink;
-use crate::{Direction, FbType, FunctionalBlock, PerCpuCounters, Verdict};
-use core::sync::atomic::{AtomicPtr, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
 use kernel::bindings;
 use kernel::prelude::*;
 use kernel::sync::Arc;
@@ -33,33 +38,64 @@ pub(crate) struct SockLink {
     sk: AtomicPtr<bindings::sock>,
     /// Where the socket's messages enter the graph.
     entry: Entry,
+    /// Whether the last link event along the block's path said the device is up.
+    path_up: AtomicBool,
+    /// The MTU that event reported (0: no event yet).
+    path_mtu: AtomicU32,
 }
 
-/// Register the address family (module init).
-pub(crate) fn register_family() -> Result {
-    // SAFETY: registers the static family and proto in socket.c; undone in `unregister_family`.
-    kernel::error::to_result(unsafe { ffi::lana_sock_register() })
+/// The AF_LANA address family, registered while the core is loaded.
+pub(crate) struct Family(());
+
+impl Family {
+    /// Register it (module init).
+    pub(crate) fn register() -> Result<Self> {
+        // SAFETY: registers the static family and proto in socket.c; undone in drop.
+        kernel::error::to_result(unsafe { ffi::lana_sock_register() })?;
+        Ok(Family(()))
+    }
 }
 
-/// Unregister it (module exit; no socket can be open: each holds a module reference).
-pub(crate) fn unregister_family() {
-    // SAFETY: registered in module init.
-    unsafe { ffi::lana_sock_unregister() };
+impl Drop for Family {
+    fn drop(&mut self) {
+        // SAFETY: registered in `register`; no socket is open (each pins the module).
+        unsafe { ffi::lana_sock_unregister() };
+    }
 }
 
 /// The address family number in use.
-pub fn family() -> i32 {
+pub(crate) fn family() -> i32 {
     // SAFETY: reads a read-only module parameter.
     unsafe { ffi::lana_sock_family() }
 }
 
-struct SocketBlock {
+/// The `socket` block type, the core's own.
+pub(crate) struct SocketBlock {
     link: Arc<SockLink>,
     /// Messages delivered to the socket (packets) and refused by a full queue (drops).
     delivered: PerCpuCounters,
 }
 
-impl FunctionalBlock for SocketBlock {
+#[vtable]
+impl Block for SocketBlock {
+    const NAME: &'static str = "socket";
+    const DESCRIPTION: &'static str =
+        "an AF_LANA socket's end of the graph: ingress to the application, its sends go egress";
+    const MAX_INGRESS: u32 = 0;
+
+    fn new(inst: &NewInstance<'_>) -> Result<Self> {
+        let link = SockLink {
+            sk: AtomicPtr::new(core::ptr::null_mut()),
+            entry: inst.entry,
+            path_up: AtomicBool::new(true),
+            path_mtu: AtomicU32::new(0),
+        };
+        Ok(SocketBlock {
+            link: Arc::new(link, GFP_KERNEL)?,
+            delivered: PerCpuCounters::new()?,
+        })
+    }
+
     fn receive(&self, ctx: &PacketContext, pkt: Packet, dir: Direction) -> Verdict {
         if dir == Direction::Egress {
             return Verdict::Next(pkt, dir);
@@ -95,6 +131,14 @@ impl FunctionalBlock for SocketBlock {
                 why.set("socket blocks hold an application's socket and cannot be replaced");
                 Err(EOPNOTSUPP)
             }
+            Event::Neighbour {
+                what: NeighbourEvent::Link { up, mtu },
+                ..
+            } => {
+                self.link.path_up.store(*up, Ordering::Relaxed);
+                self.link.path_mtu.store(*mtu, Ordering::Relaxed);
+                Ok(())
+            }
             _ => Ok(()),
         }
     }
@@ -107,7 +151,16 @@ impl FunctionalBlock for SocketBlock {
 
     fn show(&self, out: &mut dyn PropSink) {
         let bound = !self.link.sk.load(Ordering::Relaxed).is_null();
-        out.put("socket", format_args!("{}", if bound { "bound" } else { "none" }));
+        out.put(
+            "socket",
+            format_args!("{}", if bound { "bound" } else { "none" }),
+        );
+        let up = self.link.path_up.load(Ordering::Relaxed);
+        out.put("path", format_args!("{}", if up { "up" } else { "down" }));
+        out.put(
+            "path_mtu",
+            format_args!("{}", self.link.path_mtu.load(Ordering::Relaxed)),
+        );
         let t = self.delivered.sum();
         out.put("delivered", format_args!("{}", t.packets));
         out.put("queue_full_drops", format_args!("{}", t.drops));
@@ -115,28 +168,21 @@ impl FunctionalBlock for SocketBlock {
     }
 }
 
-fn new_socket(inst: &NewInstance<'_>) -> Result<KBox<dyn FunctionalBlock>> {
-    let link = Arc::new(SockLink { sk: AtomicPtr::new(core::ptr::null_mut()), entry: inst.entry }, GFP_KERNEL)?;
-    Ok(KBox::new(SocketBlock { link, delivered: PerCpuCounters::new()? }, GFP_KERNEL)?)
-}
-
-/// The `socket` block type, registered by the core itself.
-pub(crate) static SOCKET_TYPE: FbType = FbType {
-    name: "socket",
-    description: "an AF_LANA socket's end of the graph: ingress to the application, its sends go egress",
-    keys: &[],
-    max_ingress: 0,
-    max_egress: 1,
-    has_state: false,
-    new: new_socket,
-};
-
 /// bind(2): attach socket `sk` to the socket block `name`; on success `*link` holds a
 /// reference for the socket.
+///
+/// # Safety
+///
+/// `sk` is the binding socket (locked by the caller), `name` a NUL-terminated string, `link`
+/// a valid out pointer.
 #[no_mangle]
-pub extern "C" fn lana_rust_sock_bind(sk: *mut bindings::sock, name: *const c_char, link: *mut *mut c_void) -> c_int {
-    // SAFETY: socket.c passes a NUL-terminated name of at most 32 bytes.
-    let name = unsafe { CStr::from_ptr(name.cast()) };
+pub(crate) unsafe extern "C" fn lana_rust_sock_bind(
+    sk: *mut bindings::sock,
+    name: *const c_char,
+    link: *mut *mut c_void,
+) -> c_int {
+    // SAFETY: socket.c passes a NUL-terminated name of at most 32 bytes (function docs).
+    let name = unsafe { CStr::from_char_ptr(name) };
     let Ok(name) = name.to_str() else {
         return EINVAL.to_errno();
     };
@@ -147,37 +193,66 @@ pub extern "C" fn lana_rust_sock_bind(sk: *mut bindings::sock, name: *const c_ch
     let Some(block) = node.inst.fb.as_any().downcast_ref::<SocketBlock>() else {
         return EPROTOTYPE.to_errno();
     };
-    if block.link.sk.compare_exchange(core::ptr::null_mut(), sk, Ordering::AcqRel, Ordering::Acquire).is_err() {
+    if block
+        .link
+        .sk
+        .compare_exchange(
+            core::ptr::null_mut(),
+            sk,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        )
+        .is_err()
+    {
         return EADDRINUSE.to_errno();
     }
-    config::changed();
+    generation::changed();
     let raw = Arc::into_raw(block.link.clone());
-    // SAFETY: `link` is a valid out pointer from socket.c.
+    // SAFETY: `link` is a valid out pointer (function docs).
     unsafe { *link = raw.cast_mut().cast() };
     0
 }
 
 /// release(2): the socket lets go of its block.
+///
+/// # Safety
+///
+/// `link` came from [`lana_rust_sock_bind`]; the socket gives up that reference here, once.
 #[no_mangle]
-pub extern "C" fn lana_rust_sock_unbind(link: *mut c_void) {
-    // SAFETY: `link` came from `Arc::into_raw` in `lana_rust_sock_bind`; the socket gives up
-    // that reference here, once.
+pub(crate) unsafe extern "C" fn lana_rust_sock_unbind(link: *mut c_void) {
+    // SAFETY: see the function docs.
     let link = unsafe { Arc::from_raw(link.cast::<SockLink>().cast_const()) };
     link.sk.store(core::ptr::null_mut(), Ordering::Release);
-    config::changed();
+    generation::changed();
 }
 
 /// sendmsg(2): run the engine on the message from the socket's block, egress. Consumes
-/// `skb` (a fresh, unshared buffer). `ENOTCONN` if the block is gone.
+/// `skb` (a fresh, unshared buffer). `ENOTCONN` if the block is gone, `ENETDOWN` if the
+/// device at the end of its path is down, `EMSGSIZE` if the message exceeds that device's
+/// MTU.
+///
+/// # Safety
+///
+/// `link` is the reference the bound socket holds (valid until unbind, which cannot run
+/// concurrently: the socket is locked); `skb` a fresh skb whose reference the caller gives up.
 #[no_mangle]
-pub extern "C" fn lana_rust_sock_send(link: *mut c_void, skb: *mut bindings::sk_buff) -> c_int {
-    // SAFETY: `link` is the reference the bound socket holds (valid until unbind, which
-    // cannot run concurrently: the socket is locked).
+pub(crate) unsafe extern "C" fn lana_rust_sock_send(
+    link: *mut c_void,
+    skb: *mut bindings::sk_buff,
+) -> c_int {
+    // SAFETY: see the function docs.
     let link = unsafe { &*link.cast::<SockLink>() };
-    // SAFETY: socket.c hands over a fresh skb it allocated.
+    // SAFETY: see the function docs.
     let Some(pkt) = (unsafe { Packet::from_raw(skb) }) else {
         return EINVAL.to_errno();
     };
+    if !link.path_up.load(Ordering::Relaxed) {
+        return ENETDOWN.to_errno();
+    }
+    let mtu = link.path_mtu.load(Ordering::Relaxed);
+    if mtu != 0 && pkt.len() > mtu {
+        return EMSGSIZE.to_errno();
+    }
     match engine::send(pkt, link.entry, Direction::Egress) {
         Ok(()) => 0,
         Err(e) => e.to_errno(),

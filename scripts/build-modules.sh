@@ -14,8 +14,13 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
 	phase "modules: kernel tree changed, cleaning old objects"
 	kmake "$tc" -s -C "$kdir" M="$LANA_ROOT" clean >/dev/null 2>&1 || true
 fi
-phase "modules: one Kbuild run against $kdir"
-run_logged "$LANA_OUT/logs/modules.log" kmake "$tc" -C "$kdir" M="$LANA_ROOT" -j"$JOBS" modules
+# With the host's toolchain the build runs the kernel's clippy too (CLIPPY=1): its warnings
+# fail the build below, like the compiler's. The LLVM build root has no clippy.
+clippy=()
+[ "$tc" = gcc ] && command -v clippy-driver >/dev/null && clippy=(CLIPPY=1)
+phase "modules: one Kbuild run against $kdir ${clippy[*]}"
+echo "${clippy[*]}" >"$LANA_OUT/logs/modules.log.cmd"
+run_logged "$LANA_OUT/logs/modules.log" kmake "$tc" -C "$kdir" M="$LANA_ROOT" -j"$JOBS" "${clippy[@]}" modules
 echo "$want" >"$stamp"
 # Rust warnings do not fail kbuild; they fail ours.
 if grep -E '^(warning|error)(\[|:)' "$LANA_OUT/logs/modules.log"; then

@@ -81,9 +81,11 @@ install_jaq() {
 }
 
 install_rust_src() {
-	[ -d "$(rustc --print sysroot)/lib/rustlib/src/rust/library" ] && return 0
-	phase "rustup: adding rust-src"
-	rustup component add rust-src
+	[ -d "$(rustc --print sysroot)/lib/rustlib/src/rust/library" ] ||
+		{ phase "rustup: adding rust-src"; rustup component add rust-src; }
+	# make lint: the kernel's clippy and rustfmt come from the same toolchain
+	command -v clippy-driver >/dev/null || { phase "rustup: adding clippy"; rustup component add clippy; }
+	command -v rustfmt >/dev/null || { phase "rustup: adding rustfmt"; rustup component add rustfmt; }
 }
 
 # Fetch linux-source-7.3 from trixie-backports with a private apt state.

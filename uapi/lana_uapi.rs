@@ -90,7 +90,9 @@ pub const LANA_A_GENERATION: u16 = 28;
 /// Highest attribute number.
 pub const LANA_A_MAX: u16 = 28;
 
-/// Drop reasons, in the order of `LANA_A_ENGINE_DROP_REASONS` (comma-separated).
+/// Number of drop reasons.
+pub const LANA_DROP_REASON_COUNT: u32 = 11;
+/// Drop reason names, in order (comma-separated).
 pub const LANA_DROP_REASON_NAMES: &str = "filtered,no_next,hop_limit,no_block,queue_full,socket_full,no_socket,fanout_failed,device_down,tx_error,flushed";
 
 /// `LANA_CMD_REPLACE`: do not carry the old block's private state over.

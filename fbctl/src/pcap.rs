@@ -19,10 +19,9 @@ fn compiler() -> PathBuf {
 
 /// Compile `expr` into `tcpdump -ddd` lines joined by commas ("count,code jt jf k,...").
 pub fn compile_ddd(expr: &str) -> Result<String, String> {
-    let out = Command::new(compiler())
-        .arg(expr)
-        .output()
-        .map_err(|e| format!("cannot run {COMPILER} (the filter compiler, built with fbctl): {e}"))?;
+    let out = Command::new(compiler()).arg(expr).output().map_err(|e| {
+        format!("cannot run {COMPILER} (the filter compiler, built with fbctl): {e}")
+    })?;
     if out.status.success() {
         Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
     } else {

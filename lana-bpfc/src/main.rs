@@ -13,7 +13,9 @@ use std::process::ExitCode;
 /// The expression as `tcpdump -ddd` lines joined by commas.
 fn compile_ddd(expr: &str) -> Result<String, String> {
     let dead = Capture::dead(Linktype::ETHERNET).map_err(|e| format!("libpcap: {e}"))?;
-    let prog = dead.compile(expr, true).map_err(|e| format!("filter '{expr}' does not compile: {e}"))?;
+    let prog = dead
+        .compile(expr, true)
+        .map_err(|e| format!("filter '{expr}' does not compile: {e}"))?;
     let insns = prog.get_instructions();
     let mut out = insns.len().to_string();
     for i in insns {
@@ -47,7 +49,10 @@ mod tests {
     #[test]
     fn compiles_like_tcpdump() {
         // tcpdump -ddd ip (snapshot length 65535): ldh [12]; jeq 0x800; ret 65535; ret 0
-        assert_eq!(compile_ddd("ip").ok().as_deref(), Some("4,40 0 0 12,21 0 1 2048,6 0 0 65535,6 0 0 0"));
+        assert_eq!(
+            compile_ddd("ip").ok().as_deref(),
+            Some("4,40 0 0 12,21 0 1 2048,6 0 0 65535,6 0 0 0")
+        );
         let udp53 = compile_ddd("udp and dst port 53").unwrap_or_default();
         assert!(udp53.split(',').count() > 5, "{udp53}");
     }

@@ -8,11 +8,13 @@ use clap::{Parser, Subcommand};
 use std::io::{self, BufRead, Write};
 use std::time::{Duration, Instant};
 
-#[path = "../../fbctl/src/uapi.rs"]
-mod uapi;
+use lana_client::uapi;
 
 #[derive(Parser)]
-#[command(name = "lana-nc", about = "send and receive through an AF_LANA socket block")]
+#[command(
+    name = "lana-nc",
+    about = "send and receive through an AF_LANA socket block"
+)]
 struct Cli {
     /// Address family number of AF_LANA (default: lana_core's sock_family parameter)
     #[arg(long)]
@@ -68,6 +70,7 @@ fn errno_name(e: &io::Error) -> &'static str {
         libc::EDESTADDRREQ => "EDESTADDRREQ",
         libc::EMSGSIZE => "EMSGSIZE",
         libc::ENOTCONN => "ENOTCONN",
+        libc::ENETDOWN => "ENETDOWN",
         libc::EAFNOSUPPORT => "EAFNOSUPPORT",
         libc::EINVAL => "EINVAL",
         libc::EAGAIN => "EAGAIN",
@@ -84,6 +87,7 @@ fn fail(what: &str, e: io::Error) -> ! {
         libc::EADDRINUSE => " (another socket is bound to that block)",
         libc::EDESTADDRREQ => " (the socket is not bound to a block)",
         libc::ENOTCONN => " (the socket block was removed)",
+        libc::ENETDOWN => " (the device at the end of the block's path is down)",
         _ => "",
     };
     eprintln!("lana-nc: {what}: {e} ({}){hint}", errno_name(&e));
@@ -100,8 +104,14 @@ impl Drop for Sock {
 }
 
 fn family(cli: Option<i32>) -> i32 {
-    cli.or_else(|| std::fs::read_to_string("/sys/module/lana_core/parameters/sock_family").ok()?.trim().parse().ok())
-        .unwrap_or(uapi::LANA_AF_DEFAULT)
+    cli.or_else(|| {
+        std::fs::read_to_string("/sys/module/lana_core/parameters/sock_family")
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    })
+    .unwrap_or(uapi::LANA_AF_DEFAULT)
 }
 
 fn open(fam: i32, block: &str, nonblock: bool) -> Sock {
@@ -127,11 +137,15 @@ fn open(fam: i32, block: &str, nonblock: bool) -> Sock {
 }
 
 fn fnv1a(b: &[u8]) -> u32 {
-    b.iter().fold(0x811c_9dc5u32, |h, &x| (h ^ x as u32).wrapping_mul(0x0100_0193))
+    b.iter().fold(0x811c_9dc5u32, |h, &x| {
+        (h ^ x as u32).wrapping_mul(0x0100_0193)
+    })
 }
 
 fn numbered(seq: u32, size: usize) -> Vec<u8> {
-    let payload: Vec<u8> = (0..size).map(|i| (seq as usize).wrapping_mul(31).wrapping_add(i) as u8).collect();
+    let payload: Vec<u8> = (0..size)
+        .map(|i| (seq as usize).wrapping_mul(31).wrapping_add(i) as u8)
+        .collect();
     let mut m = MAGIC.to_vec();
     m.extend_from_slice(&seq.to_be_bytes());
     m.extend_from_slice(&fnv1a(&payload).to_be_bytes());
@@ -160,7 +174,12 @@ fn main() {
     let cli = Cli::parse();
     let fam = family(cli.family);
     match cli.cmd {
-        Cmd::Send { block, count, size, interval_us } => {
+        Cmd::Send {
+            block,
+            count,
+            size,
+            interval_us,
+        } => {
             let s = open(fam, &block, false);
             match count {
                 Some(n) => {
@@ -180,17 +199,35 @@ fn main() {
                 }
             }
         }
-        Cmd::Recv { block, count, check, timeout, nonblock } => {
+        Cmd::Recv {
+            block,
+            count,
+            check,
+            timeout,
+            nonblock,
+        } => {
             let s = open(fam, &block, nonblock);
             if !nonblock {
-                let tv = libc::timeval { tv_sec: timeout as i64, tv_usec: 0 };
+                let tv = libc::timeval {
+                    tv_sec: timeout as i64,
+                    tv_usec: 0,
+                };
                 // SAFETY: valid fd and timeval.
-                unsafe { libc::setsockopt(s.0, libc::SOL_SOCKET, libc::SO_RCVTIMEO, (&tv as *const libc::timeval).cast(), std::mem::size_of::<libc::timeval>() as u32) };
+                unsafe {
+                    libc::setsockopt(
+                        s.0,
+                        libc::SOL_SOCKET,
+                        libc::SO_RCVTIMEO,
+                        (&tv as *const libc::timeval).cast(),
+                        std::mem::size_of::<libc::timeval>() as u32,
+                    )
+                };
             }
             println!("ready");
             let _ = io::stdout().flush();
             let want = count.unwrap_or(u32::MAX);
-            let (mut got, mut bad, mut dups, mut reordered, mut foreign) = (0u32, 0u32, 0u32, 0u32, 0u32);
+            let (mut got, mut bad, mut dups, mut reordered, mut foreign) =
+                (0u32, 0u32, 0u32, 0u32, 0u32);
             let mut seen = vec![false; count.unwrap_or(0) as usize];
             let mut last: Option<u32> = None;
             let mut buf = vec![0u8; 65536];
@@ -198,7 +235,11 @@ fn main() {
             while got < want {
                 if nonblock {
                     let left = deadline.saturating_duration_since(Instant::now());
-                    let mut p = libc::pollfd { fd: s.0, events: libc::POLLIN, revents: 0 };
+                    let mut p = libc::pollfd {
+                        fd: s.0,
+                        events: libc::POLLIN,
+                        revents: 0,
+                    };
                     // SAFETY: one valid pollfd.
                     let r = unsafe { libc::poll(&mut p, 1, left.as_millis() as i32) };
                     if r == 0 {
@@ -209,7 +250,10 @@ fn main() {
                 let n = unsafe { libc::recv(s.0, buf.as_mut_ptr().cast(), buf.len(), 0) };
                 if n < 0 {
                     let e = io::Error::last_os_error();
-                    if e.kind() == io::ErrorKind::WouldBlock && nonblock && Instant::now() < deadline {
+                    if e.kind() == io::ErrorKind::WouldBlock
+                        && nonblock
+                        && Instant::now() < deadline
+                    {
                         continue;
                     }
                     if e.kind() == io::ErrorKind::WouldBlock {

@@ -159,6 +159,45 @@ two_stacks_again() {
 	fbctl add s2 socket && fbctl rm s2
 }
 
+# path_of BLOCK: the path state the socket block learned from its neighbours
+path_of() {
+	fbctl -j show "$1" | jq -r '"\(.props.path) \(.props.path_mtu)"'
+}
+
+# wait_path BLOCK STATE: until the block's path state starts with STATE (at most 5 s)
+wait_path() {
+	for i in $(seq 50); do
+		case "$(path_of "$1")" in "$2"*) return 0 ;; esac
+		sleep 0.1
+	done
+	fail "$1: path '$(path_of "$1")', expected '$2'"
+}
+
+test_socket_block_hears_its_paths_link_events() {
+	two_stacks || return 1
+	# a0 (ea's device) goes down: ea tells ca, which passes it on to sa; sends fail at once
+	check ip link set a0 down
+	wait_path sa "down" || return 1
+	expect_err 1 ENETDOWN "" lana-nc send sa --count 1 || return 1
+	eq "$(fbctl -j stats | jq -r .entered)" 0 "nothing entered the graph"
+	# b0, a0's veth peer, lost its carrier: host B's socket block hears that through eb
+	wait_path sb "down" || return 1
+	check ip link set a0 up
+	wait_path sa "up 1500" || return 1
+	wait_path sb "up 1500" || return 1
+	# the device's MTU bounds a message
+	check ip link set a0 mtu 600
+	wait_path sa "up 600" || return 1
+	expect_err 1 EMSGSIZE "" lana-nc send sa --count 1 --size 700 || return 1
+	recv_start sb b --count 1 --check || return 1
+	check lana-nc send sa --count 1 --size 500
+	recv_wait b || fail "a message within the MTU: $res"
+	# the device goes away: that is a link going down too
+	check ip link del a0
+	wait_path sa "down" || return 1
+	no_stacks
+}
+
 test_family_taken_is_a_clear_error() {
 	insmod /lib/modules/lana_core.ko sock_family=1 2>/tmp/insmod.err && fail "lana_core loaded on AF_UNIX's number"
 	dmesg | grep -q "address family 1 is taken" || fail "no clear message: $(dmesg | tail -3)"

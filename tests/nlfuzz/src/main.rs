@@ -13,17 +13,9 @@
 //!
 //! Reuses fbctl's netlink client, so the fuzzer speaks exactly what fbctl speaks.
 
-#[path = "../../../fbctl/src/attr.rs"]
-#[allow(dead_code)]
-mod attr;
-#[path = "../../../fbctl/src/genl.rs"]
-#[allow(dead_code)]
-mod genl;
-#[path = "../../../fbctl/src/uapi.rs"]
-mod uapi;
-
-use attr::AttrWriter;
-use genl::Genl;
+use lana_client::attr::{self, AttrWriter};
+use lana_client::genl::Genl;
+use lana_client::uapi;
 use std::collections::{BTreeMap, HashMap};
 use uapi::*;
 
@@ -51,20 +43,48 @@ impl Rng {
 const NAMES: &[&str] = &["a", "b", "c", "d", "e", "tee0", "bpf0", "eth0", "x"];
 const TYPES: &[&str] = &["fwd", "counter", "tee", "bpf", "eth", "nosuch", ""];
 const PROPS: &[&str] = &[
-    "reset=1", "reset=0", "reset=maybe", "dev=rx0", "dev=nope0", "dev=", "ethertype=0x88b5",
-    "ethertype=70000", "dst=any", "dst=02:00:00:00:00:01", "dst=zz", "filter-ddd=1,6 0 0 65535",
-    "filter-ddd=2,21 0 5 2048,6 0 0 0", "filter-ddd=x", "filter=udp", "noequals", "=v", "colour=red",
+    "reset=1",
+    "reset=0",
+    "reset=maybe",
+    "dev=rx0",
+    "dev=nope0",
+    "dev=",
+    "ethertype=0x88b5",
+    "ethertype=70000",
+    "dst=any",
+    "dst=02:00:00:00:00:01",
+    "dst=zz",
+    "filter-ddd=1,6 0 0 65535",
+    "filter-ddd=2,21 0 5 2048,6 0 0 0",
+    "filter-ddd=x",
+    "filter=udp",
+    "noequals",
+    "=v",
+    "colour=red",
 ];
 
 fn valid(rng: &mut Rng) -> (u8, AttrWriter, bool) {
     let mut a = AttrWriter::new();
-    let cmd = *rng.pick(&[LANA_CMD_ADD, LANA_CMD_ADD, LANA_CMD_RM, LANA_CMD_SET, LANA_CMD_BIND, LANA_CMD_BIND,
-        LANA_CMD_UNBIND, LANA_CMD_REPLACE, LANA_CMD_GET, LANA_CMD_TYPES, LANA_CMD_STATS, LANA_CMD_FLUSH]);
+    let cmd = *rng.pick(&[
+        LANA_CMD_ADD,
+        LANA_CMD_ADD,
+        LANA_CMD_RM,
+        LANA_CMD_SET,
+        LANA_CMD_BIND,
+        LANA_CMD_BIND,
+        LANA_CMD_UNBIND,
+        LANA_CMD_REPLACE,
+        LANA_CMD_GET,
+        LANA_CMD_TYPES,
+        LANA_CMD_STATS,
+        LANA_CMD_FLUSH,
+    ]);
     let name = *rng.pick(NAMES);
     let peer = *rng.pick(NAMES);
     match cmd {
         LANA_CMD_ADD => {
-            a.put_str(LANA_A_NAME, name).put_str(LANA_A_TYPE, *rng.pick(TYPES));
+            a.put_str(LANA_A_NAME, name)
+                .put_str(LANA_A_TYPE, rng.pick::<&str>(TYPES));
         }
         LANA_CMD_RM | LANA_CMD_GET => {
             a.put_str(LANA_A_NAME, name);
@@ -72,9 +92,10 @@ fn valid(rng: &mut Rng) -> (u8, AttrWriter, bool) {
         LANA_CMD_SET => {
             let mut inner = AttrWriter::new();
             for _ in 0..rng.below(4) + 1 {
-                inner.put_str(LANA_A_PROP, *rng.pick(PROPS));
+                inner.put_str(LANA_A_PROP, rng.pick::<&str>(PROPS));
             }
-            a.put_str(LANA_A_NAME, name).put_nested(LANA_A_PROPS, &inner);
+            a.put_str(LANA_A_NAME, name)
+                .put_nested(LANA_A_PROPS, &inner);
         }
         LANA_CMD_BIND | LANA_CMD_UNBIND => {
             a.put_str(LANA_A_NAME, name).put_str(LANA_A_PEER, peer);
@@ -109,7 +130,10 @@ fn mutate(rng: &mut Rng, a: &mut AttrWriter) {
         }
         // wrong type: a u32 where strings go, a string where flags go
         2 => {
-            a.put_u32(*rng.pick(&[LANA_A_NAME, LANA_A_TYPE, LANA_A_PEER, LANA_A_PROPS]), rng.next() as u32);
+            a.put_u32(
+                *rng.pick(&[LANA_A_NAME, LANA_A_TYPE, LANA_A_PEER, LANA_A_PROPS]),
+                rng.next() as u32,
+            );
         }
         3 => {
             a.put_str(LANA_A_FLAGS, "notanumber");
@@ -121,7 +145,10 @@ fn mutate(rng: &mut Rng, a: &mut AttrWriter) {
         }
         5 => {
             let mut inner = AttrWriter::new();
-            inner.put_str(LANA_A_PROP, &format!("filter-ddd={}", "6 0 0 0,".repeat(rng.below(1200) as usize)));
+            inner.put_str(
+                LANA_A_PROP,
+                &format!("filter-ddd={}", "6 0 0 0,".repeat(rng.below(1200) as usize)),
+            );
             a.put_nested(LANA_A_PROPS, &inner);
         }
         // unknown attributes, repeated attributes
@@ -165,24 +192,44 @@ struct Block {
 }
 
 fn check_graph(nl: &mut Genl, family: u16) -> Result<usize, String> {
-    let replies = nl.request(family, LANA_CMD_GET, LANA_GENL_VERSION, &AttrWriter::new(), true).map_err(|e| format!("list failed: errno {}", e.errno))?;
+    let replies = nl
+        .request(
+            family,
+            LANA_CMD_GET,
+            LANA_GENL_VERSION,
+            &AttrWriter::new(),
+            true,
+        )
+        .map_err(|e| format!("list failed: errno {}", e.errno))?;
     let mut blocks: BTreeMap<String, Block> = BTreeMap::new();
     for p in &replies {
         let name = attr::find_str(p, LANA_A_NAME);
         if blocks.contains_key(&name) {
             return Err(format!("name {name} listed twice"));
         }
-        blocks.insert(name, Block { ingress: attr::nested_strs(p, LANA_A_INGRESS, LANA_A_NAME), egress: attr::nested_strs(p, LANA_A_EGRESS, LANA_A_NAME) });
+        blocks.insert(
+            name,
+            Block {
+                ingress: attr::nested_strs(p, LANA_A_INGRESS, LANA_A_NAME),
+                egress: attr::nested_strs(p, LANA_A_EGRESS, LANA_A_NAME),
+            },
+        );
     }
     for (name, b) in &blocks {
         for to in &b.ingress {
-            let peer = blocks.get(to).ok_or(format!("{name} -> missing block {to}"))?;
+            let peer = blocks
+                .get(to)
+                .ok_or(format!("{name} -> missing block {to}"))?;
             if !peer.egress.contains(name) {
-                return Err(format!("{name} -> {to} but {to} does not send egress to {name}"));
+                return Err(format!(
+                    "{name} -> {to} but {to} does not send egress to {name}"
+                ));
             }
         }
         for to in &b.egress {
-            let peer = blocks.get(to).ok_or(format!("{name} egress -> missing block {to}"))?;
+            let peer = blocks
+                .get(to)
+                .ok_or(format!("{name} egress -> missing block {to}"))?;
             if !peer.ingress.contains(name) {
                 return Err(format!("{name} egress -> {to} without the ingress binding"));
             }
@@ -207,14 +254,23 @@ fn dump_check(family: u16, args: &[String]) -> i32 {
     let nl = &mut slow;
     let (mut consistent, mut flagged, mut bad) = (0, 0, 0);
     for round in 0..rounds {
-        let (replies, interrupted) = match nl.request_once(family, LANA_CMD_GET, LANA_GENL_VERSION, &AttrWriter::new(), true) {
+        let (replies, interrupted) = match nl.request_once(
+            family,
+            LANA_CMD_GET,
+            LANA_GENL_VERSION,
+            &AttrWriter::new(),
+            true,
+        ) {
             Ok(r) => r,
             Err(e) => {
                 eprintln!("round {round}: list failed: errno {}", e.errno);
                 return 1;
             }
         };
-        let names: Vec<String> = replies.iter().map(|p| attr::find_str(p, LANA_A_NAME)).collect();
+        let names: Vec<String> = replies
+            .iter()
+            .map(|p| attr::find_str(p, LANA_A_NAME))
+            .collect();
         let mut unique = names.clone();
         unique.sort();
         unique.dedup();
@@ -252,7 +308,11 @@ fn main() {
             8 => cmd = rng.below(256) as u8,
             _ => dump = !dump,
         }
-        let version = if rng.chance(3) { rng.below(256) as u8 } else { LANA_GENL_VERSION };
+        let version = if rng.chance(3) {
+            rng.below(256) as u8
+        } else {
+            LANA_GENL_VERSION
+        };
         let errno = match nl.request(family, cmd, version, &a, dump) {
             Ok(_) => 0,
             Err(e) => e.errno,
@@ -273,8 +333,23 @@ fn main() {
         Ok(n) => {
             let mut o: Vec<_> = outcomes.into_iter().collect();
             o.sort();
-            let summary: Vec<String> = o.iter().map(|(e, n)| format!("{}:{n}", if *e == 0 { "ok".to_string() } else { format!("errno{e}") })).collect();
-            println!("seed {seed}: {count} messages; {}; graph consistent with {n} blocks", summary.join(" "));
+            let summary: Vec<String> = o
+                .iter()
+                .map(|(e, n)| {
+                    format!(
+                        "{}:{n}",
+                        if *e == 0 {
+                            "ok".to_string()
+                        } else {
+                            format!("errno{e}")
+                        }
+                    )
+                })
+                .collect();
+            println!(
+                "seed {seed}: {count} messages; {}; graph consistent with {n} blocks",
+                summary.join(" ")
+            );
         }
         Err(e) => {
             eprintln!("inconsistent graph at the end: {e}");

@@ -31,13 +31,29 @@ struct TpacketStats {
 }
 
 fn parse_ddd(text: &str) -> Result<Vec<SockFilter>, String> {
-    let mut parts = text.split([',', '\n']).map(str::trim).filter(|s| !s.is_empty());
-    let n: usize = parts.next().and_then(|s| s.parse().ok()).ok_or("missing count")?;
+    let mut parts = text
+        .split([',', '\n'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+    let n: usize = parts
+        .next()
+        .and_then(|s| s.parse().ok())
+        .ok_or("missing count")?;
     let mut v = Vec::new();
     for p in parts {
-        let f: Vec<u32> = p.split_whitespace().map(|x| x.parse().map_err(|_| format!("bad number in '{p}'"))).collect::<Result<_, _>>()?;
-        let [code, jt, jf, k] = f[..] else { return Err(format!("bad instruction '{p}'")) };
-        v.push(SockFilter { code: code as u16, jt: jt as u8, jf: jf as u8, k });
+        let f: Vec<u32> = p
+            .split_whitespace()
+            .map(|x| x.parse().map_err(|_| format!("bad number in '{p}'")))
+            .collect::<Result<_, _>>()?;
+        let [code, jt, jf, k] = f[..] else {
+            return Err(format!("bad instruction '{p}'"));
+        };
+        v.push(SockFilter {
+            code: code as u16,
+            jt: jt as u8,
+            jf: jf as u8,
+            k,
+        });
     }
     if v.len() != n {
         return Err("count mismatch".into());
@@ -55,7 +71,10 @@ fn check(r: i32, what: &str) -> Result<(), String> {
 
 fn run(ifname: &str, ddd: &str, stop: &str) -> Result<u32, String> {
     let insns = parse_ddd(ddd)?;
-    let prog = SockFprog { len: insns.len() as u16, filter: insns.as_ptr() };
+    let prog = SockFprog {
+        len: insns.len() as u16,
+        filter: insns.as_ptr(),
+    };
     let c_if = CString::new(ifname).map_err(|_| "bad interface name")?;
     // SAFETY: plain libc calls with valid pointers and sizes; the fd is closed at exit.
     unsafe {
@@ -63,8 +82,23 @@ fn run(ifname: &str, ddd: &str, stop: &str) -> Result<u32, String> {
         let fd = libc::socket(libc::AF_PACKET, libc::SOCK_RAW, 0);
         check(fd, "socket")?;
         let rcvbuf: i32 = 1 << 20;
-        libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, (&rcvbuf as *const i32).cast(), 4);
-        check(libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_ATTACH_FILTER, (&prog as *const SockFprog).cast(), size_of::<SockFprog>() as u32), "SO_ATTACH_FILTER")?;
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUF,
+            (&rcvbuf as *const i32).cast(),
+            4,
+        );
+        check(
+            libc::setsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                libc::SO_ATTACH_FILTER,
+                (&prog as *const SockFprog).cast(),
+                size_of::<SockFprog>() as u32,
+            ),
+            "SO_ATTACH_FILTER",
+        )?;
         let ifindex = libc::if_nametoindex(c_if.as_ptr());
         if ifindex == 0 {
             return Err(format!("no interface {ifname}"));
@@ -73,7 +107,14 @@ fn run(ifname: &str, ddd: &str, stop: &str) -> Result<u32, String> {
         sll.sll_family = libc::AF_PACKET as u16;
         sll.sll_protocol = (libc::ETH_P_ALL as u16).to_be();
         sll.sll_ifindex = ifindex as i32;
-        check(libc::bind(fd, (&sll as *const libc::sockaddr_ll).cast(), size_of::<libc::sockaddr_ll>() as u32), "bind")?;
+        check(
+            libc::bind(
+                fd,
+                (&sll as *const libc::sockaddr_ll).cast(),
+                size_of::<libc::sockaddr_ll>() as u32,
+            ),
+            "bind",
+        )?;
         println!("ready");
         let t0 = Instant::now();
         while !std::path::Path::new(stop).exists() {
@@ -87,7 +128,16 @@ fn run(ifname: &str, ddd: &str, stop: &str) -> Result<u32, String> {
         }
         let mut st = TpacketStats::default();
         let mut len = size_of::<TpacketStats>() as u32;
-        check(libc::getsockopt(fd, libc::SOL_PACKET, libc::PACKET_STATISTICS, (&mut st as *mut TpacketStats).cast(), &mut len), "PACKET_STATISTICS")?;
+        check(
+            libc::getsockopt(
+                fd,
+                libc::SOL_PACKET,
+                libc::PACKET_STATISTICS,
+                (&mut st as *mut TpacketStats).cast(),
+                &mut len,
+            ),
+            "PACKET_STATISTICS",
+        )?;
         libc::close(fd);
         Ok(st.tp_packets)
     }

@@ -38,7 +38,10 @@ pub struct NlError {
 
 impl NlError {
     fn io(e: io::Error) -> Self {
-        NlError { errno: e.raw_os_error().unwrap_or(libc::EIO), msg: None }
+        NlError {
+            errno: e.raw_os_error().unwrap_or(libc::EIO),
+            msg: None,
+        }
     }
 }
 
@@ -63,7 +66,13 @@ impl Drop for Genl {
 impl Genl {
     pub fn open() -> Result<Self, NlError> {
         // SAFETY: plain socket(2) call.
-        let fd = unsafe { libc::socket(libc::AF_NETLINK, libc::SOCK_RAW | libc::SOCK_CLOEXEC, libc::NETLINK_GENERIC) };
+        let fd = unsafe {
+            libc::socket(
+                libc::AF_NETLINK,
+                libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+                libc::NETLINK_GENERIC,
+            )
+        };
         if fd < 0 {
             return Err(NlError::io(io::Error::last_os_error()));
         }
@@ -72,35 +81,72 @@ impl Genl {
             // SAFETY: valid fd, pointer to an int of the given size. Failure only loses
             // messages, so it is ignored (older kernels).
             unsafe {
-                libc::setsockopt(fd, SOL_NETLINK, opt, (&one as *const i32).cast(), size_of::<i32>() as u32);
+                libc::setsockopt(
+                    fd,
+                    SOL_NETLINK,
+                    opt,
+                    (&one as *const i32).cast(),
+                    size_of::<i32>() as u32,
+                );
             }
         }
         // Never wait forever for the kernel: a request without an answer is an error.
-        let tv = libc::timeval { tv_sec: 10, tv_usec: 0 };
+        let tv = libc::timeval {
+            tv_sec: 10,
+            tv_usec: 0,
+        };
         // SAFETY: valid fd and a timeval of the given size.
         unsafe {
-            libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVTIMEO, (&tv as *const libc::timeval).cast(), size_of::<libc::timeval>() as u32);
+            libc::setsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                libc::SO_RCVTIMEO,
+                (&tv as *const libc::timeval).cast(),
+                size_of::<libc::timeval>() as u32,
+            );
         }
-        Ok(Genl { fd, seq: 1, recv_size: 65536, pause: None })
+        Ok(Genl {
+            fd,
+            seq: 1,
+            recv_size: 65536,
+            pause: None,
+        })
     }
 
     /// Send one request and collect the payloads (attributes after the genl header) of the
     /// replies, until the ack (or the end of a dump). A dump the kernel flags as interrupted
     /// (the configuration changed while it was read: NLM_F_DUMP_INTR) is read again, so the
     /// answer always describes one state.
-    pub fn request(&mut self, family: u16, cmd: u8, version: u8, attrs: &AttrWriter, dump: bool) -> Result<Vec<Vec<u8>>, NlError> {
+    pub fn request(
+        &mut self,
+        family: u16,
+        cmd: u8,
+        version: u8,
+        attrs: &AttrWriter,
+        dump: bool,
+    ) -> Result<Vec<Vec<u8>>, NlError> {
         for _ in 0..DUMP_TRIES {
             let (out, interrupted) = self.request_once(family, cmd, version, attrs, dump)?;
             if !interrupted {
                 return Ok(out);
             }
         }
-        Err(NlError { errno: libc::EINTR, msg: Some("the graph kept changing while it was read; try again".into()) })
+        Err(NlError {
+            errno: libc::EINTR,
+            msg: Some("the graph kept changing while it was read; try again".into()),
+        })
     }
 
     /// [`Self::request`] once: the replies, and whether the kernel flagged the dump as
     /// interrupted by a change.
-    pub fn request_once(&mut self, family: u16, cmd: u8, version: u8, attrs: &AttrWriter, dump: bool) -> Result<(Vec<Vec<u8>>, bool), NlError> {
+    pub fn request_once(
+        &mut self,
+        family: u16,
+        cmd: u8,
+        version: u8,
+        attrs: &AttrWriter,
+        dump: bool,
+    ) -> Result<(Vec<Vec<u8>>, bool), NlError> {
         self.seq = self.seq.wrapping_add(1);
         let seq = self.seq;
         let mut msg = vec![0u8; HDR];
@@ -117,7 +163,14 @@ impl Genl {
         sa.nl_family = libc::AF_NETLINK as u16;
         // SAFETY: valid fd, buffer and address of the stated sizes.
         let r = unsafe {
-            libc::sendto(self.fd, msg.as_ptr().cast(), msg.len(), 0, (&sa as *const libc::sockaddr_nl).cast(), size_of::<libc::sockaddr_nl>() as u32)
+            libc::sendto(
+                self.fd,
+                msg.as_ptr().cast(),
+                msg.len(),
+                0,
+                (&sa as *const libc::sockaddr_nl).cast(),
+                size_of::<libc::sockaddr_nl>() as u32,
+            )
         };
         if r < 0 {
             return Err(NlError::io(io::Error::last_os_error()));
@@ -145,7 +198,10 @@ impl Genl {
                 let mflags = u16::from_ne_bytes([rest[6], rest[7]]);
                 let mseq = u32::from_ne_bytes(rest[8..12].try_into().unwrap_or_default());
                 if mlen < HDR || mlen > rest.len() {
-                    return Err(NlError { errno: libc::EBADMSG, msg: Some("malformed netlink reply".into()) });
+                    return Err(NlError {
+                        errno: libc::EBADMSG,
+                        msg: Some("malformed netlink reply".into()),
+                    });
                 }
                 let m = &rest[..mlen];
                 rest = &rest[attr::align4(mlen).min(rest.len())..];
@@ -155,14 +211,20 @@ impl Genl {
                 interrupted |= mflags & NLM_F_DUMP_INTR != 0;
                 match mtype {
                     NLMSG_ERROR | NLMSG_DONE => {
-                        let code = m.get(HDR..HDR + 4).map(|b| i32::from_ne_bytes(b.try_into().unwrap_or_default())).unwrap_or(0);
+                        let code = m
+                            .get(HDR..HDR + 4)
+                            .map(|b| i32::from_ne_bytes(b.try_into().unwrap_or_default()))
+                            .unwrap_or(0);
                         if code == 0 {
                             if mtype == NLMSG_DONE && !dump {
                                 continue;
                             }
                             return Ok((out, interrupted));
                         }
-                        return Err(NlError { errno: -code, msg: ext_ack_msg(m, mtype, mflags) });
+                        return Err(NlError {
+                            errno: -code,
+                            msg: ext_ack_msg(m, mtype, mflags),
+                        });
                     }
                     _ => out.push(m.get(HDR + GENL_HDR..).unwrap_or(&[]).to_vec()),
                 }
@@ -177,8 +239,15 @@ impl Genl {
         let replies = self.request(GENL_ID_CTRL, CTRL_CMD_GETFAMILY, 1, &a, false)?;
         replies
             .iter()
-            .find_map(|p| attr::find(p, CTRL_ATTR_FAMILY_ID).and_then(|v| v.get(..2)).map(|v| u16::from_ne_bytes([v[0], v[1]])))
-            .ok_or(NlError { errno: libc::ENOENT, msg: None })
+            .find_map(|p| {
+                attr::find(p, CTRL_ATTR_FAMILY_ID)
+                    .and_then(|v| v.get(..2))
+                    .map(|v| u16::from_ne_bytes([v[0], v[1]]))
+            })
+            .ok_or(NlError {
+                errno: libc::ENOENT,
+                msg: None,
+            })
     }
 }
 
@@ -198,5 +267,7 @@ fn ext_ack_msg(m: &[u8], mtype: u16, flags: u16) -> Option<String> {
         };
         m.get(HDR + 4 + attr::align4(orig_len)..)?
     };
-    attr::find(tlvs, NLMSGERR_ATTR_MSG).map(attr::as_str).filter(|s| !s.is_empty())
+    attr::find(tlvs, NLMSGERR_ATTR_MSG)
+        .map(attr::as_str)
+        .filter(|s| !s.is_empty())
 }

@@ -100,7 +100,12 @@ pub fn find_u64(buf: &[u8], ty: u16) -> u64 {
 /// All string attributes of type `ty` nested in attribute `nest`.
 pub fn nested_strs(buf: &[u8], nest: u16, ty: u16) -> Vec<String> {
     find(buf, nest)
-        .map(|n| attrs(n).filter(|(t, _)| *t == ty).map(|(_, p)| as_str(p)).collect())
+        .map(|n| {
+            attrs(n)
+                .filter(|(t, _)| *t == ty)
+                .map(|(_, p)| as_str(p))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -119,7 +124,13 @@ mod tests {
         assert_eq!(find_u32(&w.buf, 3), 7);
         assert_eq!(nested_strs(&w.buf, 6, 5), vec!["reset=1", "dev=v0"]);
         // the nested flag is set on the wire and masked when reading
-        let (_, raw_ty) = (0, u16::from_ne_bytes([w.buf[w.buf.len() - inner.buf.len() - 2], w.buf[w.buf.len() - inner.buf.len() - 1]]));
+        let (_, raw_ty) = (
+            0,
+            u16::from_ne_bytes([
+                w.buf[w.buf.len() - inner.buf.len() - 2],
+                w.buf[w.buf.len() - inner.buf.len() - 1],
+            ]),
+        );
         assert_eq!(raw_ty & NLA_F_NESTED, NLA_F_NESTED);
     }
 

@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The client side of LANA's generic-netlink family `lana`, shared by `fbctl` and the test
+//! tools: a netlink socket ([`genl::Genl`]), attribute encoding ([`attr`]), the family's
+//! numbers ([`uapi`]), and the kernel's replies decoded into typed structs ([`Block`],
+//! [`BlockType`], [`Stats`]), which serialise to the JSON `fbctl -j` prints.
+
+pub mod attr;
+pub mod genl;
+pub mod uapi;
+
+use attr::AttrWriter;
+use genl::{Genl, NlError};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use uapi::*;
+
+/// One block, as `fbctl show` and `list` describe it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Block {
+    pub id: u32,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The blocks it passes packets to, ingress direction.
+    pub ingress: Vec<String>,
+    /// The blocks it passes packets to, egress direction.
+    pub egress: Vec<String>,
+    pub packets: u64,
+    pub bytes: u64,
+    pub drops: u64,
+    /// What the block says about itself (`key=value`).
+    pub props: BTreeMap<String, String>,
+}
+
+impl Block {
+    /// Decode a GET reply's attributes.
+    pub fn decode(p: &[u8]) -> Self {
+        Block {
+            id: attr::find_u32(p, LANA_A_ID),
+            name: attr::find_str(p, LANA_A_NAME),
+            kind: attr::find_str(p, LANA_A_TYPE),
+            ingress: attr::nested_strs(p, LANA_A_INGRESS, LANA_A_NAME),
+            egress: attr::nested_strs(p, LANA_A_EGRESS, LANA_A_NAME),
+            packets: attr::find_u64(p, LANA_A_PACKETS),
+            bytes: attr::find_u64(p, LANA_A_BYTES),
+            drops: attr::find_u64(p, LANA_A_DROPS),
+            props: attr::nested_strs(p, LANA_A_PROPS, LANA_A_PROP)
+                .into_iter()
+                .filter_map(|kv| {
+                    kv.split_once('=')
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A registered block type, as `fbctl types` describes it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct BlockType {
+    #[serde(rename = "type")]
+    pub name: String,
+    pub description: String,
+    pub max_ingress: u32,
+    pub max_egress: u32,
+    pub instances: u32,
+    /// `key=kind: help`, one per key it accepts.
+    pub keys: Vec<String>,
+}
+
+impl BlockType {
+    /// Decode a TYPES reply's attributes.
+    pub fn decode(p: &[u8]) -> Self {
+        BlockType {
+            name: attr::find_str(p, LANA_A_TYPE),
+            description: attr::find_str(p, LANA_A_DESC),
+            max_ingress: attr::find_u32(p, LANA_A_MAX_INGRESS),
+            max_egress: attr::find_u32(p, LANA_A_MAX_EGRESS),
+            instances: attr::find_u32(p, LANA_A_INSTANCES),
+            keys: attr::nested_strs(p, LANA_A_KEYS, LANA_A_PROP),
+        }
+    }
+}
+
+/// The engine's accounting and settings, as `fbctl stats` shows them.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Stats {
+    pub entered: u64,
+    pub entered_bytes: u64,
+    pub copies: u64,
+    pub delivered: u64,
+    pub transmitted: u64,
+    /// Drops by reason, in the kernel's order.
+    pub dropped: BTreeMap<String, u64>,
+    pub dropped_total: u64,
+    /// delivered + transmitted + dropped.
+    pub ended: u64,
+    /// entered + copies - ended: packets still inside the engine (0 when quiet).
+    pub in_flight: i128,
+    pub max_hops: u32,
+    pub max_blocks: u32,
+    pub blocks: u32,
+    pub generation: u32,
+    pub mechanism: String,
+}
+
+impl Stats {
+    /// Decode a STATS reply's attributes.
+    pub fn decode(p: &[u8]) -> Self {
+        let nest = attr::find(p, LANA_A_ENGINE_DROP_REASONS).unwrap_or(&[]);
+        let dropped: BTreeMap<String, u64> = LANA_DROP_REASON_NAMES
+            .split(',')
+            .enumerate()
+            .map(|(i, name)| (name.to_string(), attr::find_u64(nest, i as u16 + 1)))
+            .collect();
+        let dropped_total = dropped.values().sum();
+        let (entered, copies) = (
+            attr::find_u64(p, LANA_A_ENGINE_RX),
+            attr::find_u64(p, LANA_A_ENGINE_COPIES),
+        );
+        let (delivered, transmitted) = (
+            attr::find_u64(p, LANA_A_ENGINE_DELIVERED),
+            attr::find_u64(p, LANA_A_ENGINE_TRANSMITTED),
+        );
+        let ended = delivered + transmitted + dropped_total;
+        Stats {
+            entered,
+            entered_bytes: attr::find_u64(p, LANA_A_BYTES),
+            copies,
+            delivered,
+            transmitted,
+            dropped,
+            dropped_total,
+            ended,
+            in_flight: i128::from(entered) + i128::from(copies) - i128::from(ended),
+            max_hops: attr::find_u32(p, LANA_A_ENGINE_MAX_HOPS),
+            max_blocks: attr::find_u32(p, LANA_A_ENGINE_MAX_BLOCKS),
+            blocks: attr::find_u32(p, LANA_A_ENGINE_BLOCKS),
+            generation: attr::find_u32(p, LANA_A_GENERATION),
+            mechanism: attr::find_str(p, LANA_A_ENGINE_MODE),
+        }
+    }
+}
+
+/// A connection to the `lana` family.
+pub struct Lana {
+    pub nl: Genl,
+    pub family: u16,
+}
+
+/// Why connecting failed.
+pub enum ConnectError {
+    /// No netlink socket.
+    Socket(NlError),
+    /// The family is not registered: lana_core is not loaded.
+    NotLoaded,
+    /// Resolving the family failed otherwise.
+    Other(NlError),
+}
+
+impl Lana {
+    /// Open a socket and resolve the family.
+    pub fn connect() -> Result<Self, ConnectError> {
+        let mut nl = Genl::open().map_err(ConnectError::Socket)?;
+        match nl.resolve(LANA_GENL_NAME) {
+            Ok(family) => Ok(Lana { nl, family }),
+            Err(e) if e.errno == libc::ENOENT => Err(ConnectError::NotLoaded),
+            Err(e) => Err(ConnectError::Other(e)),
+        }
+    }
+
+    /// Send `cmd` with `attrs` and collect the replies (all parts of a dump).
+    pub fn call(
+        &mut self,
+        cmd: u8,
+        attrs: &AttrWriter,
+        dump: bool,
+    ) -> Result<Vec<Vec<u8>>, NlError> {
+        self.nl
+            .request(self.family, cmd, LANA_GENL_VERSION, attrs, dump)
+    }
+
+    /// Every block.
+    pub fn list(&mut self) -> Result<Vec<Block>, NlError> {
+        Ok(self
+            .call(LANA_CMD_GET, &AttrWriter::new(), true)?
+            .iter()
+            .map(|p| Block::decode(p))
+            .collect())
+    }
+
+    /// One block.
+    pub fn show(&mut self, name: &str) -> Result<Option<Block>, NlError> {
+        let mut a = AttrWriter::new();
+        a.put_str(LANA_A_NAME, name);
+        Ok(self
+            .call(LANA_CMD_GET, &a, false)?
+            .first()
+            .map(|p| Block::decode(p)))
+    }
+
+    /// Every registered block type.
+    pub fn types(&mut self) -> Result<Vec<BlockType>, NlError> {
+        Ok(self
+            .call(LANA_CMD_TYPES, &AttrWriter::new(), true)?
+            .iter()
+            .map(|p| BlockType::decode(p))
+            .collect())
+    }
+
+    /// The engine's accounting.
+    pub fn stats(&mut self) -> Result<Stats, NlError> {
+        let r = self.call(LANA_CMD_STATS, &AttrWriter::new(), false)?;
+        Ok(Stats::decode(r.first().map(Vec::as_slice).unwrap_or(&[])))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_block_decodes_with_its_bindings_and_properties() {
+        let mut ingress = AttrWriter::new();
+        ingress.put_str(LANA_A_NAME, "b");
+        let mut props = AttrWriter::new();
+        props
+            .put_str(LANA_A_PROP, "packets=5")
+            .put_str(LANA_A_PROP, "dev=v0");
+        let mut a = AttrWriter::new();
+        a.put_u32(LANA_A_ID, 3)
+            .put_str(LANA_A_NAME, "a")
+            .put_str(LANA_A_TYPE, "counter");
+        a.put_nested(LANA_A_INGRESS, &ingress)
+            .put_nested(LANA_A_PROPS, &props);
+        let b = Block::decode(&a.buf);
+        assert_eq!(
+            (b.id, b.name.as_str(), b.kind.as_str()),
+            (3, "a", "counter")
+        );
+        assert_eq!(b.ingress, vec!["b"]);
+        assert!(b.egress.is_empty());
+        assert_eq!(b.props.get("dev").map(String::as_str), Some("v0"));
+    }
+
+    #[test]
+    fn stats_balance_and_name_every_drop_reason() {
+        let mut drops = AttrWriter::new();
+        drops.put(2, &7u64.to_ne_bytes());
+        let mut a = AttrWriter::new();
+        a.put(LANA_A_ENGINE_RX, &10u64.to_ne_bytes())
+            .put(LANA_A_ENGINE_TRANSMITTED, &3u64.to_ne_bytes());
+        a.put_nested(LANA_A_ENGINE_DROP_REASONS, &drops);
+        let s = Stats::decode(&a.buf);
+        assert_eq!(s.dropped.len(), LANA_DROP_REASON_COUNT as usize);
+        assert_eq!(s.dropped.get("no_next"), Some(&7));
+        assert_eq!((s.ended, s.in_flight), (10, 0));
+    }
+}

@@ -1,0 +1,327 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The configuration commands: add, rm, set, flush (and, in `binding.rs`, bind, unbind,
+//! replace). Each checks
+//! everything that can fail before it changes anything, asks the blocks concerned (they may
+//! veto), publishes the new graph, then tells their neighbours.
+
+use crate::block::{Entry, Event, NewInstance};
+use crate::config::{self, retire, Config, Node};
+use crate::instance::Instance;
+use crate::msg::{fail, CmdResult, Fail};
+use crate::name::Name;
+use crate::notifier::{EventChain, Subscription};
+use crate::params;
+use crate::percpu::PerCpuCounters;
+use crate::props::{self, PropValue};
+
+use kernel::prelude::*;
+use kernel::rbtree::RBTreeNode;
+
+pub(crate) fn veto(name: &str, what: &str, e: (Error, Option<&'static str>)) -> Fail {
+    match e.1 {
+        Some(why) => Fail::new(e.0, format_args!("{}: {}", name, why)),
+        None => Fail::new(e.0, format_args!("'{}' refused the {}", name, what)),
+    }
+}
+
+pub(crate) fn lookup(cfg: &Config, name: &str) -> CmdResult<u32> {
+    match cfg.find(name) {
+        Some(s) => Ok(s),
+        None => fail!(ENOENT, "no functional block named '{}'", name),
+    }
+}
+
+pub(crate) fn at(cfg: &Config, slot: u32) -> CmdResult<&Node> {
+    match cfg.node(slot) {
+        Some(n) => Ok(n),
+        None => fail!(EINVAL, "internal error: empty slot {}", slot),
+    }
+}
+
+/// `fbctl add <name> <type>`.
+pub(crate) fn add(cfg: &mut Config, name: &str, ty: &str) -> CmdResult {
+    let name_ok = match Name::new(name) {
+        Ok(n) => n,
+        Err(why) => fail!(EINVAL, "bad name '{}': {}", name, why),
+    };
+    if cfg.has_name(&name_ok) {
+        fail!(EEXIST, "a functional block named '{}' exists already", name);
+    }
+    let max = params::max_blocks();
+    if cfg.count >= max as usize {
+        fail!(ENOSPC, "the graph holds max_blocks={} blocks already", max);
+    }
+    let Some((fbty, module)) = cfg.find_type(ty) else {
+        fail!(
+            ENOENT,
+            "unknown FB type '{}' (is its module loaded? see 'fbctl types')",
+            ty
+        );
+    };
+    // Everything that can fail for lack of memory happens before anything changes.
+    let slot = match cfg.free.last() {
+        Some(&s) => s,
+        None => {
+            cfg.slots.reserve(1, GFP_KERNEL)?;
+            cfg.free.reserve(cfg.slots.len() + 1, GFP_KERNEL)?;
+            cfg.slots.len() as u32
+        }
+    };
+    let name_node = RBTreeNode::new(name_ok, slot, GFP_KERNEL)?;
+    let id = cfg.new_id();
+    let fb = match (fbty.new)(&NewInstance {
+        id,
+        entry: Entry { slot, id },
+        name,
+    }) {
+        Ok(fb) => fb,
+        Err(e) => fail!(e, "type '{}' could not create an instance", ty),
+    };
+    let inst = KBox::new(
+        Instance {
+            id,
+            name: name_ok,
+            ty: fbty,
+            stats: PerCpuCounters::new()?,
+            chain: EventChain::new(name_ok),
+            fb,
+        },
+        GFP_KERNEL,
+    )?;
+    let owner = Subscription::owner(&*inst.fb, &inst.chain)?;
+    inst.chain.subscribe(&owner);
+    let node = Node {
+        inst,
+        ingress: KVec::new(),
+        egress: KVec::new(),
+        owner,
+        module,
+    };
+    if cfg.free.last() == Some(&slot) {
+        cfg.free.pop();
+        cfg.slots[slot as usize] = Some(node);
+    } else {
+        // Capacity reserved above.
+        let _ = cfg.slots.push_within_capacity(Some(node));
+    }
+    cfg.insert_name(name_node);
+    cfg.count += 1;
+    if let Err(e) = cfg.publish() {
+        if let Some(n) = cfg.take(slot) {
+            let _ = cfg.free.push_within_capacity(slot);
+            // Never published: no packet can have seen it.
+            n.inst.chain.unsubscribe(&n.owner);
+            drop(n);
+        }
+        fail!(e, "out of memory while publishing the new graph");
+    }
+    cfg.changed();
+    Ok(())
+}
+
+/// `fbctl rm <name>`: only an unbound block can be removed.
+pub(crate) fn rm(cfg: &mut Config, name: &str) -> CmdResult {
+    let s = lookup(cfg, name)?;
+    let node = at(cfg, s)?;
+    if let Some(b) = node.ingress.first().or(node.egress.first()) {
+        fail!(
+            EBUSY,
+            "'{}' is bound to '{}': unbind it first",
+            name,
+            cfg.name_of(b.slot)
+        );
+    }
+    node.inst
+        .chain
+        .ask(&Event::Remove)
+        .map_err(|e| veto(name, "removal", e))?;
+    let undo_name = RBTreeNode::new(node.inst.name, s, GFP_KERNEL)?;
+    cfg.free.reserve(1, GFP_KERNEL)?;
+    let Some(node) = cfg.take(s) else {
+        fail!(EINVAL, "internal error: empty slot {}", s);
+    };
+    if let Err(e) = cfg.publish() {
+        cfg.put_back(s, node, undo_name);
+        fail!(e, "out of memory while publishing the new graph");
+    }
+    cfg.changed();
+    let _ = cfg.free.push_within_capacity(s);
+    retire(node);
+    Ok(())
+}
+
+/// `fbctl flush`: unbind and remove everything (no veto), in one publish.
+pub(crate) fn flush(cfg: &mut Config) -> CmdResult {
+    let mut gone = KVec::with_capacity(cfg.count, GFP_KERNEL)?;
+    // The empty graph, made before anything changes (the one allocation that can fail).
+    let empty = Config::empty(true).build()?;
+    cfg.drain(|n| {
+        // Every block and every neighbour goes: no chain is called again.
+        n.inst.chain.clear();
+        let _ = n
+            .inst
+            .fb
+            .event(&Event::Remove, &mut crate::block::Reason { msg: None });
+        // Capacity for every block reserved above.
+        let _ = gone.push_within_capacity(n);
+    });
+    if cfg.is_live() {
+        crate::engine::with(|e| e.install(empty));
+    }
+    cfg.changed();
+    for n in gone.drain_all() {
+        // its subscriptions were on cleared chains: they just go
+        retire(n);
+    }
+    Ok(())
+}
+
+/// The configuration, set up for this load of the module; dropping it removes every block
+/// (nothing can be left at unload; this is a safety net) and frees its memory.
+pub(crate) struct Blocks(());
+
+impl Blocks {
+    /// Set up the configuration's mutex (module init, before any command).
+    pub(crate) fn new() -> Self {
+        config::init();
+        Blocks(())
+    }
+}
+
+impl Drop for Blocks {
+    fn drop(&mut self) {
+        let mut cfg = config::lock();
+        if cfg.count != 0 {
+            pr_warn!("{} instances left at unload\n", cfg.count);
+        }
+        let _ = flush(&mut cfg);
+        cfg.release_memory();
+    }
+}
+
+/// Maximum number of properties in one `set`.
+pub(crate) const MAX_PROPS: usize = 16;
+
+/// `fbctl set <name> key=value...`: all of them or none.
+pub(crate) fn set(cfg: &mut Config, name: &str, raw: &[&str]) -> CmdResult {
+    let s = lookup(cfg, name)?;
+    let inst = &at(cfg, s)?.inst;
+    if raw.is_empty() {
+        fail!(EINVAL, "nothing to set: give key=value");
+    }
+    let mut parsed: KVec<(&str, PropValue<'_>)> = KVec::with_capacity(raw.len(), GFP_KERNEL)?;
+    for s in raw {
+        let Some((key, value)) = props::split_prop(s) else {
+            fail!(EINVAL, "'{}' is not key=value", s);
+        };
+        let Some(info) = inst.ty.keys.iter().find(|k| k.key == key) else {
+            fail!(
+                EINVAL,
+                "type '{}' has no key '{}' (see 'fbctl types')",
+                inst.ty.name,
+                key
+            );
+        };
+        match PropValue::parse(info.kind, value) {
+            Ok(v) => parsed.push((key, v), GFP_KERNEL)?,
+            Err(why) => fail!(EINVAL, "bad value for '{}': {}", key, why),
+        }
+    }
+    inst.chain
+        .ask(&Event::Set(&parsed))
+        .map_err(|e| veto(name, "setting", e))?;
+    cfg.changed();
+    Ok(())
+}
+
+/// What the KUnit tests of the commands share: two block types and a private configuration
+/// that knows them.
+#[cfg(CONFIG_KUNIT = "y")]
+pub(crate) mod testing {
+    use crate::block::{Block, Direction, NewInstance, Verdict};
+    use crate::config::Config;
+    use crate::packet::Packet;
+    use crate::percpu::PacketContext;
+    use crate::types::TypeOf;
+    use kernel::prelude::*;
+
+    pub(crate) struct One;
+
+    #[vtable]
+    impl Block for One {
+        const NAME: &'static str = "kt-one";
+        const DESCRIPTION: &'static str = "test: one next block each way";
+
+        fn new(_: &NewInstance<'_>) -> Result<Self> {
+            Ok(One)
+        }
+
+        fn receive(&self, _: &PacketContext, pkt: Packet, dir: Direction) -> Verdict {
+            Verdict::Next(pkt, dir)
+        }
+    }
+
+    pub(crate) struct Two;
+
+    #[vtable]
+    impl Block for Two {
+        const NAME: &'static str = "kt-two";
+        const DESCRIPTION: &'static str = "test: two next blocks each way, with state";
+        const MAX_INGRESS: u32 = 2;
+        const MAX_EGRESS: u32 = 2;
+
+        fn new(_: &NewInstance<'_>) -> Result<Self> {
+            Ok(Two)
+        }
+
+        fn receive(&self, _: &PacketContext, pkt: Packet, dir: Direction) -> Verdict {
+            Verdict::Next(pkt, dir)
+        }
+
+        fn adopt_state(&self, _: &Self) {}
+    }
+
+    pub(crate) fn config() -> Config {
+        let mut c = Config::private();
+        let _ = c.private_types.push(&<One as TypeOf>::TYPE, GFP_KERNEL);
+        let _ = c.private_types.push(&<Two as TypeOf>::TYPE, GFP_KERNEL);
+        c
+    }
+
+    pub(crate) fn errno<T>(r: crate::msg::CmdResult<T>) -> i32 {
+        match r {
+            Ok(_) => 0,
+            Err(f) => f.err.to_errno(),
+        }
+    }
+}
+
+#[kernel::macros::kunit_tests(lana_commands)]
+mod tests {
+    use super::testing::{config, errno, One, Two};
+    use crate::types::TypeOf;
+    use kernel::prelude::*;
+
+    #[test]
+    fn type_tables_come_from_the_trait() {
+        assert!(!<One as TypeOf>::TYPE.has_state);
+        assert!(<Two as TypeOf>::TYPE.has_state);
+        assert_eq!(<Two as TypeOf>::TYPE.max_ingress, 2);
+    }
+
+    #[test]
+    fn add_checks_names_types_and_duplicates() {
+        let mut c = config();
+        assert_eq!(errno(super::add(&mut c, "a", "kt-one")), 0);
+        assert_eq!(errno(super::add(&mut c, "a", "kt-two")), EEXIST.to_errno());
+        assert_eq!(errno(super::add(&mut c, "b", "nosuch")), ENOENT.to_errno());
+        assert_eq!(
+            errno(super::add(&mut c, "b/c", "kt-one")),
+            EINVAL.to_errno()
+        );
+        assert_eq!(c.len(), 1);
+        assert_eq!(errno(super::rm(&mut c, "nosuch")), ENOENT.to_errno());
+        assert_eq!(errno(super::rm(&mut c, "a")), 0);
+        assert_eq!(c.len(), 0);
+    }
+}

@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The generic netlink family "lana": its operations and strict attribute policies are
+ * static data here; every operation lands in Rust (netlink.rs). Also the netlink helpers
+ * the bindings lack (static inlines: reply headers, nests, dump headers).
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+#include <linux/module.h>
+#include <net/genetlink.h>
+
+#include "ffi.h"
+#include "lana_uapi.h"
+
+static const struct nla_policy lana_prop_policy[LANA_A_MAX + 1] = {
+	[LANA_A_PROP] = { .type = NLA_NUL_STRING, .len = LANA_PROP_MAX },
+};
+
+static const struct nla_policy lana_policy[LANA_A_MAX + 1] = {
+	[LANA_A_NAME] = { .type = NLA_NUL_STRING, .len = LANA_NAME_MAX },
+	[LANA_A_TYPE] = { .type = NLA_NUL_STRING, .len = LANA_NAME_MAX },
+	[LANA_A_PEER] = { .type = NLA_NUL_STRING, .len = LANA_NAME_MAX },
+	[LANA_A_PROPS] = NLA_POLICY_NESTED(lana_prop_policy),
+	[LANA_A_FLAGS] = NLA_POLICY_MASK(NLA_U32, LANA_F_DROP_STATE),
+};
+
+static int lana_nl_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	return lana_rust_doit(info->genlhdr->cmd, info);
+}
+
+static int lana_nl_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	return lana_rust_dumpit(genl_dumpit_info(cb)->op.cmd, skb, cb);
+}
+
+#define LANA_ADMIN_OP(c) { .cmd = (c), .doit = lana_nl_doit, .flags = GENL_ADMIN_PERM }
+
+static const struct genl_ops lana_ops[] = {
+	LANA_ADMIN_OP(LANA_CMD_ADD),
+	LANA_ADMIN_OP(LANA_CMD_RM),
+	LANA_ADMIN_OP(LANA_CMD_SET),
+	LANA_ADMIN_OP(LANA_CMD_BIND),
+	LANA_ADMIN_OP(LANA_CMD_UNBIND),
+	LANA_ADMIN_OP(LANA_CMD_REPLACE),
+	LANA_ADMIN_OP(LANA_CMD_FLUSH),
+	/* Reading needs no privilege, as with `ip link show`. */
+	{ .cmd = LANA_CMD_GET, .doit = lana_nl_doit, .dumpit = lana_nl_dumpit },
+	{ .cmd = LANA_CMD_TYPES, .dumpit = lana_nl_dumpit },
+	{ .cmd = LANA_CMD_STATS, .doit = lana_nl_doit },
+};
+
+static struct genl_family lana_family __ro_after_init = {
+	.name		= LANA_GENL_NAME,
+	.version	= LANA_GENL_VERSION,
+	.maxattr	= LANA_A_MAX,
+	.policy		= lana_policy,
+	/* resv_start_op = 0: strict validation for every command. */
+	.netnsok	= false,
+	/* LANA serialises its commands with its own mutex: do not hold genl_mutex (and with it
+	 * every other generic netlink family) while a command runs. */
+	.parallel_ops	= true,
+	.module		= THIS_MODULE,
+	.ops		= lana_ops,
+	.n_ops		= ARRAY_SIZE(lana_ops),
+};
+
+int lana_genl_register(void)
+{
+	return genl_register_family(&lana_family);
+}
+
+void lana_genl_unregister(void)
+{
+	genl_unregister_family(&lana_family);
+}
+
+/* A formatted message: copied into the extack's own buffer (NL_SET_ERR_MSG_FMT's storage). */
+void lana_extack_msg(struct netlink_ext_ack *extack, const char *msg)
+{
+	if (!extack)
+		return;
+	strscpy(extack->_msg_buf, msg, sizeof(extack->_msg_buf));
+	extack->_msg = extack->_msg_buf;
+}
+
+struct sk_buff *lana_reply_new(struct genl_info *info, u8 cmd, void **hdr)
+{
+	struct sk_buff *msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+
+	if (!msg)
+		return NULL;
+	*hdr = genlmsg_put_reply(msg, info, &lana_family, 0, cmd);
+	if (!*hdr) {
+		nlmsg_free(msg);
+		return NULL;
+	}
+	return msg;
+}
+
+int lana_reply_send(struct sk_buff *msg, void *hdr, struct genl_info *info)
+{
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+}
+
+/* One message of a dump; @generation of the configuration it describes flags the message
+ * NLM_F_DUMP_INTR if the dump began with another (userspace then retries). */
+void *lana_dump_put(struct sk_buff *skb, struct netlink_callback *cb, u8 cmd, u32 generation)
+{
+	void *hdr;
+
+	cb->seq = generation;
+	hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq, &lana_family,
+			  NLM_F_MULTI, cmd);
+	if (hdr)
+		genl_dump_check_consistent(cb, hdr);
+	return hdr;
+}
+
+struct nlattr *lana_nla_nest_start(struct sk_buff *skb, int type)
+{
+	return nla_nest_start(skb, type);
+}
+
+void lana_nla_nest_end(struct sk_buff *skb, struct nlattr *nest)
+{
+	nla_nest_end(skb, nest);
+}

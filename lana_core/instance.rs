@@ -1,0 +1,20 @@
+// SPDX-License-Identifier: GPL-2.0
+//! A block instance: the block a type made, with its identity, the engine's counts for it and
+//! its notifier chain. Owned by the configuration while it is there; graph snapshots point to
+//! it, so it is dropped only after a grace period once it left.
+
+use crate::name::Name;
+use crate::notifier::EventChain;
+use crate::percpu::PerCpuCounters;
+use crate::types::{DynBlock, FbType};
+
+/// A live block.
+pub(crate) struct Instance {
+    pub(crate) id: u32,
+    pub(crate) name: Name,
+    pub(crate) ty: &'static FbType,
+    /// Packets, bytes and drops of this block, counted by the engine.
+    pub(crate) stats: PerCpuCounters,
+    pub(crate) chain: EventChain,
+    pub(crate) fb: kernel::alloc::KBox<dyn DynBlock>,
+}

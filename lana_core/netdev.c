@@ -1,0 +1,300 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The virtual-link attachment (netdev.rs): a port holds a net device, hooks its receive
+ * path with an rx_handler, transmits on it, and hears the device's events.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+#include <linux/module.h>
+#include <linux/netdevice.h>
+#include <linux/etherdevice.h>
+#include <linux/if_arp.h>
+#include <linux/rtnetlink.h>
+#include <linux/slab.h>
+#include <linux/workqueue.h>
+#include <net/net_namespace.h>
+
+#include "ffi.h"
+
+/*
+ * A port: the C half of a Rust Port (netdev.rs), which owns it (lana_port_new/free) and
+ * which @owner points back to. It is the rx_handler's private data. @dev is written under
+ * rtnl only; the rx path reads it under RCU. @link_work tells the Rust side that the
+ * device's state changed (the netdevice notifier runs under rtnl, which the configuration
+ * mutex must not be taken under).
+ */
+struct lana_port {
+	struct net_device *dev;
+	struct work_struct link_work;
+	void *owner;
+};
+
+static_assert(RX_HANDLER_CONSUMED == 0 && RX_HANDLER_PASS == 3);	/* mirrored in netdev.rs */
+
+/* Runs in the receive softirq, under rcu_read_lock. */
+static rx_handler_result_t lana_rx_tramp(struct sk_buff **pskb)
+{
+	struct sk_buff *skb = *pskb;
+	struct lana_port *port = rcu_dereference(skb->dev->rx_handler_data);
+
+	return (rx_handler_result_t)lana_rust_rx(skb, port->owner);
+}
+
+static void lana_port_link_work(struct work_struct *work)
+{
+	struct lana_port *port = container_of(work, struct lana_port, link_work);
+
+	lana_rust_port_link_changed(port->owner);
+}
+
+struct lana_port *lana_port_new(void *owner)
+{
+	struct lana_port *port = kzalloc(sizeof(*port), GFP_KERNEL);
+
+	if (!port)
+		return NULL;
+	INIT_WORK(&port->link_work, lana_port_link_work);
+	port->owner = owner;
+	return port;
+}
+
+/* The port must be detached: no rx_handler and no notifier can reach it any more. */
+void lana_port_free(struct lana_port *port)
+{
+	cancel_work_sync(&port->link_work);
+	kfree(port);
+}
+
+/* The namespace of process @pid (0: the initial one), referenced in *@out: release it with
+ * lana_netns_put. -ESRCH if there is no such process. */
+int lana_netns_get(u32 pid, struct net **out)
+{
+	struct net *net = pid ? get_net_ns_by_pid(pid) : get_net(&init_net);
+
+	if (IS_ERR(net))
+		return PTR_ERR(net);
+	*out = net;
+	return 0;
+}
+
+void lana_netns_put(struct net *net)
+{
+	put_net(net);
+}
+
+/* eth blocks speak Ethernet: frames start with a 14-byte header with 6-byte addresses. */
+static bool lana_is_ethernet(const struct net_device *dev)
+{
+	return dev->type == ARPHRD_ETHER && dev->hard_header_len == ETH_HLEN &&
+	       dev->addr_len == ETH_ALEN;
+}
+
+/*
+ * Whether @port is attached to device @ifname of @net: 1 yes (same namespace and ifindex),
+ * 0 the port is detached and the device exists, -EBUSY attached to another device, -ENODEV
+ * no such device, -EOPNOTSUPP not an Ethernet device.
+ */
+int lana_port_match(struct lana_port *port, const char *ifname, struct net *net)
+{
+	struct net_device *dev;
+	int ret;
+
+	rtnl_lock();
+	dev = __dev_get_by_name(net, ifname);
+	if (!dev)
+		ret = -ENODEV;
+	else if (port->dev == dev)
+		ret = 1;
+	else if (port->dev)
+		ret = -EBUSY;
+	else
+		ret = lana_is_ethernet(dev) ? 0 : -EOPNOTSUPP;
+	rtnl_unlock();
+	return ret;
+}
+
+/* Attach the detached @port to device @ifname of @net. */
+int lana_port_attach(struct lana_port *port, const char *ifname, struct net *net)
+{
+	struct net_device *dev;
+	int err;
+
+	rtnl_lock();
+	dev = __dev_get_by_name(net, ifname);
+	if (!dev) {
+		err = -ENODEV;
+		goto out;
+	}
+	if (!lana_is_ethernet(dev)) {
+		err = -EOPNOTSUPP;
+		goto out;
+	}
+	if (port->dev || netdev_is_rx_handler_busy(dev)) {
+		err = -EBUSY;
+		goto out;
+	}
+	err = netdev_rx_handler_register(dev, lana_rx_tramp, port);
+	if (err)
+		goto out;
+	dev_hold(dev);
+	WRITE_ONCE(port->dev, dev);
+out:
+	rtnl_unlock();
+	return err;
+}
+
+static void lana_port_release(struct lana_port *port)
+{
+	struct net_device *dev = port->dev;
+
+	ASSERT_RTNL();
+	netdev_rx_handler_unregister(dev);	/* waits for running handlers (synchronize_net) */
+	WRITE_ONCE(port->dev, NULL);
+	dev_put(dev);
+}
+
+void lana_port_detach(struct lana_port *port)
+{
+	rtnl_lock();
+	if (port->dev)
+		lana_port_release(port);
+	rtnl_unlock();
+}
+
+/* Fills @buf with the attached device's name, or "" when detached. */
+void lana_port_ifname(struct lana_port *port, char *buf, size_t len)
+{
+	struct net_device *dev;
+
+	rcu_read_lock();
+	dev = READ_ONCE(port->dev);
+	strscpy(buf, dev ? dev->name : "", len);
+	rcu_read_unlock();
+}
+
+/* The device's state: returns false when detached; else *@up (running with carrier), *@mtu. */
+bool lana_port_link(struct lana_port *port, bool *up, u32 *mtu)
+{
+	struct net_device *dev;
+	bool attached;
+
+	rcu_read_lock();
+	dev = READ_ONCE(port->dev);
+	attached = dev;
+	if (dev) {
+		*up = netif_running(dev) && netif_carrier_ok(dev);
+		*mtu = READ_ONCE(dev->mtu);
+	}
+	rcu_read_unlock();
+	return attached;
+}
+
+/*
+ * Transmit on the port's device; consumes @skb in every case. Frames that came from a wire
+ * carry their Ethernet header and go out as they are; packets made by a block (a socket's
+ * messages) get one: to @peer (NULL: broadcast), EtherType @proto.
+ * 0 sent; -ENETDOWN detached or down (dropped here); -ENOMEM, -ENOBUFS refused.
+ */
+int lana_port_xmit(struct lana_port *port, struct sk_buff *skb, u16 proto, const u8 *peer)
+{
+	struct net_device *dev = READ_ONCE(port->dev);
+	struct ethhdr *eth;
+	int rc;
+
+	/* A detached port, or a device that is down (its qdisc would drop the frame and call
+	 * it congestion): dropped here, with the reason. */
+	if (!dev || !netif_running(dev)) {
+		kfree_skb_reason(skb, SKB_DROP_REASON_DEV_READY);
+		return -ENETDOWN;
+	}
+	skb->dev = dev;
+	if (skb_mac_header_was_set(skb)) {
+		/* Frames taken from the rx path have data past the Ethernet header. */
+		if (skb->data > skb_mac_header(skb))
+			skb_push(skb, skb->data - skb_mac_header(skb));
+	} else {
+		if (skb_cow_head(skb, ETH_HLEN)) {
+			kfree_skb_reason(skb, SKB_DROP_REASON_NOMEM);
+			return -ENOMEM;
+		}
+		eth = skb_push(skb, ETH_HLEN);
+		skb_reset_mac_header(skb);
+		if (peer)
+			ether_addr_copy(eth->h_dest, peer);
+		else
+			eth_broadcast_addr(eth->h_dest);
+		ether_addr_copy(eth->h_source, dev->dev_addr);
+		eth->h_proto = htons(proto);
+		skb->protocol = eth->h_proto;
+	}
+	/* 0 sent; the qdisc or driver freed the frame otherwise (congestion counts as sent, as
+	 * net_xmit_eval says; it evaluates its argument twice, hence rc). */
+	rc = dev_queue_xmit(skb);
+	return net_xmit_eval(rc) ? -ENOBUFS : 0;
+}
+
+/* Whether a received frame carries a whole Ethernet header before its data (ports attach
+ * only to Ethernet devices; this guards the header reads against anything else). */
+bool lana_skb_has_eth_header(const struct sk_buff *skb)
+{
+	return skb_mac_header_was_set(skb) && skb_mac_header_len(skb) >= ETH_HLEN;
+}
+
+/* The Ethernet header of a received frame (check lana_skb_has_eth_header first). */
+const u8 *lana_skb_eth_header(const struct sk_buff *skb)
+{
+	return skb_mac_header(skb);
+}
+
+/* Frames handed to blocks start at the Ethernet header, as tcpdump sees them. */
+void lana_skb_push_mac(struct sk_buff *skb)
+{
+	if (skb_mac_header_was_set(skb) && skb->data > skb_mac_header(skb))
+		skb_push(skb, skb->data - skb_mac_header(skb));
+}
+
+/*
+ * Device events for devices an eth block holds: a device going away detaches the block (no
+ * dangling reference; its queued frames go too); a device going up or down or changing
+ * its MTU is news for the blocks along its paths.
+ */
+static int lana_netdev_event(struct notifier_block *nb, unsigned long event, void *ptr)
+{
+	struct net_device *dev = netdev_notifier_info_to_dev(ptr);
+	struct lana_port *port;
+
+	if (rcu_access_pointer(dev->rx_handler) != lana_rx_tramp)
+		return NOTIFY_DONE;
+	port = rtnl_dereference(dev->rx_handler_data);
+	switch (event) {
+	case NETDEV_UNREGISTER:
+		pr_info("%s is going away: detaching its eth block\n", dev->name);
+		lana_port_release(port);
+		/* Frames of this device waiting for an engine thread go too (as flush_backlog
+		 * does for the kernel's own backlog): dropped and counted. */
+		lana_ppe_flush_dev(dev);
+		lana_rust_config_changed();
+		fallthrough;
+	case NETDEV_UP:
+	case NETDEV_DOWN:
+	case NETDEV_CHANGE:
+	case NETDEV_CHANGEMTU:
+		schedule_work(&port->link_work);
+		return NOTIFY_OK;
+	default:
+		return NOTIFY_DONE;
+	}
+}
+
+static struct notifier_block lana_netdev_nb = {
+	.notifier_call = lana_netdev_event,
+};
+
+int lana_netdev_notifier_register(void)
+{
+	return register_netdevice_notifier(&lana_netdev_nb);
+}
+
+void lana_netdev_notifier_unregister(void)
+{
+	unregister_netdevice_notifier(&lana_netdev_nb);
+}

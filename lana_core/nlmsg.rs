@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Netlink messages the core writes: [`Reply`], the answer to one request, freed unless it
+//! was sent; [`DumpPart`], one message of a multi-part dump, cancelled unless it was ended;
+//! and the [`Writer`] both put attributes with.
+
+use crate::ffi;
+use crate::uapi::LANA_A_PAD;
+use kernel::bindings;
+use kernel::prelude::*;
+
+/// Attributes being put into a netlink message.
+///
+/// # Invariants
+///
+/// `skb` is a netlink message under construction that the owner of the writer owns.
+pub(crate) struct Writer {
+    skb: *mut bindings::sk_buff,
+}
+
+impl Writer {
+    fn put(&mut self, ty: u16, data: &[u8]) -> Result {
+        // SAFETY: `skb` is a message under construction (invariant); `data` is readable.
+        let r = unsafe {
+            bindings::nla_put(
+                self.skb,
+                c_int::from(ty),
+                data.len() as c_int,
+                data.as_ptr().cast(),
+            )
+        };
+        if r == 0 {
+            Ok(())
+        } else {
+            Err(EMSGSIZE)
+        }
+    }
+
+    /// A NUL-terminated string (longer strings are cut at 287 bytes).
+    pub(crate) fn put_str(&mut self, ty: u16, s: &str) -> Result {
+        let mut buf = [0u8; 288];
+        let n = s.len().min(buf.len() - 1);
+        buf[..n].copy_from_slice(&s.as_bytes()[..n]);
+        self.put(ty, &buf[..n + 1])
+    }
+
+    pub(crate) fn put_u32(&mut self, ty: u16, v: u32) -> Result {
+        self.put(ty, &v.to_ne_bytes())
+    }
+
+    pub(crate) fn put_u64(&mut self, ty: u16, v: u64) -> Result {
+        let b = v.to_ne_bytes();
+        // SAFETY: `skb` is a message under construction (invariant); `b` holds 8 bytes.
+        let r = unsafe {
+            bindings::nla_put_64bit(
+                self.skb,
+                c_int::from(ty),
+                8,
+                b.as_ptr().cast(),
+                c_int::from(LANA_A_PAD),
+            )
+        };
+        if r == 0 {
+            Ok(())
+        } else {
+            Err(EMSGSIZE)
+        }
+    }
+
+    /// A nested attribute filled by `f`.
+    pub(crate) fn nest(&mut self, ty: u16, f: impl FnOnce(&mut Self) -> Result) -> Result {
+        // SAFETY: `skb` is a message under construction (invariant).
+        let nest = unsafe { ffi::lana_nla_nest_start(self.skb, c_int::from(ty)) };
+        if nest.is_null() {
+            return Err(EMSGSIZE);
+        }
+        f(self)?;
+        // SAFETY: `nest` was started on this message; on the error above the whole message
+        // part is cancelled or freed by its owner.
+        unsafe { ffi::lana_nla_nest_end(self.skb, nest) };
+        Ok(())
+    }
+}
+
+/// The reply to a request: freed on drop unless [`Reply::send`] sent it.
+///
+/// # Invariants
+///
+/// `w.skb` is a reply message from `lana_reply_new` we own, `hdr` its genetlink header.
+pub(crate) struct Reply {
+    w: Writer,
+    hdr: *mut c_void,
+    info: *mut bindings::genl_info,
+}
+
+impl Reply {
+    /// A reply to the request `info` of command `cmd`.
+    ///
+    /// # Safety
+    ///
+    /// `info` is the `genl_info` of a request being handled, valid as long as the reply.
+    pub(crate) unsafe fn new(info: *mut bindings::genl_info, cmd: u8) -> Result<Self> {
+        let mut hdr = core::ptr::null_mut();
+        // SAFETY: `info` is valid (function docs); `hdr` is written on success.
+        let skb = unsafe { ffi::lana_reply_new(info, cmd, &mut hdr) };
+        if skb.is_null() {
+            return Err(ENOMEM);
+        }
+        // INVARIANT: a fresh reply we own.
+        Ok(Self {
+            w: Writer { skb },
+            hdr,
+            info,
+        })
+    }
+
+    /// The attributes.
+    pub(crate) fn writer(&mut self) -> &mut Writer {
+        &mut self.w
+    }
+
+    /// Send it to the requester.
+    pub(crate) fn send(self) -> Result {
+        let this = core::mem::ManuallyDrop::new(self);
+        // SAFETY: a reply we own with its header (invariant); genlmsg_reply consumes it.
+        kernel::error::to_result(unsafe { ffi::lana_reply_send(this.w.skb, this.hdr, this.info) })
+    }
+}
+
+impl Drop for Reply {
+    fn drop(&mut self) {
+        // SAFETY: a reply we own that was not sent (invariant).
+        unsafe { bindings::nlmsg_free(self.w.skb) };
+    }
+}
+
+/// One message of a dump: cancelled (removed from the dump's buffer) on drop unless
+/// [`DumpPart::end`] finished it.
+///
+/// # Invariants
+///
+/// `hdr` is a message header `lana_dump_put` added to the dump buffer `w.skb`.
+pub(crate) struct DumpPart {
+    w: Writer,
+    hdr: *mut c_void,
+}
+
+impl DumpPart {
+    /// A message of command `cmd` at the end of the dump buffer `skb`, flagged as part of an
+    /// interrupted dump if `generation` differs from the one the dump started with. `None`
+    /// when the buffer is full.
+    ///
+    /// # Safety
+    ///
+    /// `skb` and `cb` are the buffer and callback of a running dump, valid while the part is.
+    pub(crate) unsafe fn new(
+        skb: *mut bindings::sk_buff,
+        cb: *mut bindings::netlink_callback,
+        cmd: u8,
+        generation: u32,
+    ) -> Option<Self> {
+        // SAFETY: see the function docs.
+        let hdr = unsafe { ffi::lana_dump_put(skb, cb, cmd, generation) };
+        // INVARIANT: a header on the dump buffer.
+        (!hdr.is_null()).then_some(Self {
+            w: Writer { skb },
+            hdr,
+        })
+    }
+
+    /// The attributes.
+    pub(crate) fn writer(&mut self) -> &mut Writer {
+        &mut self.w
+    }
+
+    /// Finish the message.
+    pub(crate) fn end(self) {
+        let this = core::mem::ManuallyDrop::new(self);
+        // SAFETY: `hdr` is on the buffer (invariant) and not cancelled.
+        unsafe { bindings::genlmsg_end(this.w.skb, this.hdr) };
+    }
+}
+
+impl Drop for DumpPart {
+    fn drop(&mut self) {
+        // SAFETY: `hdr` is on the buffer (invariant) and not ended.
+        unsafe { bindings::genlmsg_cancel(self.w.skb, self.hdr) };
+    }
+}

@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * lana_core's tunables: module parameters an admin may change at runtime in
+ * /sys/module/lana_core/parameters/ (params.rs reads them).
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+#include <linux/module.h>
+
+#include "ffi.h"
+#include "lana_uapi.h"
+
+static unsigned int max_hops = 64;
+module_param(max_hops, uint, 0644);
+MODULE_PARM_DESC(max_hops, "blocks one packet may visit before the engine drops it (default 64)");
+
+unsigned int lana_max_hops(void)
+{
+	return READ_ONCE(max_hops);
+}
+
+/* Fan-outs multiply work: a packet may visit max_hops blocks per path, and make at most
+ * max_copies copies in all, so one frame costs at most (max_copies + 1) * max_hops visits. */
+static unsigned int max_copies = 64;
+module_param(max_copies, uint, 0644);
+MODULE_PARM_DESC(max_copies, "copies fan-outs may make of one packet, in all (default 64)");
+
+unsigned int lana_max_copies(void)
+{
+	return READ_ONCE(max_copies);
+}
+
+static unsigned int max_blocks = 65536;
+module_param(max_blocks, uint, 0644);
+MODULE_PARM_DESC(max_blocks, "most blocks the graph may hold (default 65536)");
+
+unsigned int lana_max_blocks(void)
+{
+	return READ_ONCE(max_blocks);
+}
