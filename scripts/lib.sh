@@ -8,6 +8,7 @@ LANA_ROOT=${LANA_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 LANA_CACHE=${LANA_CACHE:-$HOME/.cache/lana}
 LANA_TOOLS=$LANA_CACHE/tools
 LANA_OUT=${LANA_OUT:-$LANA_ROOT/build}        # per-clone outputs (initramfs, logs, results)
+mkdir -p "$LANA_OUT/logs"                     # every step logs here, even in a fresh clone
 KVER_PKG=linux-source-7.3                     # Debian package holding the kernel source
 BINDGEN_VERSION=0.73.2                        # kernel 7.3 needs >= 0.71.1
 LIBCLANG_WHEEL_VERSION=18.1.1                 # kernel 7.3 needs libclang >= 17.0.1; bookworm has 16
