@@ -86,8 +86,8 @@ impl Block for Bpf {
 
     fn receive(&self, ctx: &PacketContext, pkt: Packet, dir: Direction) -> Verdict {
         match self.program.read(ctx) {
-            Some(p) if p.filter.run(ctx, &pkt) == 0 => Verdict::Drop(pkt, DropReason::Filtered),
-            _ => Verdict::Next(pkt, dir),
+            Some(p) if p.filter.run(ctx, &pkt) == 0 => Verdict::drop(pkt, DropReason::Filtered),
+            _ => Verdict::next(pkt, dir),
         }
     }
 

@@ -27,7 +27,7 @@ impl Block for Counter {
 
     fn receive(&self, ctx: &PacketContext, pkt: Packet, dir: Direction) -> Verdict {
         self.counts.add(ctx, pkt.len());
-        Verdict::Next(pkt, dir)
+        Verdict::next(pkt, dir)
     }
 
     fn event(&self, event: &Event<'_>, why: &mut Reason) -> Result {

@@ -151,7 +151,7 @@ impl Block for Eth {
     /// Frames from the wire do not come here (the engine passes them to the block bound
     /// after this one); what comes here was sent by another block and goes out.
     fn receive(&self, ctx: &PacketContext, pkt: Packet, _dir: Direction) -> Verdict {
-        Verdict::Consumed(self.port.xmit(ctx, pkt))
+        Verdict::consumed(self.port.xmit(ctx, pkt))
     }
 
     fn event(&self, event: &Event<'_>, why: &mut Reason) -> Result {

@@ -10,13 +10,15 @@ struct Fwd;
 impl Block for Fwd {
     const NAME: &'static str = "fwd";
     const DESCRIPTION: &'static str = "forwards each packet to the next block in its direction";
+    // The engine forwards for it (and still counts at it): `receive` below is what it does.
+    const PASS_THROUGH: bool = true;
 
     fn new(_: &NewInstance<'_>) -> Result<Self> {
         Ok(Fwd)
     }
 
     fn receive(&self, _: &PacketContext, pkt: Packet, dir: Direction) -> Verdict {
-        Verdict::Next(pkt, dir)
+        Verdict::next(pkt, dir)
     }
 }
 

@@ -19,7 +19,7 @@ impl Block for Tee {
     }
 
     fn receive(&self, _: &PacketContext, pkt: Packet, dir: Direction) -> Verdict {
-        Verdict::Fanout(pkt, dir)
+        Verdict::fanout(pkt, dir)
     }
 }
 

@@ -2,7 +2,7 @@
 //! What a functional block is: the [`Block`] trait FB modules implement, declared by its type
 //! as a phy driver is (`#[vtable] impl Block for MyBlock`), and what a block tells the core.
 
-use crate::fate::{Consumed, DropReason};
+use crate::fate::{Consumed, DropReason, Fate};
 use crate::packet::Packet;
 use crate::percpu::PacketContext;
 use crate::props::{Kind, PropSink, PropValue};
@@ -18,17 +18,138 @@ pub enum Direction {
     Egress,
 }
 
-/// What a block decided about a packet it received.
-pub enum Verdict {
+/// What a block decided about a packet it received: [`Verdict::next`], [`Verdict::fanout`],
+/// [`Verdict::drop`] or [`Verdict::consumed`].
+///
+/// Two words, the decision and the packet, so a block returns it in two registers.
+///
+/// # Invariants
+///
+/// `what` is one of the `code` module's values; `pkt` is `None` exactly for
+/// [`code::CONSUMED`] codes.
+#[must_use]
+pub struct Verdict {
+    what: u32,
+    pkt: Option<Packet>,
+}
+
+/// [`Verdict`]'s decisions as numbers: the direction folded into the code.
+mod code {
+    /// `NEXT + dir`: pass the packet on in `dir`.
+    pub(super) const NEXT: u32 = 0;
+    /// `FANOUT + dir`: copies to every next block in `dir`.
+    pub(super) const FANOUT: u32 = 2;
+    /// `DROP + reason`.
+    pub(super) const DROP: u32 = 4;
+    /// `CONSUMED + fate`: 0 delivered, 1 transmitted, `2 + reason` dropped.
+    pub(super) const CONSUMED: u32 = 32;
+}
+
+/// A [`Verdict`] taken apart, for the engine.
+pub(crate) enum Decision {
     /// Pass the packet to the block bound first in this direction.
     Next(Packet, Direction),
     /// Pass a copy to every block bound in this direction (the packet itself to the first).
     Fanout(Packet, Direction),
-    /// Drop the packet; the engine counts it as this block's drop, for `reason`.
+    /// Drop the packet, counted as the block's drop for this reason.
     Drop(Packet, DropReason),
+    /// The core took the packet and says what became of it.
+    Consumed(Fate),
+}
+
+impl Verdict {
+    /// Pass the packet to the block bound first in direction `dir`.
+    #[inline]
+    pub fn next(pkt: Packet, dir: Direction) -> Self {
+        // INVARIANT: a NEXT code, with a packet.
+        Verdict {
+            what: code::NEXT + dir as u32,
+            pkt: Some(pkt),
+        }
+    }
+
+    /// Pass a copy to every block bound in direction `dir` (the packet itself to the first).
+    #[inline]
+    pub fn fanout(pkt: Packet, dir: Direction) -> Self {
+        // INVARIANT: a FANOUT code, with a packet.
+        Verdict {
+            what: code::FANOUT + dir as u32,
+            pkt: Some(pkt),
+        }
+    }
+
+    /// Drop the packet; the engine counts it as this block's drop, for `reason`.
+    #[inline]
+    pub fn drop(pkt: Packet, reason: DropReason) -> Self {
+        // INVARIANT: a DROP code, with a packet.
+        Verdict {
+            what: code::DROP + reason as u32,
+            pkt: Some(pkt),
+        }
+    }
+
     /// The block gave the packet to the core (a device, a socket), which says what became
     /// of it.
-    Consumed(Consumed),
+    #[inline]
+    pub fn consumed(c: Consumed) -> Self {
+        let fate = match c.0 {
+            Fate::Delivered => 0,
+            Fate::Transmitted => 1,
+            Fate::Dropped(r) => 2 + r as u32,
+        };
+        // INVARIANT: a CONSUMED code, without a packet.
+        Verdict {
+            what: code::CONSUMED + fate,
+            pkt: None,
+        }
+    }
+
+    /// The common case first: the packet goes on (`Ok`, two compares), or what else the
+    /// block decided.
+    #[inline(always)]
+    pub(crate) fn next_or_decide(self) -> core::result::Result<(Packet, Direction), Decision> {
+        match self {
+            Verdict {
+                what: w @ 0..=1,
+                pkt: Some(pkt),
+            } => Ok((
+                pkt,
+                if w == 0 {
+                    Direction::Ingress
+                } else {
+                    Direction::Egress
+                },
+            )),
+            v => Err(v.decide()),
+        }
+    }
+
+    /// What the block decided.
+    #[inline]
+    pub(crate) fn decide(self) -> Decision {
+        let Verdict { what, pkt } = self;
+        let Some(pkt) = pkt else {
+            // by the type invariant, a CONSUMED code
+            return Decision::Consumed(match what.wrapping_sub(code::CONSUMED) {
+                0 => Fate::Delivered,
+                1 => Fate::Transmitted,
+                n => Fate::Dropped(
+                    DropReason::from_u32(n.wrapping_sub(2)).unwrap_or(DropReason::NoBlock),
+                ),
+            });
+        };
+        match what {
+            0 => Decision::Next(pkt, Direction::Ingress),
+            1 => Decision::Next(pkt, Direction::Egress),
+            2 => Decision::Fanout(pkt, Direction::Ingress),
+            3 => Decision::Fanout(pkt, Direction::Egress),
+            // by the type invariant, a DROP code
+            n => Decision::Drop(
+                pkt,
+                DropReason::from_u32(n.wrapping_sub(code::DROP)).unwrap_or(DropReason::NoBlock),
+            ),
+        }
+    }
 }
 
 /// Where packets that do not come from another block enter the graph: at a block, named by
@@ -178,6 +299,11 @@ pub trait Block: Sized + Send + Sync + 'static {
     const MAX_INGRESS: u32 = 1;
     /// How many blocks it may pass packets to in the egress direction.
     const MAX_EGRESS: u32 = 1;
+    /// The block forwards every packet unchanged to its next block in the direction the
+    /// packet travels (its `receive` is `Verdict::next(pkt, dir)` and nothing else). The
+    /// engine then passes packets on without calling it, still counting them at the block:
+    /// a pass-through hop costs a few instructions, not a call.
+    const PASS_THROUGH: bool = false;
 
     /// Make an instance.
     fn new(inst: &NewInstance<'_>) -> Result<Self>;

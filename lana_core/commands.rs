@@ -257,7 +257,7 @@ pub(crate) mod testing {
         }
 
         fn receive(&self, _: &PacketContext, pkt: Packet, dir: Direction) -> Verdict {
-            Verdict::Next(pkt, dir)
+            Verdict::next(pkt, dir)
         }
     }
 
@@ -275,7 +275,7 @@ pub(crate) mod testing {
         }
 
         fn receive(&self, _: &PacketContext, pkt: Packet, dir: Direction) -> Verdict {
-            Verdict::Next(pkt, dir)
+            Verdict::next(pkt, dir)
         }
 
         fn adopt_state(&self, _: &Self) {}

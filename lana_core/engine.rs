@@ -17,8 +17,8 @@
 //! transmitted + dropped` (`fbctl stats` shows both sides; the test suite checks it after
 //! every test).
 
-use crate::block::{Direction, Entry, Verdict};
-use crate::fate::{Consumed, DropReason, Fate};
+use crate::block::{Decision, Direction, Entry};
+use crate::fate::{DropReason, Fate};
 use crate::graph::{Graph, Hop};
 use crate::mechanism;
 use crate::packet::Packet;
@@ -97,17 +97,22 @@ impl Engine {
     #[inline]
     fn fate(&self, cpu: CpuOffset, fate: Fate) {
         self.count(cpu, |f| match fate {
-            Fate::Delivered => f.delivered += 1,
-            Fate::Transmitted => f.transmitted += 1,
-            Fate::Dropped(r) => f.dropped[r as usize] += 1,
+            // counters wrap, as the kernel's do (no overflow check in the packet path)
+            Fate::Delivered => f.delivered = f.delivered.wrapping_add(1),
+            Fate::Transmitted => f.transmitted = f.transmitted.wrapping_add(1),
+            Fate::Dropped(r) => {
+                if let Some(d) = f.dropped.get_mut(r as usize) {
+                    *d = d.wrapping_add(1);
+                }
+            }
         });
     }
 
     #[inline]
     fn entered(&self, cpu: CpuOffset, len: u32) {
         self.count(cpu, |f| {
-            f.entered += 1;
-            f.entered_bytes += u64::from(len);
+            f.entered = f.entered.wrapping_add(1);
+            f.entered_bytes = f.entered_bytes.wrapping_add(u64::from(len));
         });
     }
 }
@@ -150,24 +155,35 @@ pub(crate) fn max_hops() -> u32 {
 /// Copies of one packet a fan-out may have pending at once.
 const PENDING: usize = 8;
 
-struct Work {
+/// A packet on its way: the block it goes to next, the direction it travels, and how many
+/// more blocks it may pass (the hop limit counts down).
+struct Work<'g> {
     pkt: Packet,
-    slot: u32,
+    hop: &'g Hop,
     dir: Direction,
-    hops: u32,
+    budget: u32,
+}
+
+/// What one step did with a packet.
+enum Step<'g> {
+    /// It goes on.
+    Go(Work<'g>),
+    /// It ended in a counted fate.
+    Done,
+    /// The block asked for a fan-out in `dir` (`hop` is the block that asked).
+    Fanout(Work<'g>),
 }
 
 /// A frame an eth block claimed from its device, in the rx_handler (softirq, under RCU). It
 /// is counted as entered here; then it runs now, or is queued for this CPU's engine thread.
-pub(crate) fn receive_from_link(pkt: Packet, entry: Entry) {
-    // SAFETY: rx_handlers run in the receive softirq: bottom halves are off.
-    let ctx = unsafe { PacketContext::new() };
-    let Some(e) = ENGINE.read(&ctx) else {
+#[inline]
+pub(crate) fn receive_from_link(ctx: &PacketContext, pkt: Packet, entry: Entry) {
+    let Some(e) = ENGINE.read(ctx) else {
         return pkt.drop_for(DropReason::NoBlock); // the core is going away: nothing counts
     };
     e.entered(ctx.cpu, pkt.len());
     if mechanism::inline() {
-        enter_from_link(e, &ctx, pkt, entry);
+        enter_from_link(e, ctx, pkt, entry);
     } else {
         mechanism::enqueue(pkt, entry);
     }
@@ -189,26 +205,25 @@ pub(crate) fn drop_queued(ctx: &PacketContext, pkt: Packet, reason: DropReason) 
     pkt.drop_for(reason);
 }
 
+/// A frame from a device at its eth block (`entry`), which counts it and passes it on
+/// ingress: the eth block's own `receive` is for frames to send.
+#[inline(always)]
 fn enter_from_link(e: &Engine, ctx: &PacketContext, pkt: Packet, entry: Entry) {
-    let Some(g) = e.graph.read(ctx) else {
+    let Some(hop) = e.graph.read(ctx).and_then(|g| g.entry(entry)) else {
         return end(e, ctx.cpu, None, pkt, DropReason::NoBlock);
     };
-    let Some(hop) = g.entry(entry) else {
-        return end(e, ctx.cpu, None, pkt, DropReason::NoBlock);
-    };
-    hop.inst().stats.add_on(ctx.cpu, pkt.len());
-    let Some(&next) = g.ports(hop, Direction::Ingress).first() else {
+    hop.count(ctx.cpu, u64::from(pkt.len()));
+    let Some(next) = hop.next(Direction::Ingress) else {
         return end(e, ctx.cpu, Some(hop), pkt, DropReason::NoNext);
     };
     run(
         e,
-        g,
         ctx,
         Work {
             pkt,
-            slot: next,
+            hop: next,
             dir: Direction::Ingress,
-            hops: 1,
+            budget: max_hops().saturating_sub(1),
         },
     );
 }
@@ -223,22 +238,18 @@ pub(crate) fn send(pkt: Packet, entry: Entry, dir: Direction) -> Result {
     let Some(e) = ENGINE.read(&ctx) else {
         return Err(ENOTCONN);
     };
-    let Some(g) = e.graph.read(&ctx) else {
+    let Some(hop) = e.graph.read(&ctx).and_then(|g| g.entry(entry)) else {
         return Err(ENOTCONN);
     };
-    if g.entry(entry).is_none() {
-        return Err(ENOTCONN);
-    }
     e.entered(ctx.cpu, pkt.len());
     run(
         e,
-        g,
         &ctx,
         Work {
             pkt,
-            slot: entry.slot,
+            hop,
             dir,
-            hops: 0,
+            budget: max_hops(),
         },
     );
     Ok(())
@@ -254,123 +265,221 @@ fn end(e: &Engine, cpu: CpuOffset, hop: Option<&Hop>, pkt: Packet, reason: DropR
     pkt.drop_for(reason);
 }
 
-fn run(e: &Engine, g: &Graph, ctx: &PacketContext, first: Work) {
-    let max = max_hops();
-    let mut copies_left = crate::params::max_copies();
-    let mut pending: [Option<Work>; PENDING] = Default::default();
-    let mut npending = 0usize;
-    let mut next = Some(first);
-    loop {
-        let Some(w) = next.take() else {
-            if npending == 0 {
-                return;
+/// A block consumed the packet: count its fate.
+#[inline]
+fn consumed(e: &Engine, cpu: CpuOffset, hop: &Hop, fate: Fate) {
+    if let Fate::Dropped(_) = fate {
+        hop.inst().stats.add_drop_on(cpu);
+    }
+    e.fate(cpu, fate);
+}
+
+/// Run one block on `w`: count the packet at it, call it (unless it passes packets through)
+/// and follow its verdict.
+#[inline(always)]
+fn step<'g>(e: &Engine, ctx: &PacketContext, w: Work<'g>) -> Step<'g> {
+    let cpu = ctx.cpu;
+    let Work {
+        pkt,
+        hop,
+        dir,
+        budget,
+    } = w;
+    hop.count(cpu, u64::from(pkt.len()));
+    if budget == 0 {
+        end(e, cpu, Some(hop), pkt, DropReason::HopLimit);
+        return Step::Done;
+    }
+    let budget = budget - 1;
+    let (pkt, dir) = if hop.pass_through {
+        (pkt, dir)
+    } else {
+        match hop.inst().fb.receive(ctx, pkt, dir).decide() {
+            Decision::Next(pkt, dir) => (pkt, dir),
+            Decision::Fanout(pkt, dir) => {
+                return Step::Fanout(Work {
+                    pkt,
+                    hop,
+                    dir,
+                    budget,
+                })
             }
-            npending -= 1;
-            next = pending[npending].take();
-            continue;
-        };
-        next = step(
-            e,
-            g,
-            ctx,
-            w,
-            max,
-            &mut copies_left,
-            &mut pending,
-            &mut npending,
-        );
+            Decision::Drop(pkt, reason) => {
+                end(e, cpu, Some(hop), pkt, reason);
+                return Step::Done;
+            }
+            Decision::Consumed(fate) => {
+                consumed(e, cpu, hop, fate);
+                return Step::Done;
+            }
+        }
+    };
+    match hop.next(dir) {
+        Some(next) => Step::Go(Work {
+            pkt,
+            hop: next,
+            dir,
+            budget,
+        }),
+        None => {
+            end(e, cpu, Some(hop), pkt, DropReason::NoNext);
+            Step::Done
+        }
     }
 }
 
-/// Run one block on `w`; return where the packet goes next.
-#[inline]
-#[allow(clippy::too_many_arguments)]
-fn step(
-    e: &Engine,
-    g: &Graph,
-    ctx: &PacketContext,
-    w: Work,
-    max: u32,
-    copies_left: &mut u32,
-    pending: &mut [Option<Work>; PENDING],
-    npending: &mut usize,
-) -> Option<Work> {
+/// Walk the packet through the graph until it ends. One path: a fan-out continues in
+/// [`run_fanout`], out of line.
+///
+/// This is [`step`] in a loop, written out so the path stays in registers: a pass-through
+/// block costs counting the packet, the hop limit and one load for the next block. Inlined
+/// into its callers, so a frame runs in the rx_handler's one stack frame.
+#[inline(always)]
+fn run(e: &Engine, ctx: &PacketContext, first: Work<'_>) {
     let cpu = ctx.cpu;
-    let Some(hop) = g.hop(w.slot) else {
-        // Bindings name slots of the same snapshot: this cannot happen.
-        end(e, cpu, None, w.pkt, DropReason::NoBlock);
+    let Work {
+        mut pkt,
+        mut hop,
+        mut dir,
+        mut budget,
+    } = first;
+    // Pass-through blocks do not change the packet: its length is read again only after a
+    // block was called.
+    let mut len = u64::from(pkt.len());
+    loop {
+        hop.count(cpu, len);
+        let Some(left) = budget.checked_sub(1) else {
+            return end(e, cpu, Some(hop), pkt, DropReason::HopLimit);
+        };
+        budget = left;
+        if !hop.pass_through {
+            match hop.inst().fb.receive(ctx, pkt, dir).next_or_decide() {
+                Ok((p, d)) => {
+                    pkt = p;
+                    dir = d;
+                    len = u64::from(pkt.len());
+                }
+                Err(Decision::Next(p, d)) => {
+                    // (`next_or_decide` answers these with `Ok`)
+                    pkt = p;
+                    dir = d;
+                    len = u64::from(pkt.len());
+                }
+                Err(Decision::Fanout(pkt, dir)) => {
+                    let w = Work {
+                        pkt,
+                        hop,
+                        dir,
+                        budget,
+                    };
+                    return run_fanout(e, ctx, w);
+                }
+                Err(Decision::Drop(pkt, reason)) => return end(e, cpu, Some(hop), pkt, reason),
+                Err(Decision::Consumed(fate)) => return consumed(e, cpu, hop, fate),
+            }
+        }
+        match hop.next(dir) {
+            Some(next) => hop = next,
+            None => return end(e, cpu, Some(hop), pkt, DropReason::NoNext),
+        }
+    }
+}
+
+/// [`run`] from a fan-out on: the copies wait on a small stack, at most [`PENDING`] at once
+/// and `max_copies` in all; those beyond are dropped, counted.
+#[cold]
+#[inline(never)]
+fn run_fanout(e: &Engine, ctx: &PacketContext, first: Work<'_>) {
+    let Some(g) = e.graph.read(ctx) else {
+        return end(e, ctx.cpu, Some(first.hop), first.pkt, DropReason::NoBlock);
+    };
+    let mut copies_left = crate::params::max_copies();
+    let mut pending: [Option<Work<'_>>; PENDING] = Default::default();
+    let mut npending = 0usize;
+    let mut next = fan_out(
+        e,
+        g,
+        ctx,
+        first,
+        &mut copies_left,
+        &mut pending,
+        &mut npending,
+    );
+    loop {
+        let w = match next.take() {
+            Some(w) => w,
+            None if npending > 0 => {
+                npending -= 1;
+                match pending[npending].take() {
+                    Some(w) => w,
+                    None => continue,
+                }
+            }
+            None => return,
+        };
+        next = match step(e, ctx, w) {
+            Step::Go(w) => Some(w),
+            Step::Done => None,
+            Step::Fanout(f) => fan_out(e, g, ctx, f, &mut copies_left, &mut pending, &mut npending),
+        };
+    }
+}
+
+/// Copy `w.pkt` for every block `w.hop` passes packets to in `w.dir` but the first, onto
+/// `pending`; return the packet itself, for the first.
+fn fan_out<'g>(
+    e: &Engine,
+    g: &'g Graph,
+    ctx: &PacketContext,
+    w: Work<'g>,
+    copies_left: &mut u32,
+    pending: &mut [Option<Work<'g>>; PENDING],
+    npending: &mut usize,
+) -> Option<Work<'g>> {
+    let cpu = ctx.cpu;
+    let Work {
+        pkt,
+        hop,
+        dir,
+        budget,
+    } = w;
+    let ports = g.ports(hop, dir);
+    let Some(first) = hop.next(dir) else {
+        end(e, cpu, Some(hop), pkt, DropReason::NoNext);
         return None;
     };
-    let inst = hop.inst();
-    inst.stats.add_on(cpu, w.pkt.len());
-    if w.hops >= max {
-        end(e, cpu, Some(hop), w.pkt, DropReason::HopLimit);
-        return None;
-    }
-    let hops = w.hops + 1;
-    match inst.fb.receive(ctx, w.pkt, w.dir) {
-        Verdict::Next(pkt, dir) => match g.ports(hop, dir).first() {
-            Some(&slot) => Some(Work {
-                pkt,
-                slot,
-                dir,
-                hops,
-            }),
-            None => {
-                end(e, cpu, Some(hop), pkt, DropReason::NoNext);
-                None
-            }
-        },
-        Verdict::Fanout(pkt, dir) => {
-            let ports = g.ports(hop, dir);
-            let Some((&first, rest)) = ports.split_first() else {
-                end(e, cpu, Some(hop), pkt, DropReason::NoNext);
-                return None;
-            };
-            for &slot in rest {
-                e.count(cpu, |f| f.copies += 1);
-                if *copies_left == 0 {
-                    inst.stats.add_drop_on(cpu);
-                    e.fate(cpu, Fate::Dropped(DropReason::FanoutFailed));
-                    continue;
-                }
-                *copies_left -= 1;
-                match pkt.try_clone() {
-                    Some(copy) if *npending < PENDING => {
-                        pending[*npending] = Some(Work {
-                            pkt: copy,
-                            slot,
-                            dir,
-                            hops,
-                        });
-                        *npending += 1;
-                    }
-                    Some(copy) => end(e, cpu, Some(hop), copy, DropReason::FanoutFailed),
-                    None => {
-                        inst.stats.add_drop_on(cpu);
-                        e.fate(cpu, Fate::Dropped(DropReason::FanoutFailed));
-                    }
-                }
-            }
-            Some(Work {
-                pkt,
-                slot: first,
-                dir,
-                hops,
-            })
+    for &slot in ports.iter().skip(1) {
+        e.count(cpu, |f| f.copies = f.copies.wrapping_add(1));
+        let Some(to) = g.hop(slot) else {
+            // bindings name slots of the same snapshot: this cannot happen
+            consumed(e, cpu, hop, Fate::Dropped(DropReason::NoBlock));
+            continue;
+        };
+        if *copies_left == 0 {
+            consumed(e, cpu, hop, Fate::Dropped(DropReason::FanoutFailed));
+            continue;
         }
-        Verdict::Drop(pkt, reason) => {
-            end(e, cpu, Some(hop), pkt, reason);
-            None
-        }
-        Verdict::Consumed(Consumed(fate)) => {
-            if let Fate::Dropped(_) = fate {
-                inst.stats.add_drop_on(cpu);
+        *copies_left -= 1;
+        match pkt.try_clone() {
+            Some(copy) if *npending < PENDING => {
+                pending[*npending] = Some(Work {
+                    pkt: copy,
+                    hop: to,
+                    dir,
+                    budget,
+                });
+                *npending += 1;
             }
-            e.fate(cpu, fate);
-            None
+            Some(copy) => end(e, cpu, Some(hop), copy, DropReason::FanoutFailed),
+            None => consumed(e, cpu, hop, Fate::Dropped(DropReason::FanoutFailed)),
         }
     }
+    Some(Work {
+        pkt,
+        hop: first,
+        dir,
+        budget,
+    })
 }
 
 /// A queued frame, for an engine thread to run (bottom halves off).

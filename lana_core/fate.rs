@@ -73,7 +73,7 @@ pub(crate) enum Fate {
 }
 
 /// What became of a packet a block handed to the core (see
-/// `Verdict::Consumed`). Only the core makes these, when
+/// `Verdict::consumed`). Only the core makes these, when
 /// it really took the packet, so a block cannot report a fate that did not happen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Consumed(pub(crate) Fate);

@@ -24,7 +24,8 @@ struct net;
 /* C -> Rust (netlink.rs, netdev.rs, mechanism.rs, socket.rs, generation.rs) */
 int lana_rust_doit(u8 cmd, struct genl_info *info);
 int lana_rust_dumpit(u8 cmd, struct sk_buff *skb, struct netlink_callback *cb);
-unsigned int lana_rust_rx(struct sk_buff *skb, void *port);	/* rx_handler_result_t */
+unsigned int lana_rust_rx(struct sk_buff *skb, void *port, u8 *mac, u16 proto,
+			  bool shared);	/* rx_handler_result_t */
 void lana_rust_port_link_changed(void *port);
 void lana_rust_ppe_run(struct sk_buff *skb, u64 entry);
 void lana_rust_ppe_drop(struct sk_buff *skb, u32 reason);
@@ -34,8 +35,7 @@ int lana_rust_sock_send(void *link, struct sk_buff *skb);
 void lana_rust_config_changed(void);
 
 /* Rust -> C: params.c */
-unsigned int lana_max_hops(void);
-unsigned int lana_max_copies(void);
+extern unsigned int lana_param_max_hops, lana_param_max_copies;
 unsigned int lana_max_blocks(void);
 
 /* defer.c */
@@ -64,7 +64,6 @@ void lana_bh_enable(void);
 int lana_bpf_create(const struct sock_filter *insns, unsigned int len, struct bpf_prog **out);
 unsigned int lana_bpf_run(const struct bpf_prog *prog, struct sk_buff *skb);
 void lana_bpf_destroy(struct bpf_prog *prog);
-__be16 lana_skb_protocol(const struct sk_buff *skb);
 unsigned int lana_skb_headlen(const struct sk_buff *skb);
 
 /* netdev.c */
@@ -78,14 +77,12 @@ void lana_port_detach(struct lana_port *port);
 void lana_port_ifname(struct lana_port *port, char *buf, size_t len);
 bool lana_port_link(struct lana_port *port, bool *up, u32 *mtu);
 int lana_port_xmit(struct lana_port *port, struct sk_buff *skb, u16 proto, const u8 *peer);
-bool lana_skb_has_eth_header(const struct sk_buff *skb);
-const u8 *lana_skb_eth_header(const struct sk_buff *skb);
 void lana_skb_push_mac(struct sk_buff *skb);
 int lana_netdev_notifier_register(void);
 void lana_netdev_notifier_unregister(void);
 
 /* mechanism.c */
-unsigned int lana_ppe_mode(void);
+extern unsigned int lana_param_ppe_mode;
 const char *lana_ppe_mode_name(void);
 void lana_ppe_enqueue(struct sk_buff *skb, u64 entry);
 void lana_ppe_flush_dev(struct net_device *dev);

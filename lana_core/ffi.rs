@@ -14,8 +14,10 @@ pub(crate) enum LanaPortC {}
 #[allow(improper_ctypes)]
 extern "C" {
     // params.c
-    pub(crate) fn lana_max_hops() -> c_uint;
-    pub(crate) fn lana_max_copies() -> c_uint;
+    /// `max_hops`, written by sysfs: read it with `read_volatile` (READ_ONCE).
+    pub(crate) static lana_param_max_hops: c_uint;
+    /// `max_copies`, as `lana_param_max_hops`.
+    pub(crate) static lana_param_max_copies: c_uint;
     pub(crate) fn lana_max_blocks() -> c_uint;
 
     // defer.c
@@ -64,7 +66,6 @@ extern "C" {
     ) -> c_int;
     pub(crate) fn lana_bpf_run(prog: *const c_void, skb: *mut bindings::sk_buff) -> c_uint;
     pub(crate) fn lana_bpf_destroy(prog: *mut c_void);
-    pub(crate) fn lana_skb_protocol(skb: *const bindings::sk_buff) -> u16;
     pub(crate) fn lana_skb_headlen(skb: *const bindings::sk_buff) -> c_uint;
 
     // netdev.c
@@ -91,14 +92,13 @@ extern "C" {
         proto: u16,
         peer: *const u8,
     ) -> c_int;
-    pub(crate) fn lana_skb_has_eth_header(skb: *const bindings::sk_buff) -> bool;
-    pub(crate) fn lana_skb_eth_header(skb: *const bindings::sk_buff) -> *const u8;
     pub(crate) fn lana_skb_push_mac(skb: *mut bindings::sk_buff);
     pub(crate) fn lana_netdev_notifier_register() -> c_int;
     pub(crate) fn lana_netdev_notifier_unregister();
 
     // mechanism.c
-    pub(crate) fn lana_ppe_mode() -> c_uint;
+    /// `ppe_mode`, fixed once the module is loaded.
+    pub(crate) static lana_param_ppe_mode: c_uint;
     pub(crate) fn lana_ppe_mode_name() -> *const c_char;
     pub(crate) fn lana_ppe_enqueue(skb: *mut bindings::sk_buff, entry: u64);
     pub(crate) fn lana_ppe_start() -> c_int;

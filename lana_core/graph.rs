@@ -1,20 +1,41 @@
 // SPDX-License-Identifier: GPL-2.0
-//! The graph the engine walks: an immutable snapshot of the configuration, indexed by slot,
-//! published by the engine with one pointer swap (`Engine::install`).
+//! The graph the engine walks, compiled: an immutable snapshot of the configuration, indexed
+//! by slot, published by the engine with one pointer swap (`Engine::install`).
+//!
+//! Compiling resolves at publish time what the engine would otherwise look up per hop: each
+//! block's first next block per direction is a pointer into the same snapshot (no slot
+//! lookup, no bounds check), and a block whose type forwards every packet unchanged
+//! (`Block::PASS_THROUGH`) is marked so the engine passes the packet on without calling it.
+//! A replace, bind or unbind republishes the compiled form.
 //!
 //! Building one costs two allocations whatever the graph's size (the hop table and one array
 //! of every binding); the configuration drives the [`Builder`].
 
 use crate::block::{Direction, Entry};
 use crate::instance::Instance;
+use crate::percpu::{CountersRef, CpuOffset};
+use core::cell::Cell;
 use core::ptr::NonNull;
 use kernel::prelude::*;
 
 /// One block as the engine sees it.
+///
+/// # Invariants
+///
+/// `next[d]`, when set, points to a hop in the `hops` table of the [`Graph`] holding this
+/// hop: the block bound first in direction `d`.
 pub(crate) struct Hop {
     pub(crate) id: u32,
+    /// The block forwards every packet unchanged: the engine does not call it.
+    pub(crate) pass_through: bool,
     inst: NonNull<Instance>,
-    /// Where this block's next blocks are in [`Graph::ports`]: start and count, per direction.
+    /// The block's counters (`inst.stats`), one load nearer.
+    stats: CountersRef,
+    /// The first next block per direction, resolved.
+    /// (Set once, by [`Builder::finish`]; a cell because hops point to each other.)
+    next: [Cell<Option<NonNull<Hop>>>; 2],
+    /// Where this block's next blocks are in [`Graph::ports`]: start and count, per direction
+    /// (for fan-out).
     ports: [(u32, u32); 2],
 }
 
@@ -27,6 +48,22 @@ impl Hop {
         // `config::retire`): while a snapshot is reachable under RCU, its blocks are alive.
         unsafe { self.inst.as_ref() }
     }
+
+    /// Count a packet of `bytes` at this block.
+    #[inline]
+    pub(crate) fn count(&self, cpu: CpuOffset, bytes: u64) {
+        // SAFETY: the block, and so its counters, are alive while the snapshot is (see
+        // `Hop::inst`); `cpu` is this CPU's offset with bottom halves off (its invariant).
+        unsafe { self.stats.add_on(cpu, bytes) }
+    }
+
+    /// The block this one passes packets to in `dir` (the first one bound), if any.
+    #[inline]
+    pub(crate) fn next(&self, dir: Direction) -> Option<&Hop> {
+        // SAFETY: by the type invariant, the hop lives in the same snapshot's table, which
+        // is neither moved nor changed while the snapshot (and so `self`) is borrowed.
+        self.next[dir as usize].get().map(|h| unsafe { h.as_ref() })
+    }
 }
 
 /// A snapshot: `hops[slot]` is the block in that slot, if any.
@@ -36,7 +73,8 @@ pub(crate) struct Graph {
 }
 
 // SAFETY: a snapshot is immutable once built; the blocks it points to are `Sync` (blocks are
-// `Send + Sync`, counters per CPU) and outlive it (see `Hop::inst`).
+// `Send + Sync`, counters per CPU) and outlive it (see `Hop::inst`); `Hop::next` points into
+// the snapshot itself.
 unsafe impl Send for Graph {}
 // SAFETY: as above.
 unsafe impl Sync for Graph {}
@@ -64,7 +102,8 @@ impl Graph {
     }
 }
 
-/// Builds a snapshot: [`Builder::new`] with the sizes, one [`Builder::add`] per block.
+/// Builds a snapshot: [`Builder::new`] with the sizes, one [`Builder::add`] per block, then
+/// [`Builder::finish`] resolves the bindings.
 pub(crate) struct Builder {
     hops: KVVec<Option<Hop>>,
     ports: KVVec<u32>,
@@ -109,14 +148,31 @@ impl Builder {
         let hop = self.hops.get_mut(slot as usize).ok_or(EINVAL)?;
         *hop = Some(Hop {
             id: inst.id,
+            pass_through: inst.ty.pass_through,
             inst: NonNull::from(inst),
+            stats: inst.stats.as_counters_ref(),
+            next: [Cell::new(None), Cell::new(None)],
             ports: range,
         });
         Ok(())
     }
 
-    /// The snapshot.
+    /// The snapshot, every block's first next block resolved. `EINVAL` if a binding names an
+    /// empty slot (the configuration never makes one).
     pub(crate) fn finish(self) -> Result<KBox<Graph>> {
+        // The table is full-size already (`new`), so its elements never move again: pointers
+        // into it stay valid for the snapshot's life (moving the vector moves no element).
+        for hop in self.hops.iter().flatten() {
+            for (next, (start, count)) in hop.next.iter().zip(hop.ports) {
+                if count == 0 {
+                    continue;
+                }
+                let slot = *self.ports.get(start as usize).ok_or(EINVAL)?;
+                let target = self.hops.get(slot as usize).and_then(Option::as_ref);
+                // INVARIANT: a hop of this snapshot's table, which never moves (see above).
+                next.set(Some(NonNull::from(target.ok_or(EINVAL)?)));
+            }
+        }
         Ok(KBox::new(
             Graph {
                 hops: self.hops,

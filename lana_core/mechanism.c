@@ -37,8 +37,8 @@ static const char *const ppe_mode_names[PPE_MODES] = {
 	"softirq", "thread", "thread-rt", "thread-batch",
 };
 
-static unsigned int ppe_mode;
-module_param(ppe_mode, uint, 0444);
+unsigned int lana_param_ppe_mode;	/* read by mechanism.rs directly */
+module_param_named(ppe_mode, lana_param_ppe_mode, uint, 0444);
 MODULE_PARM_DESC(ppe_mode, "0 softirq (default), 1 thread, 2 thread-rt, 3 thread-batch");
 
 static unsigned int ppe_queue_len = 4096;
@@ -89,14 +89,9 @@ struct lana_ppe_cb {
 	u64 entry;
 };
 
-unsigned int lana_ppe_mode(void)
-{
-	return ppe_mode;
-}
-
 const char *lana_ppe_mode_name(void)
 {
-	return ppe_mode < PPE_MODES ? ppe_mode_names[ppe_mode] : "?";
+	return lana_param_ppe_mode < PPE_MODES ? ppe_mode_names[lana_param_ppe_mode] : "?";
 }
 
 /* rx path, softirq on this CPU: hand @skb (ours, counted as entered) to this CPU's thread. */
@@ -115,7 +110,7 @@ void lana_ppe_enqueue(struct sk_buff *skb, u64 entry)
 	len = skb_queue_len_lockless(q);
 	/* thread-batch: a running thread finds the packet when it looks again */
 	t = __this_cpu_read(lana_ppe_thread);
-	if (t && (ppe_mode != PPE_THREAD_BATCH || len == 1))
+	if (t && (lana_param_ppe_mode != PPE_THREAD_BATCH || len == 1))
 		wake_up_process(t);
 }
 
@@ -129,7 +124,7 @@ static int lana_ppe_should_run(unsigned int cpu)
 static void lana_ppe_thread_fn(unsigned int cpu)
 {
 	struct sk_buff_head *q = per_cpu_ptr(&lana_ppe_queue, cpu);
-	unsigned int n = ppe_mode == PPE_THREAD_BATCH ? ppe_batch : 1;
+	unsigned int n = lana_param_ppe_mode == PPE_THREAD_BATCH ? ppe_batch : 1;
 	struct sk_buff *skb;
 
 	local_bh_disable();
@@ -141,7 +136,7 @@ static void lana_ppe_thread_fn(unsigned int cpu)
 
 static void lana_ppe_thread_setup(unsigned int cpu)
 {
-	if (ppe_mode == PPE_THREAD_RT)
+	if (lana_param_ppe_mode == PPE_THREAD_RT)
 		sched_set_fifo(current);
 }
 
@@ -209,7 +204,7 @@ void lana_ppe_flush_dev(struct net_device *dev)
 	unsigned long flags;
 	int cpu;
 
-	if (ppe_mode == PPE_SOFTIRQ)
+	if (lana_param_ppe_mode == PPE_SOFTIRQ)
 		return;
 	__skb_queue_head_init(&gone);
 	for_each_possible_cpu(cpu) {
@@ -235,15 +230,16 @@ int lana_ppe_start(void)
 {
 	int cpu, ret;
 
-	if (ppe_mode >= PPE_MODES) {
-		pr_err("ppe_mode=%u: use 0 softirq, 1 thread, 2 thread-rt, 3 thread-batch\n", ppe_mode);
+	if (lana_param_ppe_mode >= PPE_MODES) {
+		pr_err("ppe_mode=%u: use 0 softirq, 1 thread, 2 thread-rt, 3 thread-batch\n",
+		       lana_param_ppe_mode);
 		return -EINVAL;
 	}
 	if (!ppe_queue_len || !ppe_batch)
 		return -EINVAL;
 	for_each_possible_cpu(cpu)
 		skb_queue_head_init(per_cpu_ptr(&lana_ppe_queue, cpu));
-	if (ppe_mode == PPE_SOFTIRQ)
+	if (lana_param_ppe_mode == PPE_SOFTIRQ)
 		return 0;
 	ret = cpuhp_setup_state_nocalls(CPUHP_BP_PREPARE_DYN, "lana/ppe:dead", NULL, lana_ppe_cpu_dead);
 	if (ret < 0)
@@ -265,7 +261,7 @@ void lana_ppe_stop(void)
 	struct sk_buff_head left;
 	int cpu;
 
-	if (ppe_mode == PPE_SOFTIRQ)
+	if (lana_param_ppe_mode == PPE_SOFTIRQ)
 		return;
 	/* ppe_hold's setter wakes the threads: keep it out while they go */
 	kernel_param_lock(THIS_MODULE);

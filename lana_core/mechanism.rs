@@ -13,8 +13,8 @@ use kernel::prelude::*;
 /// Whether the engine runs inline in the receive softirq (`ppe_mode=0`).
 #[inline]
 pub(crate) fn inline() -> bool {
-    // SAFETY: reads a read-only module parameter.
-    unsafe { ffi::lana_ppe_mode() == 0 }
+    // SAFETY: a read-only module parameter: a static set before the module's init runs.
+    unsafe { ffi::lana_param_ppe_mode == 0 }
 }
 
 /// The mechanism's name.

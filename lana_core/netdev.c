@@ -31,12 +31,20 @@ struct lana_port {
 static_assert(RX_HANDLER_CONSUMED == 0 && RX_HANDLER_PASS == 3);	/* mirrored in netdev.rs */
 
 /* Runs in the receive softirq, under rcu_read_lock. */
+/*
+ * The rx_handler: the checks that need the kernel's inline helpers happen here, inline; the
+ * Rust half decides and runs the engine (a tail call: one stack frame to the first block).
+ */
 static rx_handler_result_t lana_rx_tramp(struct sk_buff **pskb)
 {
 	struct sk_buff *skb = *pskb;
 	struct lana_port *port = rcu_dereference(skb->dev->rx_handler_data);
 
-	return (rx_handler_result_t)lana_rust_rx(skb, port->owner);
+	/* not Ethernet: not ours to read (ports attach to Ethernet devices only) */
+	if (unlikely(!skb_mac_header_was_set(skb) || skb_mac_header_len(skb) < ETH_HLEN))
+		return RX_HANDLER_PASS;
+	return (rx_handler_result_t)lana_rust_rx(skb, port->owner, skb_mac_header(skb),
+						 ntohs(skb->protocol), skb_shared(skb));
 }
 
 static void lana_port_link_work(struct work_struct *work)
@@ -234,17 +242,6 @@ int lana_port_xmit(struct lana_port *port, struct sk_buff *skb, u16 proto, const
 
 /* Whether a received frame carries a whole Ethernet header before its data (ports attach
  * only to Ethernet devices; this guards the header reads against anything else). */
-bool lana_skb_has_eth_header(const struct sk_buff *skb)
-{
-	return skb_mac_header_was_set(skb) && skb_mac_header_len(skb) >= ETH_HLEN;
-}
-
-/* The Ethernet header of a received frame (check lana_skb_has_eth_header first). */
-const u8 *lana_skb_eth_header(const struct sk_buff *skb)
-{
-	return skb_mac_header(skb);
-}
-
 /* Frames handed to blocks start at the Ethernet header, as tcpdump sees them. */
 void lana_skb_push_mac(struct sk_buff *skb)
 {

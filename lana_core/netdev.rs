@@ -277,17 +277,22 @@ impl PinnedDrop for Port {
     }
 }
 
-/// The rx_handler (via the C trampoline): hand claimed frames to the engine.
+/// The rx_handler (via the C trampoline, which checked the frame has an Ethernet header):
+/// hand claimed frames to the engine.
 ///
 /// # Safety
 ///
-/// Called by `netdev.c`'s rx_handler only, in the receive softirq, with the skb it was given
-/// and the port's owner (a live, pinned [`Port`]: it detaches, waiting for handlers, before
-/// it is freed).
+/// Called by `netdev.c`'s rx_handler only, in the receive softirq, with the skb it was given,
+/// the port's owner (a live, pinned [`Port`]: it detaches, waiting for handlers, before it is
+/// freed), the frame's whole Ethernet header at `mac` (at or before `skb->data`), its
+/// EtherType in host order and whether the skb is shared.
 #[no_mangle]
 pub(crate) unsafe extern "C" fn lana_rust_rx(
     skb: *mut bindings::sk_buff,
     owner: *mut c_void,
+    mac: *mut u8,
+    proto: u16,
+    shared: bool,
 ) -> c_uint {
     // SAFETY: `owner` is a live Port (function docs).
     let port = unsafe { &*owner.cast::<Port>() };
@@ -296,33 +301,43 @@ pub(crate) unsafe extern "C" fn lana_rust_rx(
     let Some(cfg) = port.config.read(&ctx) else {
         return RX_HANDLER_PASS;
     };
-    // SAFETY: `skb` is valid for the duration of the handler.
-    if !unsafe { ffi::lana_skb_has_eth_header(skb) } {
-        return RX_HANDLER_PASS; // not Ethernet: not ours to read (ports attach to Ethernet only)
-    }
-    // SAFETY: as above.
-    let proto = u16::from_be(unsafe { ffi::lana_skb_protocol(skb) });
     let mut claimed = cfg.ethertype == 0 || proto == cfg.ethertype;
     if claimed {
         if let Some(dst) = cfg.dst {
-            // SAFETY: the frame has a whole Ethernet header (checked above), which starts
-            // with the destination address.
-            let hdr = unsafe { core::slice::from_raw_parts(ffi::lana_skb_eth_header(skb), 6) };
+            // SAFETY: `mac` is a whole Ethernet header (function docs), which starts with the
+            // destination address.
+            let hdr = unsafe { core::slice::from_raw_parts(mac, 6) };
             claimed = hdr == dst;
         }
     }
     if !claimed {
         // SAFETY: softirq: this CPU's copy is ours alone (`ctx`).
-        unsafe { *port.passed.on(ctx.cpu) += 1 };
+        unsafe {
+            let n = port.passed.on(ctx.cpu);
+            *n = (*n).wrapping_add(1);
+        }
         return RX_HANDLER_PASS;
     }
-    // SAFETY: the stack hands the handler a valid skb; returning CONSUMED gives it to us.
-    let Some(pkt) = (unsafe { Packet::from_raw_shared(skb) }) else {
-        return RX_HANDLER_CONSUMED;
+    let pkt = if shared {
+        // SAFETY: the stack hands the handler a valid skb; returning CONSUMED gives it to us.
+        match unsafe { Packet::from_raw_shared(skb) } {
+            Some(mut pkt) => {
+                pkt.push_mac_header_slow();
+                pkt
+            }
+            None => return RX_HANDLER_CONSUMED,
+        }
+    } else {
+        // SAFETY: as above; the skb is not shared (function docs), so it is ours alone.
+        let Some(mut pkt) = (unsafe { Packet::from_raw(skb) }) else {
+            return RX_HANDLER_CONSUMED;
+        };
+        // SAFETY: `mac` is this skb's MAC header, at or before its data (function docs).
+        unsafe { pkt.push_to(mac) };
+        pkt
     };
-    // SAFETY: `pkt` owns a valid, unshared skb; blocks see frames from the Ethernet header.
-    unsafe { ffi::lana_skb_push_mac(pkt.as_raw()) };
-    engine::receive_from_link(pkt, port.entry);
+    // blocks see frames from the Ethernet header on
+    engine::receive_from_link(&ctx, pkt, port.entry);
     RX_HANDLER_CONSUMED
 }
 

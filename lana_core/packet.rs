@@ -56,6 +56,34 @@ impl Packet {
         skb
     }
 
+    /// Start the packet's data at `mac` again, after the stack pulled the MAC header
+    /// (`__skb_push` by the header's length).
+    ///
+    /// # Safety
+    ///
+    /// `mac` is this skb's MAC header, at or before `skb->data` in the same buffer.
+    #[inline]
+    pub(crate) unsafe fn push_to(&mut self, mac: *mut u8) {
+        let skb = self.skb.as_ptr();
+        // SAFETY: `skb` is valid and ours alone (type invariant); `mac` is in its buffer at
+        // or before `data` (function docs), so the pulled bytes are still there.
+        unsafe {
+            let pulled = (*skb).data.offset_from(mac);
+            if pulled > 0 {
+                (*skb).data = mac;
+                (*skb).len += pulled as u32;
+            }
+        }
+    }
+
+    /// [`Packet::push_to`] for a packet whose MAC header the caller does not know (a
+    /// fresh clone of a shared skb).
+    #[cold]
+    pub(crate) fn push_mac_header_slow(&mut self) {
+        // SAFETY: `skb` is valid and ours alone (type invariant).
+        unsafe { ffi::lana_skb_push_mac(self.skb.as_ptr()) };
+    }
+
     /// Bytes in the packet.
     #[inline]
     pub fn len(&self) -> u32 {

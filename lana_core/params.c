@@ -9,25 +9,16 @@
 #include "ffi.h"
 #include "lana_uapi.h"
 
-static unsigned int max_hops = 64;
-module_param(max_hops, uint, 0644);
+/* Read by the packet path in Rust directly (params.rs), as READ_ONCE would. */
+unsigned int lana_param_max_hops = 64;
+module_param_named(max_hops, lana_param_max_hops, uint, 0644);
 MODULE_PARM_DESC(max_hops, "blocks one packet may visit before the engine drops it (default 64)");
-
-unsigned int lana_max_hops(void)
-{
-	return READ_ONCE(max_hops);
-}
 
 /* Fan-outs multiply work: a packet may visit max_hops blocks per path, and make at most
  * max_copies copies in all, so one frame costs at most (max_copies + 1) * max_hops visits. */
-static unsigned int max_copies = 64;
-module_param(max_copies, uint, 0644);
+unsigned int lana_param_max_copies = 64;
+module_param_named(max_copies, lana_param_max_copies, uint, 0644);
 MODULE_PARM_DESC(max_copies, "copies fan-outs may make of one packet, in all (default 64)");
-
-unsigned int lana_max_copies(void)
-{
-	return READ_ONCE(max_copies);
-}
 
 static unsigned int max_blocks = 65536;
 module_param(max_blocks, uint, 0644);

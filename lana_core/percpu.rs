@@ -169,6 +169,35 @@ pub struct Totals {
 // SAFETY: three u64s; zero is valid.
 unsafe impl Zeroed for Totals {}
 
+/// Where a [`PerCpuCounters`] counts, without owning it: one pointer, for the engine's
+/// compiled graph (counting at a hop is then one load less).
+///
+/// # Invariants
+///
+/// `pcpu` is the per-CPU allocation of a [`PerCpuCounters`] (which may since be gone: using
+/// it needs the caller to know it is alive).
+#[derive(Clone, Copy)]
+pub(crate) struct CountersRef {
+    pcpu: NonNull<c_void>,
+}
+
+impl CountersRef {
+    /// [`PerCpuCounters::add_on`].
+    ///
+    /// # Safety
+    ///
+    /// The counters this was taken from are alive; `cpu` is this CPU's offset with bottom
+    /// halves off (as [`CpuOffset`] requires).
+    #[inline]
+    pub(crate) unsafe fn add_on(self, cpu: CpuOffset, bytes: u64) {
+        let p = (self.pcpu.as_ptr() as usize).wrapping_add(cpu.0) as *mut Totals;
+        // SAFETY: this CPU's copy of live counters (function docs), with no other writer.
+        let s = unsafe { &mut *p };
+        s.packets = s.packets.wrapping_add(1);
+        s.bytes = s.bytes.wrapping_add(bytes);
+    }
+}
+
 /// Per-CPU packet/byte/drop counters, written in the packet path without atomics.
 pub struct PerCpuCounters(PerCpu<Totals>);
 
@@ -182,6 +211,12 @@ impl PerCpuCounters {
     #[inline]
     pub fn add(&self, ctx: &PacketContext, bytes: u32) {
         self.add_on(ctx.cpu, bytes);
+    }
+
+    /// Where these counters count, for the compiled graph.
+    pub(crate) fn as_counters_ref(&self) -> CountersRef {
+        // INVARIANT: our per-CPU allocation.
+        CountersRef { pcpu: self.0.pcpu }
     }
 
     /// [`Self::add`] for the engine, with an offset it took once for the packet.

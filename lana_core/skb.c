@@ -73,11 +73,6 @@ void lana_bpf_destroy(struct bpf_prog *prog)
 	bpf_prog_destroy(prog);
 }
 
-__be16 lana_skb_protocol(const struct sk_buff *skb)
-{
-	return skb->protocol;
-}
-
 unsigned int lana_skb_headlen(const struct sk_buff *skb)
 {
 	return skb_headlen(skb);

@@ -98,11 +98,11 @@ impl Block for SocketBlock {
 
     fn receive(&self, ctx: &PacketContext, pkt: Packet, dir: Direction) -> Verdict {
         if dir == Direction::Egress {
-            return Verdict::Next(pkt, dir);
+            return Verdict::next(pkt, dir);
         }
         let sk = self.link.sk.load(Ordering::Acquire);
         if sk.is_null() {
-            return Verdict::Drop(pkt, DropReason::NoSocket);
+            return Verdict::drop(pkt, DropReason::NoSocket);
         }
         let len = pkt.len();
         let raw = pkt.into_raw();
@@ -110,13 +110,13 @@ impl Block for SocketBlock {
         // SockLink docs); we own `raw`.
         if unsafe { ffi::lana_sock_deliver(sk, raw) } {
             self.delivered.add(ctx, len);
-            Verdict::Consumed(Consumed(Fate::Delivered))
+            Verdict::consumed(Consumed(Fate::Delivered))
         } else {
             self.delivered.add_drop(ctx);
             // SAFETY: the queue refused the skb, so it is still ours, unshared.
             match unsafe { Packet::from_raw(raw) } {
-                Some(pkt) => Verdict::Drop(pkt, DropReason::SocketFull),
-                None => Verdict::Consumed(Consumed(Fate::Dropped(DropReason::SocketFull))),
+                Some(pkt) => Verdict::drop(pkt, DropReason::SocketFull),
+                None => Verdict::consumed(Consumed(Fate::Dropped(DropReason::SocketFull))),
             }
         }
     }

@@ -16,7 +16,7 @@ impl Block for Dup {
     }
 
     fn receive(&self, _: &PacketContext, pkt: Packet, _: Direction) -> Verdict {
-        Verdict::Drop(pkt, DropReason::Filtered)
+        Verdict::drop(pkt, DropReason::Filtered)
     }
 }
 
