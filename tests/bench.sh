@@ -56,13 +56,37 @@ lana_unload() {
 	fbctl flush && rmmod fb_fwd && rmmod fb_eth && rmmod lana_core
 }
 
+# counter_stack DEV PREFIX N: eth on DEV followed by N counters (the last drops)
+counter_stack() {
+	local prev=${2}in i=1
+	fbctl add ${2}in eth && fbctl set ${2}in dev=$1 || return 1
+	while [ $i -le $3 ]; do
+		fbctl add ${2}c$i counter && fbctl bind $prev ${2}c$i || return 1
+		prev=${2}c$i
+		i=$((i + 1))
+	done
+}
+
+# switches THREAD: context switches (voluntary + forced) of the kernel thread named THREAD
+switches() {
+	local p
+	for p in /proc/[0-9]*; do
+		[ "$(cat $p/comm 2>/dev/null)" = "$1" ] || continue
+		awk '/ctxt_switches/ { n += $2 } END { print n + 0 }' $p/status
+		return
+	done
+	echo 0
+}
+
 # run_one NAME SETUP TEARDOWN CPUS: one measurement
 run_one() {
-	local name=$1 cpus=$4 pps processed
+	local name=$1 cpus=$4 pps processed sw0 sw1
 	$2 || { echo "BENCH-ERROR $name setup failed"; return 1; }
 	pg_setup 0 rx0 $N
 	[ "$cpus" = 2 ] && pg_setup 1 rx1 $N
+	sw0=$(switches lana_ppe/0)
 	echo start >$PG/pgctrl
+	sw1=$(switches lana_ppe/0)
 	pps=$(pg_pps rx0)
 	processed=$N
 	case "$name" in
@@ -73,6 +97,12 @@ run_one() {
 		;;
 	esac
 	[ "$cpus" = 2 ] && pps=$((pps + $(pg_pps rx1)))
+	case "$name" in
+	lana-thread*)
+		# why a thread mode is slow: how often its thread was switched to and from
+		echo "BENCH-SWITCHES name=$name rep=$REP switches=$((sw1 - sw0)) packets=$N"
+		;;
+	esac
 	pg_clear
 	$3 || { echo "BENCH-ERROR $name teardown failed"; return 1; }
 	echo "BENCH name=$name rep=$REP pps=$pps processed=$processed"
@@ -94,6 +124,12 @@ chain4() { chain 4; }
 chain8() { chain 8; }
 chain16() { chain 16; }
 chain32() { chain 32; }
+ctrchain() { lana_load 0 && insmod $M/fb_counter.ko && counter_stack rx0 a $1; }
+ctr_unload() { fbctl flush && rmmod fb_counter && lana_unload; }
+ctrchain1() { ctrchain 1; }
+ctrchain2() { ctrchain 2; }
+ctrchain4() { ctrchain 4; }
+ctrchain8() { ctrchain 8; }
 softirq3x2() { lana_load 0 && lana_stack 0 rx0 a 2 && lana_stack 0 rx1 b 2; }
 
 # control_plane N: guest seconds for N adds in one batch file, then for one flush of them
@@ -124,6 +160,9 @@ while [ $REP -le $REPS ]; do
 	run_one lana-thread-batch threadbatch3 lana_unload 1
 	for k in 1 2 4 8 16 32; do
 		run_one chain-$k chain$k lana_unload 1
+	done
+	for k in 1 2 4 8; do
+		run_one counters-$k ctrchain$k ctr_unload 1
 	done
 	run_one stack-2cpu nothing nothing 2
 	run_one lana-softirq-2cpu softirq3x2 lana_unload 2
