@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 //! `fwd`: passes every packet on to the block bound next in its direction (the paper's
-//! "Forward" block). No keys, no state.
+//! "Forward" block). No keys, no state. It keeps `Block::receive`'s default (forward
+//! unchanged), so the engine passes its packets on without calling it.
 
 use lana::prelude::*;
 
@@ -10,15 +11,9 @@ struct Fwd;
 impl Block for Fwd {
     const NAME: &'static str = "fwd";
     const DESCRIPTION: &'static str = "forwards each packet to the next block in its direction";
-    // The engine forwards for it (and still counts at it): `receive` below is what it does.
-    const PASS_THROUGH: bool = true;
 
     fn new(_: &NewInstance<'_>) -> Result<Self> {
         Ok(Fwd)
-    }
-
-    fn receive(&self, _: &PacketContext, pkt: Packet, dir: Direction) -> Verdict {
-        Verdict::next(pkt, dir)
     }
 }
 

@@ -299,17 +299,19 @@ pub trait Block: Sized + Send + Sync + 'static {
     const MAX_INGRESS: u32 = 1;
     /// How many blocks it may pass packets to in the egress direction.
     const MAX_EGRESS: u32 = 1;
-    /// The block forwards every packet unchanged to its next block in the direction the
-    /// packet travels (its `receive` is `Verdict::next(pkt, dir)` and nothing else). The
-    /// engine then passes packets on without calling it, still counting them at the block:
-    /// a pass-through hop costs a few instructions, not a call.
-    const PASS_THROUGH: bool = false;
 
     /// Make an instance.
     fn new(inst: &NewInstance<'_>) -> Result<Self>;
 
     /// Process one packet arriving in direction `dir`.
-    fn receive(&self, ctx: &PacketContext, pkt: Packet, dir: Direction) -> Verdict;
+    ///
+    /// A type that does not implement it forwards every packet unchanged to its next block in
+    /// the direction the packet travels (this default). The engine knows (`HAS_RECEIVE`) and
+    /// passes such a block's packets on without calling it, still counting them at the
+    /// block: a pass-through block costs a few instructions, not a call.
+    fn receive(&self, _ctx: &PacketContext, pkt: Packet, dir: Direction) -> Verdict {
+        Verdict::next(pkt, dir)
+    }
 
     /// React to (and possibly veto) a configuration change. `Set` carries values the core
     /// already checked against the type's [`KeyInfo`]s.

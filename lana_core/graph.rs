@@ -4,8 +4,9 @@
 //!
 //! Compiling resolves at publish time what the engine would otherwise look up per hop: each
 //! block's first next block per direction is a pointer into the same snapshot (no slot
-//! lookup, no bounds check), and a block whose type forwards every packet unchanged
-//! (`Block::PASS_THROUGH`) is marked so the engine passes the packet on without calling it.
+//! lookup, no bounds check), and a block whose type forwards every packet unchanged (it keeps
+//! `Block::receive`'s default) is marked so the engine passes the packet on without calling
+//! it.
 //! A replace, bind or unbind republishes the compiled form.
 //!
 //! Building one costs two allocations whatever the graph's size (the hop table and one array
@@ -72,7 +73,8 @@ pub(crate) struct Graph {
     ports: KVVec<u32>,
 }
 
-// SAFETY: a snapshot is immutable once built; the blocks it points to are `Sync` (blocks are
+// SAFETY: a snapshot is immutable once built (`Hop::next`'s cells are set only in
+// `Builder::finish`, before the engine publishes the snapshot with a release store); the blocks it points to are `Sync` (blocks are
 // `Send + Sync`, counters per CPU) and outlive it (see `Hop::inst`); `Hop::next` points into
 // the snapshot itself.
 unsafe impl Send for Graph {}

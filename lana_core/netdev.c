@@ -30,9 +30,8 @@ struct lana_port {
 
 static_assert(RX_HANDLER_CONSUMED == 0 && RX_HANDLER_PASS == 3);	/* mirrored in netdev.rs */
 
-/* Runs in the receive softirq, under rcu_read_lock. */
 /*
- * The rx_handler: the checks that need the kernel's inline helpers happen here, inline; the
+ * The rx_handler (receive softirq, under rcu_read_lock): the checks that need the kernel's inline helpers happen here, inline; the
  * Rust half decides and runs the engine (a tail call: one stack frame to the first block).
  */
 static rx_handler_result_t lana_rx_tramp(struct sk_buff **pskb)
@@ -240,8 +239,6 @@ int lana_port_xmit(struct lana_port *port, struct sk_buff *skb, u16 proto, const
 	return net_xmit_eval(rc) ? -ENOBUFS : 0;
 }
 
-/* Whether a received frame carries a whole Ethernet header before its data (ports attach
- * only to Ethernet devices; this guards the header reads against anything else). */
 /* Frames handed to blocks start at the Ethernet header, as tcpdump sees them. */
 void lana_skb_push_mac(struct sk_buff *skb)
 {

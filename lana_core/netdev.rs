@@ -284,8 +284,8 @@ impl PinnedDrop for Port {
 ///
 /// Called by `netdev.c`'s rx_handler only, in the receive softirq, with the skb it was given,
 /// the port's owner (a live, pinned [`Port`]: it detaches, waiting for handlers, before it is
-/// freed), the frame's whole Ethernet header at `mac` (at or before `skb->data`), its
-/// EtherType in host order and whether the skb is shared.
+/// freed), the frame's MAC header at `mac` (a whole Ethernet header: the trampoline checked
+/// `skb_mac_header_len`), its EtherType in host order and whether the skb is shared.
 #[no_mangle]
 pub(crate) unsafe extern "C" fn lana_rust_rx(
     skb: *mut bindings::sk_buff,
@@ -332,7 +332,7 @@ pub(crate) unsafe extern "C" fn lana_rust_rx(
         let Some(mut pkt) = (unsafe { Packet::from_raw(skb) }) else {
             return RX_HANDLER_CONSUMED;
         };
-        // SAFETY: `mac` is this skb's MAC header, at or before its data (function docs).
+        // SAFETY: `mac` is this skb's MAC header, checked by the trampoline (function docs).
         unsafe { pkt.push_to(mac) };
         pkt
     };

@@ -61,12 +61,13 @@ impl Packet {
     ///
     /// # Safety
     ///
-    /// `mac` is this skb's MAC header, at or before `skb->data` in the same buffer.
+    /// `mac` is this skb's MAC header, in the same buffer as `skb->data` (nothing is pushed
+    /// unless it lies before `data`).
     #[inline]
     pub(crate) unsafe fn push_to(&mut self, mac: *mut u8) {
         let skb = self.skb.as_ptr();
-        // SAFETY: `skb` is valid and ours alone (type invariant); `mac` is in its buffer at
-        // or before `data` (function docs), so the pulled bytes are still there.
+        // SAFETY: `skb` is valid and ours alone (type invariant); `mac` is in its buffer
+        // (function docs), and when it lies before `data` the pulled bytes are still there.
         unsafe {
             let pulled = (*skb).data.offset_from(mac);
             if pulled > 0 {

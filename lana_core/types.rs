@@ -66,7 +66,8 @@ pub struct FbType {
     pub(crate) max_egress: u32,
     /// Whether a replace carries state over: the type implements `adopt_state`.
     pub(crate) has_state: bool,
-    /// The engine skips calls into it (`Block::PASS_THROUGH`).
+    /// The type forwards every packet unchanged (it keeps `Block::receive`'s default): the
+    /// engine skips calls into it.
     pub(crate) pass_through: bool,
     pub(crate) new: fn(&NewInstance<'_>) -> Result<KBox<dyn DynBlock>>,
     pub(crate) module: fn() -> &'static ThisModule,
@@ -94,7 +95,7 @@ impl<T: Block> TypeOf for T {
         max_ingress: T::MAX_INGRESS,
         max_egress: T::MAX_EGRESS,
         has_state: T::HAS_ADOPT_STATE,
-        pass_through: T::PASS_THROUGH,
+        pass_through: !T::HAS_RECEIVE,
         new: new_block::<T>,
         module: module_of::<T>,
     };
