@@ -13,6 +13,7 @@ use crate::notifier::{EventChain, Subscription};
 use crate::params;
 use crate::percpu::PerCpuCounters;
 use crate::props::{self, PropValue};
+use crate::runtime::BlockRuntime;
 
 use kernel::prelude::*;
 use kernel::rbtree::RBTreeNode;
@@ -83,6 +84,7 @@ pub(crate) fn add(cfg: &mut Config, name: &str, ty: &str) -> CmdResult {
             name: name_ok,
             ty: fbty,
             stats: PerCpuCounters::new()?,
+            runtime: BlockRuntime::new()?,
             chain: EventChain::new(name_ok),
             fb,
         },

@@ -5,9 +5,10 @@
 //! The [`Engine`] owns the published graph snapshot and the accounting. It runs in the
 //! receive softirq (entered from an eth block's rx_handler), in a PPE thread with bottom
 //! halves off ([`crate::mechanism`]), or in a socket's `sendmsg` with bottom halves off,
-//! always under RCU. Per hop it does an array lookup, a call through the block's vtable and a
-//! per-CPU counter update: no lock, no atomic, no allocation (except the clones a fan-out
-//! asks for).
+//! always under RCU. It walks a compiled snapshot ([`crate::graph`]): per hop a per-CPU
+//! counter update, the hop limit, a call through the block's vtable (none for a pass-through
+//! block) and one load for the next block: no lock, no atomic, no allocation (except the
+//! clones a fan-out asks for).
 //!
 //! # Accounting
 //!
@@ -17,13 +18,15 @@
 //! transmitted + dropped` (`fbctl stats` shows both sides; the test suite checks it after
 //! every test).
 
-use crate::block::{Decision, Direction, Entry};
+use crate::block::{Decision, Direction, Entry, Verdict};
 use crate::fate::{DropReason, Fate};
+use crate::ffi;
 use crate::graph::{Graph, Hop};
 use crate::mechanism;
 use crate::packet::Packet;
 use crate::percpu::{BhGuard, CpuOffset, PacketContext, PerCpu, Zeroed};
 use crate::rcu::RcuBox;
+use crate::runtime;
 use kernel::bindings;
 use kernel::prelude::*;
 
@@ -201,6 +204,7 @@ pub(crate) fn resume_from_queue(ctx: &PacketContext, pkt: Packet, entry: Entry) 
 pub(crate) fn drop_queued(ctx: &PacketContext, pkt: Packet, reason: DropReason) {
     if let Some(e) = ENGINE.read(ctx) {
         e.fate(ctx.cpu, Fate::Dropped(reason));
+        trace_drop(None, pkt.as_raw().cast(), reason);
     }
     pkt.drop_for(reason);
 }
@@ -209,7 +213,7 @@ pub(crate) fn drop_queued(ctx: &PacketContext, pkt: Packet, reason: DropReason) 
 /// ingress: the eth block's own `receive` is for frames to send.
 #[inline(always)]
 fn enter_from_link(e: &Engine, ctx: &PacketContext, pkt: Packet, entry: Entry) {
-    let Some(hop) = e.graph.read(ctx).and_then(|g| g.entry(entry)) else {
+    let Some((g, hop)) = e.graph.read(ctx).and_then(|g| Some((g, g.entry(entry)?))) else {
         return end(e, ctx.cpu, None, pkt, DropReason::NoBlock);
     };
     hop.count(ctx.cpu, u64::from(pkt.len()));
@@ -218,6 +222,7 @@ fn enter_from_link(e: &Engine, ctx: &PacketContext, pkt: Packet, entry: Entry) {
     };
     run(
         e,
+        g,
         ctx,
         Work {
             pkt,
@@ -238,12 +243,13 @@ pub(crate) fn send(pkt: Packet, entry: Entry, dir: Direction) -> Result {
     let Some(e) = ENGINE.read(&ctx) else {
         return Err(ENOTCONN);
     };
-    let Some(hop) = e.graph.read(&ctx).and_then(|g| g.entry(entry)) else {
+    let Some((g, hop)) = e.graph.read(&ctx).and_then(|g| Some((g, g.entry(entry)?))) else {
         return Err(ENOTCONN);
     };
     e.entered(ctx.cpu, pkt.len());
     run(
         e,
+        g,
         &ctx,
         Work {
             pkt,
@@ -262,14 +268,79 @@ fn end(e: &Engine, cpu: CpuOffset, hop: Option<&Hop>, pkt: Packet, reason: DropR
         h.inst().stats.add_drop_on(cpu);
     }
     e.fate(cpu, Fate::Dropped(reason));
+    trace_drop(hop, pkt.as_raw().cast(), reason);
     pkt.drop_for(reason);
+}
+
+/// Tell tracers (the `lana:lana_drop` event) that `hop`'s block dropped the packet `skb` (null
+/// when the core already let go of it) for `reason`. A patched-out jump while nobody traces.
+#[inline(always)]
+fn trace_drop(hop: Option<&Hop>, skb: *const c_void, reason: DropReason) {
+    #[cfg(CONFIG_TRACEPOINTS)]
+    {
+        // SAFETY: reading a tracepoint's static key is always allowed; `__tracepoint_lana_drop`
+        // is the `struct tracepoint` trace.c defines, whose `key` is a `static_key_false`.
+        let on = unsafe {
+            kernel::static_branch_unlikely!(ffi::__tracepoint_lana_drop, bindings::tracepoint, key)
+        };
+        if on {
+            trace_drop_now(hop, skb, reason);
+        }
+    }
+    #[cfg(not(CONFIG_TRACEPOINTS))]
+    let _ = (hop, skb, reason);
+}
+
+#[cfg(CONFIG_TRACEPOINTS)]
+#[cold]
+#[inline(never)]
+fn trace_drop_now(hop: Option<&Hop>, skb: *const c_void, reason: DropReason) {
+    let (id, name, ty) = hop.map_or((0, "", ""), |h| {
+        (h.id, h.inst().name.as_str(), h.inst().ty.name)
+    });
+    let why = reason.name();
+    // SAFETY: the event copies the strings (pointer and length each, no NUL needed) and
+    // records `skb` as an address only; it may be called from any context.
+    unsafe {
+        ffi::rust_do_trace_lana_drop(
+            skb,
+            id,
+            name.as_ptr(),
+            name.len() as u32,
+            ty.as_ptr(),
+            ty.len() as u32,
+            why.as_ptr(),
+            why.len() as u32,
+        )
+    };
+}
+
+/// Call the block (timed while the runtime view is on).
+#[inline(always)]
+fn call(hop: &Hop, ctx: &PacketContext, pkt: Packet, dir: Direction) -> Verdict {
+    if runtime::enabled() {
+        return call_timed(hop, ctx, pkt, dir);
+    }
+    hop.inst().fb.receive(ctx, pkt, dir)
+}
+
+#[cold]
+#[inline(never)]
+fn call_timed(hop: &Hop, ctx: &PacketContext, pkt: Packet, dir: Direction) -> Verdict {
+    let inst = hop.inst();
+    let t0 = runtime::now_ns();
+    let v = inst.fb.receive(ctx, pkt, dir);
+    inst.runtime
+        .add_on(ctx.cpu, runtime::now_ns().wrapping_sub(t0));
+    v
 }
 
 /// A block consumed the packet: count its fate.
 #[inline]
 fn consumed(e: &Engine, cpu: CpuOffset, hop: &Hop, fate: Fate) {
-    if let Fate::Dropped(_) = fate {
+    if let Fate::Dropped(reason) = fate {
         hop.inst().stats.add_drop_on(cpu);
+        trace_drop(Some(hop), core::ptr::null(), reason);
     }
     e.fate(cpu, fate);
 }
@@ -294,7 +365,7 @@ fn step<'g>(e: &Engine, ctx: &PacketContext, w: Work<'g>) -> Step<'g> {
     let (pkt, dir) = if hop.pass_through {
         (pkt, dir)
     } else {
-        match hop.inst().fb.receive(ctx, pkt, dir).decide() {
+        match call(hop, ctx, pkt, dir).decide() {
             Decision::Next(pkt, dir) => (pkt, dir),
             Decision::Fanout(pkt, dir) => {
                 return Step::Fanout(Work {
@@ -335,7 +406,7 @@ fn step<'g>(e: &Engine, ctx: &PacketContext, w: Work<'g>) -> Step<'g> {
 /// block costs counting the packet, the hop limit and one load for the next block. Inlined
 /// into its callers, so a frame runs in the rx_handler's one stack frame.
 #[inline(always)]
-fn run(e: &Engine, ctx: &PacketContext, first: Work<'_>) {
+fn run<'g>(e: &Engine, g: &'g Graph, ctx: &PacketContext, first: Work<'g>) {
     let cpu = ctx.cpu;
     let Work {
         mut pkt,
@@ -353,7 +424,7 @@ fn run(e: &Engine, ctx: &PacketContext, first: Work<'_>) {
         };
         budget = left;
         if !hop.pass_through {
-            match hop.inst().fb.receive(ctx, pkt, dir).next_or_decide() {
+            match call(hop, ctx, pkt, dir).next_or_decide() {
                 Ok((p, d)) => {
                     pkt = p;
                     dir = d;
@@ -372,7 +443,7 @@ fn run(e: &Engine, ctx: &PacketContext, first: Work<'_>) {
                         dir,
                         budget,
                     };
-                    return run_fanout(e, ctx, w);
+                    return run_fanout(e, g, ctx, w);
                 }
                 Err(Decision::Drop(pkt, reason)) => return end(e, cpu, Some(hop), pkt, reason),
                 Err(Decision::Consumed(fate)) => return consumed(e, cpu, hop, fate),
@@ -386,13 +457,11 @@ fn run(e: &Engine, ctx: &PacketContext, first: Work<'_>) {
 }
 
 /// [`run`] from a fan-out on: the copies wait on a small stack, at most [`PENDING`] at once
-/// and `max_copies` in all; those beyond are dropped, counted.
+/// and `max_copies` in all; those beyond are dropped, counted. `g` is the snapshot the packet
+/// has walked so far (`first.hop` is one of its hops): a packet never mixes two.
 #[cold]
 #[inline(never)]
-fn run_fanout(e: &Engine, ctx: &PacketContext, first: Work<'_>) {
-    let Some(g) = e.graph.read(ctx) else {
-        return end(e, ctx.cpu, Some(first.hop), first.pkt, DropReason::NoBlock);
-    };
+fn run_fanout<'g>(e: &Engine, g: &'g Graph, ctx: &PacketContext, first: Work<'g>) {
     let mut copies_left = crate::params::max_copies();
     let mut pending: [Option<Work<'_>>; PENDING] = Default::default();
     let mut npending = 0usize;

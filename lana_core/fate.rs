@@ -52,6 +52,24 @@ impl DropReason {
         DropReason::Flushed,
     ];
 
+    /// The reason's name, as `fbctl stats` prints it (the uapi's names).
+    pub fn name(self) -> &'static str {
+        const NAMES: [&str; DropReason::COUNT] = [
+            "filtered",
+            "no_next",
+            "hop_limit",
+            "no_block",
+            "queue_full",
+            "socket_full",
+            "no_socket",
+            "fanout_failed",
+            "device_down",
+            "tx_error",
+            "flushed",
+        ];
+        NAMES[self as usize]
+    }
+
     /// The reason for a number (from C), if it is one.
     pub(crate) fn from_u32(n: u32) -> Option<Self> {
         Self::ALL.get(n as usize).copied()

@@ -8,6 +8,7 @@
 #ifndef LANA_FFI_H
 #define LANA_FFI_H
 #include <linux/types.h>
+#include <linux/jump_label.h>
 
 struct sk_buff;
 struct genl_info;
@@ -36,6 +37,14 @@ void lana_rust_config_changed(void);
 
 /* Rust -> C: params.c */
 extern unsigned int lana_param_max_hops, lana_param_max_copies;
+struct lana_static_keys {
+	struct static_key_false runtime;	/* the per-block runtime view is on */
+};
+extern struct lana_static_keys lana_static_keys;
+void lana_runtime_set(bool on);
+bool lana_runtime_on(void);
+u64 lana_now_ns(void);
+void lana_set_max_hops(unsigned int n);
 unsigned int lana_max_blocks(void);
 
 /* defer.c */

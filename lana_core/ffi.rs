@@ -4,8 +4,16 @@
 //! Only the FFI-layer modules of this crate call these; each call site carries its own
 //! `// SAFETY:` argument.
 
+use core::sync::atomic::AtomicU32;
 use kernel::bindings;
 use kernel::prelude::*;
+
+/// The static keys (`struct lana_static_keys` in `ffi.h`).
+#[repr(C)]
+pub(crate) struct LanaStaticKeys {
+    /// The per-block runtime view is on.
+    pub(crate) runtime: bindings::static_key_false,
+}
 
 /// The C half of a port (`struct lana_port` in `netdev.c`), known here only by pointer.
 pub(crate) enum LanaPortC {}
@@ -14,10 +22,32 @@ pub(crate) enum LanaPortC {}
 #[allow(improper_ctypes)]
 extern "C" {
     // params.c
-    /// `max_hops`, written by sysfs: read it with `read_volatile` (READ_ONCE).
-    pub(crate) static lana_param_max_hops: c_uint;
+    /// `max_hops` (a C `unsigned int`), written by sysfs at any time: an atomic here, read
+    /// with a relaxed load (READ_ONCE).
+    pub(crate) static lana_param_max_hops: AtomicU32;
     /// `max_copies`, as `lana_param_max_hops`.
-    pub(crate) static lana_param_max_copies: c_uint;
+    pub(crate) static lana_param_max_copies: AtomicU32;
+    pub(crate) static lana_static_keys: LanaStaticKeys;
+
+    // trace.c (lana_trace.h)
+    #[cfg(CONFIG_TRACEPOINTS)]
+    pub(crate) static __tracepoint_lana_drop: bindings::tracepoint;
+    #[cfg(CONFIG_TRACEPOINTS)]
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn rust_do_trace_lana_drop(
+        skbaddr: *const c_void,
+        block_id: u32,
+        block: *const u8,
+        block_len: u32,
+        ty: *const u8,
+        ty_len: u32,
+        reason: *const u8,
+        reason_len: u32,
+    );
+    pub(crate) fn lana_runtime_set(on: bool);
+    pub(crate) fn lana_runtime_on() -> bool;
+    pub(crate) fn lana_now_ns() -> u64;
+    pub(crate) fn lana_set_max_hops(n: c_uint);
     pub(crate) fn lana_max_blocks() -> c_uint;
 
     // defer.c

@@ -21,6 +21,8 @@ static const struct nla_policy lana_policy[LANA_A_MAX + 1] = {
 	[LANA_A_PEER] = { .type = NLA_NUL_STRING, .len = LANA_NAME_MAX },
 	[LANA_A_PROPS] = NLA_POLICY_NESTED(lana_prop_policy),
 	[LANA_A_FLAGS] = NLA_POLICY_MASK(NLA_U32, LANA_F_DROP_STATE),
+	[LANA_A_ENGINE_MAX_HOPS] = NLA_POLICY_RANGE(NLA_U32, 1, LANA_MAX_HOPS_LIMIT),
+	[LANA_A_ENGINE_RUNTIME] = NLA_POLICY_MAX(NLA_U32, 1),
 };
 
 static int lana_nl_doit(struct sk_buff *skb, struct genl_info *info)
@@ -43,6 +45,7 @@ static const struct genl_ops lana_ops[] = {
 	LANA_ADMIN_OP(LANA_CMD_UNBIND),
 	LANA_ADMIN_OP(LANA_CMD_REPLACE),
 	LANA_ADMIN_OP(LANA_CMD_FLUSH),
+	LANA_ADMIN_OP(LANA_CMD_ENGINE),
 	/* Reading needs no privilege, as with `ip link show`. */
 	{ .cmd = LANA_CMD_GET, .doit = lana_nl_doit, .dumpit = lana_nl_dumpit },
 	{ .cmd = LANA_CMD_TYPES, .dumpit = lana_nl_dumpit },

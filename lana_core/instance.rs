@@ -6,6 +6,7 @@
 use crate::name::Name;
 use crate::notifier::EventChain;
 use crate::percpu::PerCpuCounters;
+use crate::runtime::BlockRuntime;
 use crate::types::{DynBlock, FbType};
 
 /// A live block.
@@ -15,6 +16,8 @@ pub(crate) struct Instance {
     pub(crate) ty: &'static FbType,
     /// Packets, bytes and drops of this block, counted by the engine.
     pub(crate) stats: PerCpuCounters,
+    /// Calls into the block and their time, while the runtime view is on.
+    pub(crate) runtime: BlockRuntime,
     pub(crate) chain: EventChain,
     pub(crate) fb: kernel::alloc::KBox<dyn DynBlock>,
 }

@@ -45,6 +45,7 @@ mod params;
 pub mod percpu;
 pub mod props;
 pub mod rcu;
+mod runtime;
 mod socket;
 pub mod types;
 pub mod uapi;

@@ -17,6 +17,7 @@ use crate::msg::{fail, CmdResult, MsgBuf, PROP_LEN};
 use crate::nlmsg::{DumpPart, Reply, Writer};
 use crate::params;
 use crate::props::PropSink;
+use crate::runtime;
 use crate::types;
 use crate::uapi::*;
 use core::fmt::{self, Write};
@@ -89,11 +90,14 @@ impl Request {
     }
 
     fn flags(&self) -> u32 {
-        let b = self.attr(LANA_A_FLAGS);
-        if b.len() == 4 {
-            u32::from_ne_bytes([b[0], b[1], b[2], b[3]])
-        } else {
-            0
+        self.u32(LANA_A_FLAGS).unwrap_or(0)
+    }
+
+    /// A u32 attribute (the policy checked its length), if the request has it.
+    fn u32(&self, ty: u16) -> Option<u32> {
+        match *self.attr(ty) {
+            [a, b, c, d] => Some(u32::from_ne_bytes([a, b, c, d])),
+            _ => None,
         }
     }
 
@@ -182,8 +186,26 @@ fn doit(cmd: u8, req: &Request) -> CmdResult {
             binding::replace(cfg, name()?, peer()?, req.flags() & LANA_F_DROP_STATE != 0)
         }
         LANA_CMD_FLUSH => commands::flush(cfg),
+        LANA_CMD_ENGINE => engine_settings(cfg, req),
         _ => fail!(EOPNOTSUPP, "unknown command {}", cmd),
     }
+}
+
+/// `fbctl engine`: change the engine's settings (all checked by the policy first). With the
+/// configuration lock held, so concurrent changes apply in order.
+fn engine_settings(cfg: &mut Config, req: &Request) -> CmdResult {
+    let hops = req.u32(LANA_A_ENGINE_MAX_HOPS);
+    let rt = req.u32(LANA_A_ENGINE_RUNTIME);
+    if hops.is_none() && rt.is_none() {
+        fail!(EINVAL, "nothing to change: give max_hops and/or runtime");
+    }
+    if let Some(n) = hops {
+        params::set_max_hops(n);
+    }
+    if let Some(on) = rt {
+        runtime::switch(cfg, on != 0);
+    }
+    Ok(())
 }
 
 /// Formats `key=value` pairs from a block's `show` into `LANA_A_PROP` strings.
@@ -224,6 +246,9 @@ fn fill_instance(w: &mut Writer, cfg: &Config, slot: u32) -> Result {
     w.put_u64(LANA_A_PACKETS, t.packets)?;
     w.put_u64(LANA_A_BYTES, t.bytes)?;
     w.put_u64(LANA_A_DROPS, t.drops)?;
+    let rt = inst.runtime.sum();
+    w.put_u64(LANA_A_CALLS, rt.calls)?;
+    w.put_u64(LANA_A_RUNTIME_NS, rt.ns)?;
     w.nest(LANA_A_PROPS, |w| {
         let mut pw = PropWriter { w, err: Ok(()) };
         inst.fb.show(&mut pw);
@@ -283,6 +308,7 @@ fn reply_stats(req: &Request) -> CmdResult {
         w.put_u32(LANA_A_ENGINE_MAX_BLOCKS, params::max_blocks())?;
         w.put_u32(LANA_A_ENGINE_BLOCKS, blocks)?;
         w.put_u32(LANA_A_GENERATION, generation::current())?;
+        w.put_u32(LANA_A_ENGINE_RUNTIME, u32::from(runtime::is_on()))?;
         w.put_str(LANA_A_ENGINE_MODE, mechanism::name())
     })();
     if let Err(e) = filled {

@@ -5,6 +5,8 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 #include <linux/module.h>
+#include <linux/jump_label.h>
+#include <linux/sched/clock.h>
 
 #include "ffi.h"
 #include "lana_uapi.h"
@@ -27,4 +29,33 @@ MODULE_PARM_DESC(max_blocks, "most blocks the graph may hold (default 65536)");
 unsigned int lana_max_blocks(void)
 {
 	return READ_ONCE(max_blocks);
+}
+
+/* The per-block runtime view (runtime.rs): a static key, so it costs nothing while off. */
+struct lana_static_keys lana_static_keys = {
+	.runtime = STATIC_KEY_FALSE_INIT,
+};
+
+void lana_runtime_set(bool on)
+{
+	if (on)
+		static_branch_enable(&lana_static_keys.runtime);
+	else
+		static_branch_disable(&lana_static_keys.runtime);
+}
+
+bool lana_runtime_on(void)
+{
+	return static_key_enabled(&lana_static_keys.runtime);
+}
+
+u64 lana_now_ns(void)
+{
+	return local_clock();
+}
+
+/* max_hops from netlink (fbctl engine max_hops=N), as a write to the parameter would. */
+void lana_set_max_hops(unsigned int n)
+{
+	WRITE_ONCE(lana_param_max_hops, n);
 }

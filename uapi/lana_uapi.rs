@@ -30,6 +30,8 @@ pub const LANA_CMD_TYPES: u8 = 8;
 pub const LANA_CMD_STATS: u8 = 9;
 /// Unbind and remove every instance.
 pub const LANA_CMD_FLUSH: u8 = 10;
+/// Change the engine's settings: `LANA_A_ENGINE_MAX_HOPS`, `LANA_A_ENGINE_RUNTIME`.
+pub const LANA_CMD_ENGINE: u8 = 11;
 
 /// Instance name (NUL-terminated string, at most `LANA_NAME_MAX` bytes without the NUL).
 pub const LANA_A_NAME: u16 = 1;
@@ -87,8 +89,15 @@ pub const LANA_A_ENGINE_MAX_BLOCKS: u16 = 26;
 pub const LANA_A_ENGINE_BLOCKS: u16 = 27;
 /// The configuration's generation: changes with every change (u32).
 pub const LANA_A_GENERATION: u16 = 28;
+/// Engine: the per-block runtime view is on (u32, 0 or 1); in `LANA_CMD_ENGINE`, turn it on
+/// or off.
+pub const LANA_A_ENGINE_RUNTIME: u16 = 29;
+/// A block's runtime view: calls into the block since the view was last turned on (u64).
+pub const LANA_A_CALLS: u16 = 30;
+/// A block's runtime view: nanoseconds spent in those calls (u64).
+pub const LANA_A_RUNTIME_NS: u16 = 31;
 /// Highest attribute number.
-pub const LANA_A_MAX: u16 = 28;
+pub const LANA_A_MAX: u16 = 31;
 
 /// Number of drop reasons.
 pub const LANA_DROP_REASON_COUNT: u32 = 11;
@@ -97,6 +106,9 @@ pub const LANA_DROP_REASON_NAMES: &str = "filtered,no_next,hop_limit,no_block,qu
 
 /// `LANA_CMD_REPLACE`: do not carry the old block's private state over.
 pub const LANA_F_DROP_STATE: u32 = 1;
+
+/// Highest `max_hops` `LANA_CMD_ENGINE` accepts.
+pub const LANA_MAX_HOPS_LIMIT: u32 = 4096;
 
 /// Longest instance or type name, without the terminating NUL.
 pub const LANA_NAME_MAX: u32 = 31;

@@ -73,8 +73,17 @@ enum Cmd {
         #[arg(long)]
         dot: bool,
     },
-    /// Show the packet engine's counters
-    Stats,
+    /// Show the packet engine's counters; --runtime: per block, calls and time per call
+    Stats {
+        /// Per-block runtime view (turn it on with `fbctl engine runtime=on`)
+        #[arg(long)]
+        runtime: bool,
+    },
+    /// Change the engine's settings: max_hops=N (1-4096), runtime=on|off
+    Engine {
+        #[arg(required = true, value_name = "KEY=VALUE")]
+        settings: Vec<String>,
+    },
     /// Unbind and remove every block
     Flush,
     /// Compile a tcpdump expression and print it in `tcpdump -ddd` format (no kernel needed)
@@ -336,7 +345,7 @@ fn run(lana: &mut Lana, cmd: &Cmd, json_out: bool) -> Result<(), Failure> {
             }
         }
         Cmd::Filter { .. } => {}
-        Cmd::Stats => {
+        Cmd::Stats { runtime: false } => {
             let v = lana.0.stats().map_err(|e| refused("stats", e))?;
             if json_out {
                 println!("{}", json(&v));
@@ -344,14 +353,58 @@ fn run(lana: &mut Lana, cmd: &Cmd, json_out: bool) -> Result<(), Failure> {
                 print_stats(&v);
             }
         }
+        Cmd::Stats { runtime: true } => {
+            let v = lana.0.stats().map_err(|e| refused("stats", e))?;
+            let blocks = lana.0.list().map_err(|e| refused("stats", e))?;
+            print_runtime(&v, &blocks, json_out);
+        }
+        Cmd::Engine { settings } => {
+            for kv in settings {
+                let bad = |why: &str| Failure {
+                    code: EXIT_USAGE,
+                    text: format!("engine: '{kv}': {why}"),
+                };
+                match kv.split_once('=') {
+                    Some(("max_hops", v)) => {
+                        let n: u32 = v
+                            .parse()
+                            .ok()
+                            .filter(|n| (1..=LANA_MAX_HOPS_LIMIT).contains(n))
+                            .ok_or_else(|| {
+                                bad(&format!("max_hops takes 1 to {LANA_MAX_HOPS_LIMIT}"))
+                            })?;
+                        a.put_u32(LANA_A_ENGINE_MAX_HOPS, n);
+                    }
+                    Some(("runtime", v)) => {
+                        let on = match v {
+                            "on" | "1" => 1,
+                            "off" | "0" => 0,
+                            _ => return Err(bad("runtime takes on or off")),
+                        };
+                        a.put_u32(LANA_A_ENGINE_RUNTIME, on);
+                    }
+                    _ => {
+                        return Err(bad(
+                            "the engine's settings are max_hops=N and runtime=on|off",
+                        ))
+                    }
+                }
+            }
+            lana.call(LANA_CMD_ENGINE, &a, "engine")?;
+        }
     }
     Ok(())
 }
 
 fn print_stats(v: &Stats) {
     println!(
-        "engine: {} mechanism, max_hops {}, {} of {} blocks, generation {}",
-        v.mechanism, v.max_hops, v.blocks, v.max_blocks, v.generation
+        "engine: {} mechanism, max_hops {}, {} of {} blocks, generation {}, runtime view {}",
+        v.mechanism,
+        v.max_hops,
+        v.blocks,
+        v.max_blocks,
+        v.generation,
+        if v.runtime { "on" } else { "off" }
     );
     println!(
         "  entered     {:>14}  ({} bytes)",
@@ -368,6 +421,48 @@ fn print_stats(v: &Stats) {
         "  in flight   {:>14}  (entered + copies - delivered - transmitted - dropped)",
         v.in_flight
     );
+}
+
+/// `fbctl stats --runtime`: where each packet's cost goes, block by block (VPP's `show
+/// runtime`). Pass-through blocks are never called: they show packets, no calls.
+fn print_runtime(v: &Stats, blocks: &[Block], json_out: bool) {
+    let per = |ns: u64, n: u64| if n == 0 { 0.0 } else { ns as f64 / n as f64 };
+    if json_out {
+        let rows: Vec<_> = blocks
+            .iter()
+            .map(|b| {
+                serde_json::json!({
+                    "name": b.name, "type": b.kind, "packets": b.packets, "calls": b.calls,
+                    "runtime_ns": b.runtime_ns, "ns_per_call": per(b.runtime_ns, b.calls),
+                })
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::json!({"runtime": v.runtime, "blocks": rows})
+        );
+        return;
+    }
+    if !v.runtime {
+        println!(
+            "runtime view: off (turn it on: fbctl engine runtime=on); counts since it was last on"
+        );
+    }
+    println!(
+        "{:<16} {:<10} {:>12} {:>12} {:>14} {:>10}",
+        "NAME", "TYPE", "PACKETS", "CALLS", "NS", "NS/CALL"
+    );
+    for b in blocks {
+        println!(
+            "{:<16} {:<10} {:>12} {:>12} {:>14} {:>10.1}",
+            b.name,
+            b.kind,
+            b.packets,
+            b.calls,
+            b.runtime_ns,
+            per(b.runtime_ns, b.calls)
+        );
+    }
 }
 
 fn print_filter(expr: &str, json_out: bool) -> Result<(), Failure> {

@@ -28,6 +28,10 @@ pub struct Block {
     pub packets: u64,
     pub bytes: u64,
     pub drops: u64,
+    /// Calls into the block while the runtime view was on (0 for pass-through blocks).
+    pub calls: u64,
+    /// Nanoseconds those calls took.
+    pub runtime_ns: u64,
     /// What the block says about itself (`key=value`).
     pub props: BTreeMap<String, String>,
 }
@@ -44,6 +48,8 @@ impl Block {
             packets: attr::find_u64(p, LANA_A_PACKETS),
             bytes: attr::find_u64(p, LANA_A_BYTES),
             drops: attr::find_u64(p, LANA_A_DROPS),
+            calls: attr::find_u64(p, LANA_A_CALLS),
+            runtime_ns: attr::find_u64(p, LANA_A_RUNTIME_NS),
             props: attr::nested_strs(p, LANA_A_PROPS, LANA_A_PROP)
                 .into_iter()
                 .filter_map(|kv| {
@@ -102,6 +108,8 @@ pub struct Stats {
     pub blocks: u32,
     pub generation: u32,
     pub mechanism: String,
+    /// The per-block runtime view is on.
+    pub runtime: bool,
 }
 
 impl Stats {
@@ -138,6 +146,7 @@ impl Stats {
             blocks: attr::find_u32(p, LANA_A_ENGINE_BLOCKS),
             generation: attr::find_u32(p, LANA_A_GENERATION),
             mechanism: attr::find_str(p, LANA_A_ENGINE_MODE),
+            runtime: attr::find_u32(p, LANA_A_ENGINE_RUNTIME) != 0,
         }
     }
 }

@@ -96,7 +96,8 @@ test_every_change_needs_cap_net_admin() {
 	check fbctl add spare counter
 	check fbctl bind a b
 	before=$(fbctl -j list)
-	for cmd in "add x fwd" "rm spare" "set b reset=1" "bind b spare" "unbind a b" "replace b spare" "flush"; do
+	for cmd in "add x fwd" "rm spare" "set b reset=1" "bind b spare" "unbind a b" "replace b spare" "flush" \
+		"engine runtime=on" "engine max_hops=9"; do
 		expect_err 1 EPERM "" su nobody -s /bin/sh -c "fbctl $cmd" || return 1
 	done
 	eq "$(fbctl -j list)" "$before" "nothing changed"

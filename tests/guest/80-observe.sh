@@ -1,0 +1,87 @@
+# SPDX-License-Identifier: GPL-2.0
+# Seeing what the engine does: the per-block runtime view (fbctl stats --runtime, behind a
+# static key), engine settings over netlink (fbctl engine), and the lana:lana_drop trace event.
+
+make_rx_dev() {
+	ip link add "$1" type dummy && ip link set "$1" up
+}
+
+# runtime_of NAME FIELD: a block's figure in fbctl -j stats --runtime
+runtime_of() {
+	fbctl -j stats --runtime | jq -r ".blocks[] | select(.name == \"$1\") | .$2"
+}
+
+# rx -> in (eth) -> c1 (counter) -> f1 (fwd) -> c2 (counter, the end: drops, counted)
+counter_fwd_path() {
+	load lana_core fb_eth fb_fwd fb_counter || return 1
+	make_rx_dev rx0 || return 1
+	fbctl -b /dev/stdin <<-'CMDS' || fail "building the path"
+	add in eth
+	add c1 counter
+	add f1 fwd
+	add c2 counter
+	set in dev=rx0
+	bind in c1
+	bind c1 f1
+	bind f1 c2
+	CMDS
+}
+
+test_runtime_view_counts_calls_of_called_blocks() {
+	counter_fwd_path || return 1
+	eq "$(fbctl -j stats | jq -r .runtime)" false "the view starts off"
+	pktgen_inject rx0 1000 || return 1
+	eq "$(runtime_of c1 calls)" 0 "off: no calls counted"
+	check fbctl engine runtime=on
+	eq "$(fbctl -j stats | jq -r .runtime)" true "the view is on"
+	pktgen_inject rx0 2000 || return 1
+	eq "$(runtime_of c1 calls)" 2000 "c1 called for every packet"
+	eq "$(runtime_of c2 calls)" 2000 "c2 called for every packet"
+	# fwd keeps the default receive: the engine forwards for it and never calls it
+	eq "$(runtime_of f1 calls)" 0 "pass-through f1 never called"
+	eq "$(runtime_of f1 packets)" 3000 "f1 still counts every packet"
+	[ "$(runtime_of c1 runtime_ns)" -gt 0 ] || fail "c1 took no time"
+	fbctl stats --runtime | grep -q "^c1 " || fail "no text row for c1"
+	check fbctl engine runtime=off
+	pktgen_inject rx0 500 || return 1
+	eq "$(runtime_of c1 calls)" 2000 "off again: counts kept, none added"
+	check fbctl engine runtime=on
+	eq "$(runtime_of c1 calls)" 0 "on again: counts start from zero"
+	check fbctl engine runtime=off
+	check_balance
+	ip link del rx0
+}
+
+test_engine_settings_over_netlink() {
+	load lana_core || return 1
+	check fbctl engine max_hops=9
+	eq "$(cat /sys/module/lana_core/parameters/max_hops)" 9 "the parameter follows"
+	eq "$(fbctl -j stats | jq -r .max_hops)" 9 "stats shows it"
+	expect_err 2 "" "max_hops takes 1 to 4096" fbctl engine max_hops=0 || return 1
+	expect_err 2 "" "max_hops takes 1 to 4096" fbctl engine max_hops=4097 || return 1
+	expect_err 2 "" "runtime takes on or off" fbctl engine runtime=maybe || return 1
+	expect_err 2 "" "settings are max_hops" fbctl engine mtu=1 || return 1
+	eq "$(fbctl -j stats | jq -r .max_hops)" 9 "refusals changed nothing"
+	# the same from a batch file
+	printf 'engine max_hops=64\n' | check fbctl -b /dev/stdin
+	eq "$(cat /sys/module/lana_core/parameters/max_hops)" 64 "set from a batch"
+}
+
+test_drops_are_traced_with_block_and_reason() {
+	ev=/sys/kernel/tracing/events/lana/lana_drop
+	counter_fwd_path || return 1
+	[ -d $ev ] || { fail "no trace event $ev"; return 1; }
+	echo >/sys/kernel/tracing/trace
+	echo 1 >$ev/enable
+	pktgen_inject rx0 20 || return 1
+	echo 0 >$ev/enable
+	n=$(grep -c "lana_drop: .* block=c2 id=[0-9]* type=counter reason=no_next" /sys/kernel/tracing/trace)
+	eq "$n" 20 "one event per drop, naming the block, its type and the reason"
+	eq "$(grep -c lana_drop /sys/kernel/tracing/trace)" 20 "no other drops"
+	# off again: no more events
+	echo >/sys/kernel/tracing/trace
+	pktgen_inject rx0 20 || return 1
+	eq "$(grep -c lana_drop /sys/kernel/tracing/trace)" 0 "disabled: nothing traced"
+	check_balance
+	ip link del rx0
+}
