@@ -21,9 +21,19 @@ args=$(mktemp)
 	echo "BENCH_REPS=${BENCH_REPS:-5}"
 	cat "$LANA_ROOT/tests/bench.sh"
 } >"$args"
-phase "bench: booting the guest (icount=${ICOUNT:-1}); this takes a few minutes"
-ICOUNT=${ICOUNT:-1} VM_TIMEOUT=${VM_TIMEOUT:-3000} bash "$LANA_ROOT/scripts/vm.sh" run "$args" |
+# The NIC-fed rows: a host process floods the guest's virtio-net NIC (through QEMU's UDP
+# socket netdev) for the whole run; the guest keeps the NIC down except while it measures.
+nic_port=$(python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+nic_mac=52:54:00:4c:41:4e
+(cd "$LANA_ROOT" && cargo build -q --release --locked -p lana-nicblast)
+"$LANA_ROOT/target/release/lana-nicblast" "127.0.0.1:$nic_port" "$nic_mac" &
+blaster=$!
+trap 'kill $blaster 2>/dev/null || true' EXIT
+phase "bench: booting the guest (icount=${ICOUNT:-1}, NIC fed on udp port $nic_port); this takes a few minutes"
+ICOUNT=${ICOUNT:-1} VM_TIMEOUT=${VM_TIMEOUT:-3000} VM_NIC_PORT=$nic_port VM_NIC_MAC=$nic_mac \
+	bash "$LANA_ROOT/scripts/vm.sh" run "$args" |
 	tee "$out/raw.txt" | grep -E '^BENCH-(INFO|ERROR)' || true
+kill $blaster 2>/dev/null || true
 rm -f "$args"
 grep -q '^BENCH-DONE' "$out/raw.txt" || die "the benchmark did not finish (see $out/raw.txt)"
 "$venv/bin/python" "$LANA_ROOT/scripts/bench-report.py" "$out" "icount=${ICOUNT:-1}"

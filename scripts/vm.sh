@@ -50,6 +50,12 @@ elif [ "${ICOUNT:-0}" = 1 ]; then
 else
 	qemu_args+=(-accel tcg)
 fi
+# VM_NIC_PORT=P: a virtio-net NIC whose wire is UDP on the host (QEMU's socket netdev): it
+# receives the frames sent to 127.0.0.1:P, one per datagram (make bench's NIC-fed rows).
+if [ -n "${VM_NIC_PORT:-}" ]; then
+	qemu_args+=(-netdev "socket,id=nic0,udp=127.0.0.1:$((VM_NIC_PORT + 1)),localaddr=127.0.0.1:$VM_NIC_PORT"
+		-device "virtio-net-pci,netdev=nic0,mac=${VM_NIC_MAC:-52:54:00:4c:41:4e}")
+fi
 cmdline="console=ttyS0 panic=-1 oops=panic softlockup_panic=0 lana.mode=$mode"
 
 # Scan a guest log for kernel reports; print them and return 1 if any.

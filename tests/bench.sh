@@ -148,7 +148,58 @@ control_plane() {
 	echo "BENCH-CP name=flush-$n rep=$REP seconds=$(awk -v a=$t1 -v b=$t2 'BEGIN{print b-a}')"
 }
 
-echo "BENCH-INFO packets=$N reps=$REPS cpus=$(nproc)"
+# NIC-fed rows: the host floods the virtio-net NIC (scripts/bench.sh); frames arrive through
+# the driver, NAPI and GRO, unshared, as on real hardware. The NIC is up only while a row
+# measures; the rate is the driver's received frames over guest time while the queue stays
+# full (the row also reports how idle the busiest vCPU was: near 0 means saturated).
+NIC_MAC=52:54:00:4c:41:4e
+NIC=
+for d in /sys/class/net/*; do
+	[ "$(cat $d/address)" = $NIC_MAC ] && NIC=${d##*/}
+done
+NIC_SECONDS=${BENCH_NIC_SECONDS:-2}
+
+# cpu_idle VAR0 VAR1 VAR_TOTAL: idle jiffies of cpu0 and cpu1, and all jiffies of cpu0 (shell
+# builtins only: nothing forks while a row measures)
+cpu_idle() {
+	local name u n s i rest
+	while read -r name u n s i rest; do
+		case $name in
+		cpu0) eval "$1=$i; $3=$((u + n + s + i))" ;;
+		cpu1) eval "$2=$i" ;;
+		esac
+	done </proc/stat
+}
+
+# nic_one NAME SETUP TEARDOWN
+nic_one() {
+	local name=$1 p0 p1 t0 t1 x i0 i1 j0 j1 a0 a1
+	$2 || { echo "BENCH-ERROR nic-$name setup failed"; return 1; }
+	ip link set $NIC up
+	sleep 0.3 # the queue fills, NAPI runs
+	read -r p0 </sys/class/net/$NIC/statistics/rx_packets
+	read -r t0 x </proc/uptime
+	cpu_idle i0 j0 a0
+	sleep $NIC_SECONDS
+	read -r p1 </sys/class/net/$NIC/statistics/rx_packets
+	read -r t1 x </proc/uptime
+	cpu_idle i1 j1 a1
+	ip link set $NIC down
+	$3 || { echo "BENCH-ERROR nic-$name teardown failed"; return 1; }
+	awk -v n=$name -v r=$REP -v p=$((p1 - p0)) -v t0=$t0 -v t1=$t1 -v i=$((i1 - i0)) -v j=$((j1 - j0)) \
+		-v a=$((a1 - a0)) 'BEGIN {
+		idle = (i < j ? i : j) / (a > 0 ? a : 1)
+		printf "BENCH name=nic-%s rep=%d pps=%d processed=%d idle=%.3f\n", n, r, p / (t1 - t0), p, idle
+	}'
+}
+
+nic_rxdrop_on() { insmod $M/lana_rxdrop.ko ifname=$NIC; }
+nic_rxdropu_on() { insmod $M/lana_rxdrop.ko ifname=$NIC unshare=1; }
+nic_softirq3() { lana_load 0 && lana_stack 0 $NIC a 2; }
+nic_chain8() { lana_load 0 && lana_stack 0 $NIC a 8; }
+nic_counters4() { lana_load 0 && insmod $M/fb_counter.ko && counter_stack $NIC a 4; }
+
+echo "BENCH-INFO packets=$N reps=$REPS cpus=$(nproc) nic=${NIC:-none}"
 REP=1
 while [ $REP -le $REPS ]; do
 	run_one stack nothing nothing 1
@@ -169,4 +220,18 @@ while [ $REP -le $REPS ]; do
 	[ $REP -le ${BENCH_CP_REPS:-1} ] && { control_plane ${BENCH_CP_BLOCKS:-5000} || echo "BENCH-ERROR control plane"; }
 	REP=$((REP + 1))
 done
+if [ -n "$NIC" ]; then
+	REP=1
+	while [ $REP -le ${BENCH_NIC_REPS:-3} ]; do
+		nic_one stack nothing nothing
+		nic_one rxdrop nic_rxdrop_on rxdrop_off
+		nic_one rxdrop-unshare nic_rxdropu_on rxdrop_off
+		nic_one lana-softirq nic_softirq3 lana_unload
+		nic_one chain-8 nic_chain8 lana_unload
+		nic_one counters-4 nic_counters4 ctr_unload
+		REP=$((REP + 1))
+	done
+else
+	echo "BENCH-ERROR no NIC (virtio-net with MAC $NIC_MAC): the NIC-fed rows are missing"
+fi
 echo "BENCH-DONE"
