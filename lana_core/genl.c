@@ -52,6 +52,11 @@ static const struct genl_ops lana_ops[] = {
 	{ .cmd = LANA_CMD_STATS, .doit = lana_nl_doit },
 };
 
+/* Change events (fbctl monitor): every change, once, after it took effect. */
+static const struct genl_multicast_group lana_mcgrps[] = {
+	{ .name = LANA_MCGRP_CONFIG, },
+};
+
 static struct genl_family lana_family __ro_after_init = {
 	.name		= LANA_GENL_NAME,
 	.version	= LANA_GENL_VERSION,
@@ -65,6 +70,8 @@ static struct genl_family lana_family __ro_after_init = {
 	.module		= THIS_MODULE,
 	.ops		= lana_ops,
 	.n_ops		= ARRAY_SIZE(lana_ops),
+	.mcgrps		= lana_mcgrps,
+	.n_mcgrps	= ARRAY_SIZE(lana_mcgrps),
 };
 
 int lana_genl_register(void)
@@ -128,4 +135,36 @@ struct nlattr *lana_nla_nest_start(struct sk_buff *skb, int type)
 void lana_nla_nest_end(struct sk_buff *skb, struct nlattr *nest)
 {
 	nla_nest_end(skb, nest);
+}
+
+/* A change event of command @cmd for the config group; NULL when nobody listens (or out of
+ * memory: listeners then learn that they lost one, ENOBUFS on their sockets). */
+struct sk_buff *lana_event_new(u8 cmd, void **hdr)
+{
+	struct sk_buff *msg;
+
+	if (!genl_has_listeners(&lana_family, &init_net, 0))
+		return NULL;
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		goto lost;
+	*hdr = genlmsg_put(msg, 0, 0, &lana_family, 0, cmd);
+	if (*hdr)
+		return msg;
+	nlmsg_free(msg);
+lost:
+	lana_event_lost();
+	return NULL;
+}
+
+void lana_event_send(struct sk_buff *msg, void *hdr)
+{
+	genlmsg_end(msg, hdr);
+	genlmsg_multicast(&lana_family, msg, 0, 0, GFP_KERNEL);
+}
+
+/* An event could not be built: tell the listeners they missed one. */
+void lana_event_lost(void)
+{
+	genl_set_err(&lana_family, &init_net, 0, 0, -ENOBUFS);
 }

@@ -352,12 +352,14 @@ pub(crate) unsafe extern "C" fn lana_rust_rx(
 pub(crate) unsafe extern "C" fn lana_rust_port_link_changed(owner: *mut c_void) {
     // SAFETY: `owner` is a live Port (function docs).
     let port = unsafe { &*owner.cast::<Port>() };
-    let (up, mtu) = port.link().unwrap_or((false, 0));
+    let link = port.link();
+    let (up, mtu) = link.unwrap_or((false, 0));
     let cfg = config::lock();
     if let Some(n) = cfg
         .node(port.entry.slot)
         .filter(|n| n.inst.id == port.entry.id)
     {
         n.inst.chain.link_event(up, mtu);
+        crate::netlink::announce_link(n.inst.name.as_str(), link.is_some(), up, mtu);
     }
 }

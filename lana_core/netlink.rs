@@ -14,7 +14,7 @@ use crate::ffi;
 use crate::generation;
 use crate::mechanism;
 use crate::msg::{fail, CmdResult, MsgBuf, PROP_LEN};
-use crate::nlmsg::{DumpPart, Reply, Writer};
+use crate::nlmsg::{DumpPart, Event, Reply, Writer};
 use crate::params;
 use crate::props::PropSink;
 use crate::runtime;
@@ -176,7 +176,7 @@ fn doit(cmd: u8, req: &Request) -> CmdResult {
     let cfg: &mut Config = &mut cfg;
     let name = || req.string(LANA_A_NAME, "name");
     let peer = || req.string(LANA_A_PEER, "peer");
-    match cmd {
+    let done = match cmd {
         LANA_CMD_ADD => commands::add(cfg, name()?, req.string(LANA_A_TYPE, "type")?),
         LANA_CMD_RM => commands::rm(cfg, name()?),
         LANA_CMD_SET => commands::set(cfg, name()?, &req.props()?),
@@ -188,7 +188,54 @@ fn doit(cmd: u8, req: &Request) -> CmdResult {
         LANA_CMD_FLUSH => commands::flush(cfg),
         LANA_CMD_ENGINE => engine_settings(cfg, req),
         _ => fail!(EOPNOTSUPP, "unknown command {}", cmd),
+    };
+    if done.is_ok() {
+        // still under the configuration lock: listeners see changes in the order they took
+        // effect
+        announce(cmd, req, cfg);
     }
+    done
+}
+
+/// Tell the `config` multicast group about the change `req` made: its command, its own
+/// attributes (copied as sent), the new block's id for an add, and the new generation.
+fn announce(cmd: u8, req: &Request, cfg: &Config) {
+    let Some(mut ev) = Event::new(cmd) else {
+        return; // nobody listens
+    };
+    let w = ev.writer();
+    let filled = (|| {
+        for ty in [
+            LANA_A_NAME,
+            LANA_A_TYPE,
+            LANA_A_PEER,
+            LANA_A_FLAGS,
+            LANA_A_ENGINE_MAX_HOPS,
+            LANA_A_ENGINE_RUNTIME,
+        ] {
+            if req.nla(ty).is_some() {
+                w.put_raw(ty, req.attr(ty))?;
+            }
+        }
+        if req.nla(LANA_A_PROPS).is_some() {
+            w.put_raw(LANA_A_PROPS | NLA_F_NESTED, req.attr(LANA_A_PROPS))?;
+        }
+        if cmd == LANA_CMD_ADD {
+            let id = req
+                .string(LANA_A_NAME, "name")
+                .ok()
+                .and_then(|n| cfg.find(n))
+                .and_then(|slot| cfg.node(slot))
+                .map(|n| n.inst.id);
+            if let Some(id) = id {
+                w.put_u32(LANA_A_ID, id)?;
+            }
+        }
+        w.put_u32(LANA_A_GENERATION, generation::current())
+    })();
+    if filled.is_ok() {
+        ev.send();
+    } // else dropped: freed, and the listeners learn they lost an event
 }
 
 /// `fbctl engine`: change the engine's settings (all checked by the policy first). With the
@@ -207,6 +254,28 @@ fn engine_settings(cfg: &mut Config, req: &Request) -> CmdResult {
     }
     Ok(())
 }
+
+/// Tell the `config` group that eth block `name`'s device changed state (`attached` false:
+/// it went away and the block let go of it). Called under the configuration lock.
+pub(crate) fn announce_link(name: &str, attached: bool, up: bool, mtu: u32) {
+    let Some(mut ev) = Event::new(LANA_CMD_LINK) else {
+        return;
+    };
+    let w = ev.writer();
+    let filled = (|| {
+        w.put_str(LANA_A_NAME, name)?;
+        w.put_u32(LANA_A_ATTACHED, u32::from(attached))?;
+        w.put_u32(LANA_A_LINK_UP, u32::from(up))?;
+        w.put_u32(LANA_A_MTU, mtu)?;
+        w.put_u32(LANA_A_GENERATION, generation::current())
+    })();
+    if filled.is_ok() {
+        ev.send();
+    }
+}
+
+/// The nested flag of a netlink attribute type.
+const NLA_F_NESTED: u16 = 1 << 15;
 
 /// Formats `key=value` pairs from a block's `show` into `LANA_A_PROP` strings.
 struct PropWriter<'a> {

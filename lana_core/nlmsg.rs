@@ -35,6 +35,11 @@ impl Writer {
         }
     }
 
+    /// An attribute with `data` as it is (e.g. a request's own attribute, copied).
+    pub(crate) fn put_raw(&mut self, ty: u16, data: &[u8]) -> Result {
+        self.put(ty, data)
+    }
+
     /// A NUL-terminated string (longer strings are cut at 287 bytes).
     pub(crate) fn put_str(&mut self, ty: u16, s: &str) -> Result {
         let mut buf = [0u8; 288];
@@ -130,6 +135,53 @@ impl Drop for Reply {
     fn drop(&mut self) {
         // SAFETY: a reply we own that was not sent (invariant).
         unsafe { bindings::nlmsg_free(self.w.skb) };
+    }
+}
+
+/// A change event for the `config` multicast group: sent by [`Event::send`], freed (and the
+/// listeners told they lost one) if dropped unsent.
+///
+/// # Invariants
+///
+/// `w.skb` is an event message from `lana_event_new` we own, `hdr` its genetlink header.
+pub(crate) struct Event {
+    w: Writer,
+    hdr: *mut c_void,
+}
+
+impl Event {
+    /// An event of command `cmd`, or `None` when nobody listens.
+    pub(crate) fn new(cmd: u8) -> Option<Self> {
+        let mut hdr = core::ptr::null_mut();
+        // SAFETY: `hdr` is written on success; process context (GFP_KERNEL).
+        let skb = unsafe { ffi::lana_event_new(cmd, &mut hdr) };
+        // INVARIANT: a fresh event message we own.
+        (!skb.is_null()).then(|| Self {
+            w: Writer { skb },
+            hdr,
+        })
+    }
+
+    /// The attributes.
+    pub(crate) fn writer(&mut self) -> &mut Writer {
+        &mut self.w
+    }
+
+    /// Send it to every listener.
+    pub(crate) fn send(self) {
+        let this = core::mem::ManuallyDrop::new(self);
+        // SAFETY: an event we own with its header (invariant); the multicast consumes it.
+        unsafe { ffi::lana_event_send(this.w.skb, this.hdr) };
+    }
+}
+
+impl Drop for Event {
+    fn drop(&mut self) {
+        // SAFETY: an event we own that was not sent (invariant).
+        unsafe {
+            bindings::nlmsg_free(self.w.skb);
+            ffi::lana_event_lost();
+        }
     }
 }
 

@@ -32,6 +32,14 @@ pub const LANA_CMD_STATS: u8 = 9;
 pub const LANA_CMD_FLUSH: u8 = 10;
 /// Change the engine's settings: `LANA_A_ENGINE_MAX_HOPS`, `LANA_A_ENGINE_RUNTIME`.
 pub const LANA_CMD_ENGINE: u8 = 11;
+/// Event only (no request): the device of an eth block changed state or went away: NAME,
+/// `LANA_A_ATTACHED`, `LANA_A_LINK_UP`, `LANA_A_MTU`.
+pub const LANA_CMD_LINK: u8 = 12;
+
+/// The multicast group announcing every change, once, after it took effect: a message with
+/// the command that made it (`LANA_CMD_ADD` ... `LANA_CMD_ENGINE`, `LANA_CMD_LINK`), the
+/// request's attributes and the new `LANA_A_GENERATION`.
+pub const LANA_MCGRP_CONFIG: &str = "config";
 
 /// Instance name (NUL-terminated string, at most `LANA_NAME_MAX` bytes without the NUL).
 pub const LANA_A_NAME: u16 = 1;
@@ -96,8 +104,14 @@ pub const LANA_A_ENGINE_RUNTIME: u16 = 29;
 pub const LANA_A_CALLS: u16 = 30;
 /// A block's runtime view: nanoseconds spent in those calls (u64).
 pub const LANA_A_RUNTIME_NS: u16 = 31;
+/// Link event: the eth block still holds its device (u32, 0 or 1).
+pub const LANA_A_ATTACHED: u16 = 32;
+/// Link event: the device is up with carrier (u32, 0 or 1).
+pub const LANA_A_LINK_UP: u16 = 33;
+/// Link event: the device's MTU (u32).
+pub const LANA_A_MTU: u16 = 34;
 /// Highest attribute number.
-pub const LANA_A_MAX: u16 = 31;
+pub const LANA_A_MAX: u16 = 34;
 
 /// Number of drop reasons.
 pub const LANA_DROP_REASON_COUNT: u32 = 11;

@@ -86,6 +86,8 @@ enum Cmd {
     },
     /// Unbind and remove every block
     Flush,
+    /// Print every change as it happens (one JSON object per line with -j), like `ip monitor`
+    Monitor,
     /// Compile a tcpdump expression and print it in `tcpdump -ddd` format (no kernel needed)
     Filter { expression: Vec<String> },
 }
@@ -345,6 +347,7 @@ fn run(lana: &mut Lana, cmd: &Cmd, json_out: bool) -> Result<(), Failure> {
             }
         }
         Cmd::Filter { .. } => {}
+        Cmd::Monitor => return monitor(lana, json_out),
         Cmd::Stats { runtime: false } => {
             let v = lana.0.stats().map_err(|e| refused("stats", e))?;
             if json_out {
@@ -421,6 +424,83 @@ fn print_stats(v: &Stats) {
         "  in flight   {:>14}  (entered + copies - delivered - transmitted - dropped)",
         v.in_flight
     );
+}
+
+/// `fbctl monitor`: subscribe to the change events and print each, until killed.
+fn monitor(lana: &mut Lana, json_out: bool) -> Result<(), Failure> {
+    use std::io::Write;
+    lana.0
+        .subscribe()
+        .map_err(|e| refused("monitor: subscribing to the change events", e))?;
+    let mut out = std::io::stdout().lock();
+    loop {
+        let events = match lana.0.events() {
+            Ok(v) => v,
+            Err(e) if e.errno == libc::ENOBUFS => {
+                // the kernel dropped events: say so, in the stream, and go on
+                if json_out {
+                    let _ = writeln!(out, "{}", serde_json::json!({"event": "lost"}));
+                } else {
+                    let _ = writeln!(out, "lost: events were dropped (reader too slow)");
+                }
+                let _ = out.flush();
+                continue;
+            }
+            Err(e) => return Err(refused("monitor", e)),
+        };
+        for ev in &events {
+            let line = if json_out { json(ev) } else { event_line(ev) };
+            if writeln!(out, "{line}").and_then(|()| out.flush()).is_err() {
+                return Ok(()); // the reader went away (a closed pipe)
+            }
+        }
+    }
+}
+
+/// One change, as `fbctl monitor` prints it: the command line that would make it.
+fn event_line(ev: &lana_client::Event) -> String {
+    let name = ev.name.as_deref().unwrap_or("");
+    let peer = ev.peer.as_deref().unwrap_or("");
+    let onoff = |b: bool| if b { "on" } else { "off" };
+    let what = match ev.event.as_str() {
+        "add" => format!(
+            "add {name} {} (id {})",
+            ev.kind.as_deref().unwrap_or(""),
+            ev.id.unwrap_or(0)
+        ),
+        "set" => format!("set {name} {}", ev.props.join(" ")),
+        "bind" | "unbind" => format!("{} {name} {peer}", ev.event),
+        "replace" => format!(
+            "replace {name} {peer}{}",
+            if ev.drop_state == Some(true) {
+                " --drop-state"
+            } else {
+                ""
+            }
+        ),
+        "engine" => {
+            let mut s = String::from("engine");
+            if let Some(n) = ev.max_hops {
+                s += &format!(" max_hops={n}");
+            }
+            if let Some(r) = ev.runtime {
+                s += &format!(" runtime={}", onoff(r));
+            }
+            s
+        }
+        "link" => match (ev.attached, ev.link_up) {
+            (Some(false), _) => format!("link {name} detached (device gone)"),
+            (_, Some(up)) => format!(
+                "link {name} {} mtu {}",
+                if up { "up" } else { "down" },
+                ev.mtu.unwrap_or(0)
+            ),
+            _ => format!("link {name}"),
+        },
+        "rm" => format!("rm {name}"),
+        other => other.to_string(),
+    };
+    format!("{what}  [generation {}]", ev.generation)
 }
 
 /// `fbctl stats --runtime`: where each packet's cost goes, block by block (VPP's `show

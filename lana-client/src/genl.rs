@@ -10,6 +10,10 @@ const GENL_ID_CTRL: u16 = 0x10;
 const CTRL_CMD_GETFAMILY: u8 = 3;
 const CTRL_ATTR_FAMILY_ID: u16 = 1;
 const CTRL_ATTR_FAMILY_NAME: u16 = 2;
+const CTRL_ATTR_MCAST_GROUPS: u16 = 7;
+const CTRL_ATTR_MCAST_GRP_NAME: u16 = 1;
+const CTRL_ATTR_MCAST_GRP_ID: u16 = 2;
+const NETLINK_ADD_MEMBERSHIP: i32 = 1;
 const NLMSG_ERROR: u16 = 2;
 const NLMSG_DONE: u16 = 3;
 const NLM_F_REQUEST: u16 = 0x1;
@@ -229,6 +233,96 @@ impl Genl {
                     _ => out.push(m.get(HDR + GENL_HDR..).unwrap_or(&[]).to_vec()),
                 }
             }
+        }
+    }
+
+    /// The id of multicast group `group` of family `family` (ENOENT if either is missing).
+    pub fn resolve_group(&mut self, family: &str, group: &str) -> Result<u32, NlError> {
+        let mut a = AttrWriter::new();
+        a.put_str(CTRL_ATTR_FAMILY_NAME, family);
+        let replies = self.request(GENL_ID_CTRL, CTRL_CMD_GETFAMILY, 1, &a, false)?;
+        for p in &replies {
+            let Some(groups) = attr::find(p, CTRL_ATTR_MCAST_GROUPS) else {
+                continue;
+            };
+            for (_, g) in attr::attrs(groups) {
+                let name = attr::find(g, CTRL_ATTR_MCAST_GRP_NAME).map(attr::as_str);
+                let id = attr::find(g, CTRL_ATTR_MCAST_GRP_ID).and_then(|v| v.get(..4));
+                if let (Some(name), Some(id)) = (name, id) {
+                    if name == group {
+                        return Ok(u32::from_ne_bytes([id[0], id[1], id[2], id[3]]));
+                    }
+                }
+            }
+        }
+        Err(NlError {
+            errno: libc::ENOENT,
+            msg: Some(format!("family {family} has no multicast group {group}")),
+        })
+    }
+
+    /// Receive the messages multicast to group `group` from now on; [`Self::next_event`]
+    /// waits for them without a timeout.
+    pub fn subscribe(&mut self, group: u32) -> Result<(), NlError> {
+        // SAFETY: valid fd, pointer to a u32 of the given size.
+        let r = unsafe {
+            libc::setsockopt(
+                self.fd,
+                SOL_NETLINK,
+                NETLINK_ADD_MEMBERSHIP,
+                (&group as *const u32).cast(),
+                size_of::<u32>() as u32,
+            )
+        };
+        if r < 0 {
+            return Err(NlError::io(io::Error::last_os_error()));
+        }
+        let tv = libc::timeval {
+            tv_sec: 0,
+            tv_usec: 0,
+        };
+        // SAFETY: valid fd and a timeval of the given size (zero: no timeout).
+        unsafe {
+            libc::setsockopt(
+                self.fd,
+                libc::SOL_SOCKET,
+                libc::SO_RCVTIMEO,
+                (&tv as *const libc::timeval).cast(),
+                size_of::<libc::timeval>() as u32,
+            );
+        }
+        Ok(())
+    }
+
+    /// The next multicast messages a subscription brought, as (command, attributes).
+    /// `ENOBUFS` when the kernel had to drop some (the reader was too slow, or an event
+    /// could not be built): the caller has missed events.
+    pub fn next_events(&mut self, family: u16) -> Result<Vec<(u8, Vec<u8>)>, NlError> {
+        let mut buf = vec![0u8; self.recv_size];
+        loop {
+            // SAFETY: valid fd and buffer.
+            let n = unsafe { libc::recv(self.fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
+            if n < 0 {
+                let e = io::Error::last_os_error();
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(NlError::io(e));
+            }
+            let mut out = Vec::new();
+            let mut rest = &buf[..n as usize];
+            while rest.len() >= HDR + GENL_HDR {
+                let mlen = u32::from_ne_bytes(rest[0..4].try_into().unwrap_or_default()) as usize;
+                let mtype = u16::from_ne_bytes([rest[4], rest[5]]);
+                if mlen < HDR || mlen > rest.len() {
+                    break;
+                }
+                if mtype == family && mlen >= HDR + GENL_HDR {
+                    out.push((rest[HDR], rest[HDR + GENL_HDR..mlen].to_vec()));
+                }
+                rest = &rest[attr::align4(mlen).min(rest.len())..];
+            }
+            return Ok(out);
         }
     }
 

@@ -152,6 +152,72 @@ impl Stats {
 }
 
 /// A connection to the `lana` family.
+/// A change the kernel announced on the family's `config` multicast group (`fbctl
+/// monitor`): the command that made it and what it named.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Event {
+    /// add, rm, set, bind, unbind, replace, flush, engine or link.
+    pub event: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peer: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<u32>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub props: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drop_state: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_hops: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attached: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link_up: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mtu: Option<u32>,
+    pub generation: u32,
+}
+
+impl Event {
+    /// The event of command `cmd` with attributes `p`.
+    pub fn decode(cmd: u8, p: &[u8]) -> Self {
+        let event = match cmd {
+            LANA_CMD_ADD => "add",
+            LANA_CMD_RM => "rm",
+            LANA_CMD_SET => "set",
+            LANA_CMD_BIND => "bind",
+            LANA_CMD_UNBIND => "unbind",
+            LANA_CMD_REPLACE => "replace",
+            LANA_CMD_FLUSH => "flush",
+            LANA_CMD_ENGINE => "engine",
+            LANA_CMD_LINK => "link",
+            _ => "unknown",
+        };
+        let s = |ty| attr::find(p, ty).map(attr::as_str);
+        let u = |ty| attr::find(p, ty).map(|_| attr::find_u32(p, ty));
+        Event {
+            event: event.into(),
+            name: s(LANA_A_NAME),
+            kind: s(LANA_A_TYPE),
+            peer: s(LANA_A_PEER),
+            id: u(LANA_A_ID),
+            props: attr::nested_strs(p, LANA_A_PROPS, LANA_A_PROP),
+            drop_state: u(LANA_A_FLAGS).map(|f| f & LANA_F_DROP_STATE != 0),
+            max_hops: u(LANA_A_ENGINE_MAX_HOPS),
+            runtime: u(LANA_A_ENGINE_RUNTIME).map(|v| v != 0),
+            attached: u(LANA_A_ATTACHED).map(|v| v != 0),
+            link_up: u(LANA_A_LINK_UP).map(|v| v != 0),
+            mtu: u(LANA_A_MTU),
+            generation: attr::find_u32(p, LANA_A_GENERATION),
+        }
+    }
+}
+
 pub struct Lana {
     pub nl: Genl,
     pub family: u16,
@@ -218,6 +284,23 @@ impl Lana {
     }
 
     /// The engine's accounting.
+    /// Subscribe this connection to the change events (the `config` group); read them with
+    /// [`Lana::events`].
+    pub fn subscribe(&mut self) -> Result<(), NlError> {
+        let group = self.nl.resolve_group(LANA_GENL_NAME, LANA_MCGRP_CONFIG)?;
+        self.nl.subscribe(group)
+    }
+
+    /// The next change events (waits for at least one message).
+    pub fn events(&mut self) -> Result<Vec<Event>, NlError> {
+        Ok(self
+            .nl
+            .next_events(self.family)?
+            .iter()
+            .map(|(cmd, p)| Event::decode(*cmd, p))
+            .collect())
+    }
+
     pub fn stats(&mut self) -> Result<Stats, NlError> {
         let r = self.call(LANA_CMD_STATS, &AttrWriter::new(), false)?;
         Ok(Stats::decode(r.first().map(Vec::as_slice).unwrap_or(&[])))

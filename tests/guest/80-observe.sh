@@ -85,3 +85,91 @@ test_drops_are_traced_with_block_and_reason() {
 	check_balance
 	ip link del rx0
 }
+
+# start_monitor FILE [ARGS]: fbctl monitor into FILE in the background ($mon: its pid), once
+# it demonstrably listens (a probe change reached it)
+start_monitor() {
+	local f=$1 i=0
+	shift
+	fbctl "$@" monitor >"$f" 2>"$f.err" &
+	mon=$!
+	until grep -q probe "$f"; do
+		fbctl add probe fwd >/dev/null && fbctl rm probe >/dev/null
+		i=$((i + 1))
+		[ $i -lt 50 ] || { cat "$f.err" >&2; fail "monitor never saw a change"; return 1; }
+		sleep 0.1
+	done
+}
+
+test_monitor_sees_every_change_once_in_order() {
+	load lana_core fb_eth fb_fwd fb_counter || return 1
+	make_rx_dev rx0 || return 1
+	start_monitor /tmp/mon.json -j || return 1
+	m1=$mon
+	start_monitor /tmp/mon.txt || { kill $m1; return 1; }
+	m2=$mon
+	check fbctl -b /dev/stdin <<-'CMDS'
+	add in eth
+	add c1 counter
+	add c2 counter
+	add f1 fwd
+	set in dev=rx0 ethertype=0x88b5
+	bind in c1
+	bind c1 f1
+	replace c1 c2 --drop-state
+	unbind c2 f1
+	rm f1
+	engine runtime=on
+	engine runtime=off
+	CMDS
+	# a refused command changes nothing and announces nothing
+	fbctl rm nosuch 2>/dev/null && fail "rm of a missing block succeeded"
+	ip link del rx0 # the eth block lets go of its device: a link event
+	i=0
+	until grep -q '"event":"link".*"attached":false' /tmp/mon.json; do
+		i=$((i + 1))
+		[ $i -lt 50 ] || { fail "no link event for the deleted device"; break; }
+		sleep 0.1
+	done
+	check fbctl flush
+	sleep 0.5
+	kill $m1 $m2
+	wait $m1 $m2 2>/dev/null
+	jq -r 'select(.name != "probe" and .event != "link") |
+		[.event, .name // "-", .peer // .type // "-"] | join(" ")' /tmp/mon.json >/tmp/seen
+	cat >/tmp/want <<-'EOF2'
+	add in eth
+	add c1 counter
+	add c2 counter
+	add f1 fwd
+	set in -
+	bind in c1
+	bind c1 f1
+	replace c1 c2
+	unbind c2 f1
+	rm f1 -
+	engine - -
+	engine - -
+	flush - -
+	EOF2
+	diff /tmp/want /tmp/seen >&2 || fail "events differ from the changes made"
+	jq -e 'select(.event == "set") | .props == ["dev=rx0", "ethertype=0x88b5"]' /tmp/mon.json \
+		>/dev/null || fail "set event without its properties"
+	jq -e 'select(.event == "replace") | .drop_state == true' /tmp/mon.json >/dev/null ||
+		fail "replace event without --drop-state"
+	# every configuration change has a newer generation than the one before
+	jq -r 'select(.event != "engine" and .event != "link") | .generation' /tmp/mon.json >/tmp/gens
+	awk 'NR > 1 && $1 <= prev { exit 1 } { prev = $1 }' /tmp/gens ||
+		fail "generations do not increase: $(tr '\n' ' ' </tmp/gens)"
+	grep -q "^bind c1 f1  \[generation [0-9]*\]$" /tmp/mon.txt || fail "no text line for bind"
+	grep -q "^link in detached" /tmp/mon.txt || fail "no text line for the detach"
+	# listening needs no privilege (reading the graph needs none either)
+	su nobody -s /bin/sh -c "exec fbctl -j monitor" >/tmp/mon.nobody 2>&1 &
+	m3=$!
+	sleep 0.5
+	check fbctl add after fwd
+	sleep 0.3
+	kill $m3
+	wait $m3 2>/dev/null
+	grep -q '"name":"after"' /tmp/mon.nobody || fail "an unprivileged monitor heard nothing"
+}
