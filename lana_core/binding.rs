@@ -255,6 +255,9 @@ pub(crate) fn replace(cfg: &mut Config, old: &str, new: &str, drop_state: bool) 
         kernel::sync::rcu::synchronize_rcu();
         if let Some(nn) = cfg.node(n) {
             nn.inst.fb.adopt_state_of(&*old_node.inst.fb);
+            // the engine's counts for the block go with its state: a counter's own count
+            // and `fbctl list`'s agree after a replace
+            nn.inst.stats.add_totals(old_node.inst.stats.sum());
         }
     }
     retire(old_node);

@@ -23,6 +23,7 @@ static const struct nla_policy lana_policy[LANA_A_MAX + 1] = {
 	[LANA_A_FLAGS] = NLA_POLICY_MASK(NLA_U32, LANA_F_DROP_STATE),
 	[LANA_A_ENGINE_MAX_HOPS] = NLA_POLICY_RANGE(NLA_U32, 1, LANA_MAX_HOPS_LIMIT),
 	[LANA_A_ENGINE_RUNTIME] = NLA_POLICY_MAX(NLA_U32, 1),
+	[LANA_A_EXPECT_GEN] = { .type = NLA_U32 },
 };
 
 static int lana_nl_doit(struct sk_buff *skb, struct genl_info *info)

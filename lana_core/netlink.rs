@@ -174,6 +174,18 @@ fn doit(cmd: u8, req: &Request) -> CmdResult {
     }
     let mut cfg = config::lock();
     let cfg: &mut Config = &mut cfg;
+    let expect = req.u32(LANA_A_EXPECT_GEN);
+    if let Some(want) = expect {
+        let now = generation::current();
+        if want != now {
+            fail!(
+                ESTALE,
+                "the graph changed since generation {} (it is at {} now)",
+                want,
+                now
+            );
+        }
+    }
     let name = || req.string(LANA_A_NAME, "name");
     let peer = || req.string(LANA_A_PEER, "peer");
     let done = match cmd {
@@ -193,8 +205,21 @@ fn doit(cmd: u8, req: &Request) -> CmdResult {
         // still under the configuration lock: listeners see changes in the order they took
         // effect
         announce(cmd, req, cfg);
+        if expect.is_some() {
+            // the generation this change made, for the next change of a chain
+            let _ = reply_generation(req, cmd); // applied either way; fbctl says if it lacks one
+        }
     }
     done
+}
+
+/// Reply with the configuration's generation (after a change made with `LANA_A_EXPECT_GEN`).
+fn reply_generation(req: &Request, cmd: u8) -> CmdResult {
+    let mut r = req.reply(cmd)?;
+    if let Err(e) = r.writer().put_u32(LANA_A_GENERATION, generation::current()) {
+        fail!(e, "reply does not fit a netlink message");
+    }
+    Ok(r.send()?)
 }
 
 /// Tell the `config` multicast group about the change `req` made: its command, its own

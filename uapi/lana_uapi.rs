@@ -110,8 +110,12 @@ pub const LANA_A_ATTACHED: u16 = 32;
 pub const LANA_A_LINK_UP: u16 = 33;
 /// Link event: the device's MTU (u32).
 pub const LANA_A_MTU: u16 = 34;
+/// With any change: apply it only if the configuration is still at this generation (u32),
+/// else ESTALE (optimistic concurrency, as bpf_mprog's expected_revision); the reply then
+/// carries the new `LANA_A_GENERATION`, for the next change of a chain.
+pub const LANA_A_EXPECT_GEN: u16 = 35;
 /// Highest attribute number.
-pub const LANA_A_MAX: u16 = 34;
+pub const LANA_A_MAX: u16 = 35;
 
 /// Number of drop reasons.
 pub const LANA_DROP_REASON_COUNT: u32 = 11;

@@ -30,9 +30,15 @@ struct Cli {
     /// Print results as JSON
     #[arg(short = 'j', long = "json", global = true)]
     json: bool,
-    /// Run the commands in FILE, one per line ('#' starts a comment); stop at the first error
+    /// Run the commands in FILE ('-': standard input), one per line ('#' starts a comment);
+    /// the whole file is checked first, then run; it stops at the first error
     #[arg(short = 'b', long = "batch", value_name = "FILE")]
     batch: Option<String>,
+    /// Change only if the graph is still at generation N (see `fbctl stats`), else ESTALE
+    /// and nothing changes; in a batch, every line must follow the one before with no
+    /// change by anyone else in between
+    #[arg(long = "expect-gen", value_name = "N")]
+    expect_gen: Option<u32>,
     #[command(subcommand)]
     cmd: Option<Cmd>,
 }
@@ -117,6 +123,8 @@ fn errno_name(e: i32) -> &'static str {
         libc::EACCES => "EACCES",
         libc::ESRCH => "ESRCH",
         libc::ENOTCONN => "ENOTCONN",
+        libc::ESTALE => "ESTALE",
+        libc::ENOBUFS => "ENOBUFS",
         _ => "E?",
     }
 }
@@ -125,8 +133,11 @@ fn refused(what: &str, e: NlError) -> Failure {
     let sys = std::io::Error::from_raw_os_error(e.errno);
     let sys = sys.to_string();
     let sys = sys.split(" (os error").next().unwrap_or("").to_string();
+    // The kernel's message says what went wrong; strerror's text for the same number often
+    // says something else (ELOOP: "Too many levels of symbolic links"), so it is shown only
+    // when there is no message.
     let text = match e.msg {
-        Some(m) => format!("{what}: {m} ({}: {sys})", errno_name(e.errno)),
+        Some(m) => format!("{what}: {m} ({})", errno_name(e.errno)),
         None => format!("{what}: {sys} ({})", errno_name(e.errno)),
     };
     Failure {
@@ -135,13 +146,14 @@ fn refused(what: &str, e: NlError) -> Failure {
     }
 }
 
-/// A connection to the family, with fbctl's failures.
-struct Lana(lana_client::Lana);
+/// A connection to the family, with fbctl's failures; `.1` the generation the next change
+/// expects (`--expect-gen`), followed from change to change.
+struct Lana(lana_client::Lana, Option<u32>);
 
 impl Lana {
     fn connect() -> Result<Self, Failure> {
         match lana_client::Lana::connect() {
-            Ok(l) => Ok(Lana(l)),
+            Ok(l) => Ok(Lana(l, None)),
             Err(ConnectError::NotLoaded) => Err(Failure {
                 code: EXIT_NOT_LOADED,
                 text: "LANA core module not loaded: generic netlink family 'lana' not found (insmod lana_core.ko)".into(),
@@ -155,10 +167,28 @@ impl Lana {
     }
 
     fn call(&mut self, cmd: u8, attrs: &AttrWriter, what: &str) -> Result<(), Failure> {
-        self.0
-            .call(cmd, attrs, false)
-            .map(drop)
-            .map_err(|e| refused(what, e))
+        let Some(gen) = self.1 else {
+            return self
+                .0
+                .call(cmd, attrs, false)
+                .map(drop)
+                .map_err(|e| refused(what, e));
+        };
+        let mut a = AttrWriter {
+            buf: attrs.buf.clone(),
+        };
+        a.put_u32(LANA_A_EXPECT_GEN, gen);
+        let replies = self.0.call(cmd, &a, false).map_err(|e| refused(what, e))?;
+        // the generation this change made: the next change of the chain expects it
+        let next = replies
+            .iter()
+            .find_map(|p| lana_client::attr::find(p, LANA_A_GENERATION).map(|_| p))
+            .map(|p| lana_client::attr::find_u32(p, LANA_A_GENERATION));
+        self.1 = Some(next.ok_or_else(|| Failure {
+            code: EXIT_SYSTEM,
+            text: format!("{what}: applied, but the kernel sent no new generation"),
+        })?);
+        Ok(())
     }
 }
 
@@ -610,6 +640,7 @@ fn parse_batch(text: &str, file: &str) -> Result<Vec<(usize, Cmd)>, Failure> {
             Ok(Cli {
                 cmd: Some(cmd),
                 batch: None,
+                expect_gen: None,
                 ..
             }) => cmds.push((n, cmd)),
             Ok(_) => {
@@ -644,13 +675,27 @@ fn main_inner(cli: Cli) -> Result<(), Failure> {
                 text: "-b FILE takes no command".into(),
             });
         }
-        let text = std::fs::read_to_string(file).map_err(|e| Failure {
+        let text = if file == "-" {
+            std::io::read_to_string(std::io::stdin())
+        } else {
+            std::fs::read_to_string(file)
+        }
+        .map_err(|e| Failure {
             code: EXIT_USAGE,
             text: format!("{file}: {e}"),
         })?;
         // The whole file must parse before anything is sent.
         let cmds = parse_batch(&text, file)?;
+        if cli.expect_gen.is_some() {
+            if let Some((n, _)) = cmds.iter().find(|(_, c)| !changes(c)) {
+                return Err(Failure {
+                    code: EXIT_USAGE,
+                    text: format!("{file}:{n}: --expect-gen: a batch of changes only"),
+                });
+            }
+        }
         let mut lana = Lana::connect()?;
+        lana.1 = cli.expect_gen;
         for (n, cmd) in &cmds {
             run(&mut lana, cmd, cli.json).map_err(|f| Failure {
                 code: f.code,
@@ -668,8 +713,31 @@ fn main_inner(cli: Cli) -> Result<(), Failure> {
     if let Cmd::Filter { expression } = cmd {
         return print_filter(&expression.join(" "), cli.json);
     }
+    if cli.expect_gen.is_some() && !changes(cmd) {
+        return Err(Failure {
+            code: EXIT_USAGE,
+            text: "--expect-gen goes with a change (add, rm, set, bind, unbind, replace, flush, engine)"
+                .into(),
+        });
+    }
     let mut lana = Lana::connect()?;
+    lana.1 = cli.expect_gen;
     run(&mut lana, cmd, cli.json)
+}
+
+/// Whether `cmd` changes the configuration (and so may carry `--expect-gen`).
+fn changes(cmd: &Cmd) -> bool {
+    matches!(
+        cmd,
+        Cmd::Add { .. }
+            | Cmd::Rm { .. }
+            | Cmd::Set { .. }
+            | Cmd::Bind { .. }
+            | Cmd::Unbind { .. }
+            | Cmd::Replace { .. }
+            | Cmd::Flush
+            | Cmd::Engine { .. }
+    )
 }
 
 fn main() -> ExitCode {

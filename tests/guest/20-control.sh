@@ -193,3 +193,45 @@ test_netlink_fuzz_fixed_seeds() {
 	check fbctl add after fwd
 	ip link del rx0
 }
+
+test_expect_gen_lets_one_of_two_committers_win() {
+	load lana_core fb_fwd || return 1
+	g=$(fbctl -j stats | jq -r .generation)
+	check fbctl --expect-gen "$g" add a fwd
+	expect_err 1 ESTALE "changed since generation $g" fbctl --expect-gen "$g" add b fwd || return 1
+	eq "$(fbctl -j list | jq -r '[.[].name] | join(",")')" a "a refused change changed nothing"
+	# two committers of a batch each, both from the same generation: one wins whole, the other
+	# is refused at its first line and changes nothing
+	g=$(fbctl -j stats | jq -r .generation)
+	printf 'add x1 fwd\nadd x2 fwd\nbind x1 x2\n' >/tmp/b1
+	printf 'add y1 fwd\nadd y2 fwd\nbind y1 y2\n' >/tmp/b2
+	fbctl --expect-gen "$g" -b /tmp/b1 2>/tmp/e1 &
+	p1=$!
+	fbctl --expect-gen "$g" -b /tmp/b2 2>/tmp/e2 &
+	p2=$!
+	r1=0 r2=0
+	wait $p1 || r1=$?
+	wait $p2 || r2=$?
+	names=$(fbctl -j list | jq -r '[.[].name] | sort | join(",")')
+	if [ $r1 = 0 ] && [ $r2 = 1 ]; then
+		eq "$names" a,x1,x2 "the first committer's file, whole"
+		grep -q "/tmp/b2:1: add y1 fwd: the graph changed since generation $g .*(ESTALE)" /tmp/e2 ||
+			fail "loser's error: $(cat /tmp/e2)"
+	elif [ $r1 = 1 ] && [ $r2 = 0 ]; then
+		eq "$names" a,y1,y2 "the second committer's file, whole"
+		grep -q "/tmp/b1:1: add x1 fwd: the graph changed since generation $g .*(ESTALE)" /tmp/e1 ||
+			fail "loser's error: $(cat /tmp/e1)"
+	else
+		fail "exits $r1 and $r2: expected one 0 and one 1 ($(cat /tmp/e1 /tmp/e2))"
+	fi
+	# a chain follows its own changes: a 3-line file from the current generation goes through
+	printf 'add z1 fwd\nadd z2 fwd\nbind z1 z2\n' |
+		check fbctl --expect-gen "$(fbctl -j stats | jq -r .generation)" -b -
+	eq "$(fbctl -j show z1 | jq -r '.ingress | join(",")')" z2 "the chained batch applied"
+	# reads take no --expect-gen
+	expect_err 2 "" "goes with a change" fbctl --expect-gen 1 list || return 1
+	# no strerror text that says something else than the kernel's message
+	expect_err 1 ELOOP "cannot bind 'a' to itself" fbctl bind a a || return 1
+	grep -q "symbolic links" /tmp/expect.err && fail "misleading strerror tail: $(cat /tmp/expect.err)"
+	return 0
+}

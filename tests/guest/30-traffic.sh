@@ -116,11 +116,14 @@ test_replace_counter_carries_counts() {
 	eq "$(counter_packets c1)" 3000 "counts carried over"
 	pktgen_inject rx0 2000 || return 1
 	eq "$(counter_packets c1)" 5000 "counting goes on"
+	# the engine's counts for the block go with its state, so the two agree
+	eq "$(core_field c1 packets)" 5000 "engine counts carried over too"
 	check fbctl add c2 counter
 	check fbctl replace c1 c2 --drop-state
 	eq "$(counter_packets c2)" 0 "--drop-state starts from zero"
 	pktgen_inject rx0 700 || return 1
 	eq "$(counter_packets c2)" 700 "new counts only"
+	eq "$(core_field c2 packets)" 700 "engine counts start over with the state"
 	eq "$(fbctl -j show in | jq -r '.ingress | join(",")')" c2 "eth now feeds c2"
 	ip link del rx0
 }
