@@ -26,7 +26,7 @@ struct net;
 int lana_rust_doit(u8 cmd, struct genl_info *info);
 int lana_rust_dumpit(u8 cmd, struct sk_buff *skb, struct netlink_callback *cb);
 unsigned int lana_rust_rx(struct sk_buff *skb, void *port, u8 *mac, u16 proto,
-			  bool shared);	/* rx_handler_result_t */
+			  bool shared, unsigned long cpu_offset);	/* rx_handler_result_t */
 void lana_rust_port_link_changed(void *port);
 void lana_rust_ppe_run(struct sk_buff *skb, u64 entry);
 void lana_rust_ppe_drop(struct sk_buff *skb, u32 reason);
@@ -37,6 +37,8 @@ void lana_rust_config_changed(void);
 
 /* Rust -> C: params.c */
 extern unsigned int lana_param_max_hops, lana_param_max_copies;
+#include <linux/percpu-defs.h>
+DECLARE_PER_CPU(u8, lana_cpu_anchor);	/* skb.c: this CPU's offset is &it here - &it */
 struct lana_static_keys {
 	struct static_key_false runtime;	/* the per-block runtime view is on */
 };

@@ -5,6 +5,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 #include <linux/module.h>
+#include <linux/percpu.h>
 #include <linux/netdevice.h>
 #include <linux/etherdevice.h>
 #include <linux/if_arp.h>
@@ -43,7 +44,9 @@ static rx_handler_result_t lana_rx_tramp(struct sk_buff **pskb)
 	if (unlikely(!skb_mac_header_was_set(skb) || skb_mac_header_len(skb) < ETH_HLEN))
 		return RX_HANDLER_PASS;
 	return (rx_handler_result_t)lana_rust_rx(skb, port->owner, skb_mac_header(skb),
-						 ntohs(skb->protocol), skb_shared(skb));
+						 ntohs(skb->protocol), skb_shared(skb),
+						 (unsigned long)raw_cpu_ptr(&lana_cpu_anchor) -
+						 (unsigned long)&lana_cpu_anchor);
 }
 
 static void lana_port_link_work(struct work_struct *work)

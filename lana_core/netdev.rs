@@ -17,7 +17,7 @@ use crate::engine;
 use crate::fate::{Consumed, DropReason, Fate};
 use crate::ffi::{self, LanaPortC};
 use crate::packet::Packet;
-use crate::percpu::{PacketContext, PerCpu};
+use crate::percpu::{CpuOffset, PacketContext, PerCpu};
 use crate::rcu::RcuBox;
 use core::ptr::NonNull;
 use kernel::bindings;
@@ -285,7 +285,8 @@ impl PinnedDrop for Port {
 /// Called by `netdev.c`'s rx_handler only, in the receive softirq, with the skb it was given,
 /// the port's owner (a live, pinned [`Port`]: it detaches, waiting for handlers, before it is
 /// freed), the frame's MAC header at `mac` (a whole Ethernet header: the trampoline checked
-/// `skb_mac_header_len`), its EtherType in host order and whether the skb is shared.
+/// `skb_mac_header_len`), its EtherType in host order, whether the skb is shared, and this
+/// CPU's per-CPU offset.
 #[no_mangle]
 pub(crate) unsafe extern "C" fn lana_rust_rx(
     skb: *mut bindings::sk_buff,
@@ -293,11 +294,13 @@ pub(crate) unsafe extern "C" fn lana_rust_rx(
     mac: *mut u8,
     proto: u16,
     shared: bool,
+    cpu_offset: usize,
 ) -> c_uint {
     // SAFETY: `owner` is a live Port (function docs).
     let port = unsafe { &*owner.cast::<Port>() };
-    // SAFETY: the receive softirq: bottom halves are off for the handler's duration.
-    let ctx = unsafe { PacketContext::new() };
+    // SAFETY: the receive softirq: bottom halves are off for the handler's duration, and
+    // the trampoline computed this CPU's offset (function docs).
+    let ctx = unsafe { PacketContext::with_cpu(CpuOffset::from_c(cpu_offset)) };
     let Some(cfg) = port.config.read(&ctx) else {
         return RX_HANDLER_PASS;
     };

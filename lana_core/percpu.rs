@@ -26,6 +26,17 @@ impl CpuOffset {
         // SAFETY: reads this CPU's per-CPU offset; no preconditions.
         CpuOffset(unsafe { ffi::lana_this_cpu_offset() })
     }
+
+    /// An offset C computed (the rx_handler does it inline: no call).
+    ///
+    /// # Safety
+    ///
+    /// `off` is this CPU's per-CPU offset (as `lana_this_cpu_offset` returns it), and bottom
+    /// halves stay disabled while it is used.
+    #[inline]
+    pub(crate) unsafe fn from_c(off: usize) -> Self {
+        CpuOffset(off)
+    }
 }
 
 /// Plain data that may live in per-CPU memory: all-zero bytes are a valid value and copies
@@ -149,6 +160,19 @@ impl PacketContext {
     pub(crate) unsafe fn new() -> Self {
         Self {
             cpu: CpuOffset::this_cpu(),
+            _not_send: PhantomData,
+        }
+    }
+
+    /// [`Self::new`] with this CPU's offset already known.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Self::new`]; `cpu` is this CPU's offset.
+    #[inline]
+    pub(crate) unsafe fn with_cpu(cpu: CpuOffset) -> Self {
+        Self {
+            cpu,
             _not_send: PhantomData,
         }
     }

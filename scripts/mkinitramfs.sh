@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Pack the guest's initramfs: busybox-static, jq (with its libraries, for reading fbctl -j),
+# Pack the guest's initramfs: busybox-static, Debian's iproute2 (ip, tc, genl, with their
+# libraries, in place of busybox's ip), jq (with its libraries, for reading fbctl -j),
 # pktgen.ko, every LANA module, the static userspace binaries and the guest test suite.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -19,8 +20,10 @@ for applet in $(/bin/busybox --list); do
 	[ "$applet" = busybox ] || ln -sf busybox "$root/bin/$applet"
 done
 
-# copy_with_libs BINARY: the binary into /bin, with its loader and shared libraries.
+# copy_with_libs BINARY: the binary into /bin (in place of a busybox applet of that name),
+# with its loader and shared libraries.
 copy_with_libs() {
+	rm -f "$root/bin/$(basename "$1")"
 	cp "$1" "$root/bin/"
 	for lib in $(ldd "$1" 2>/dev/null | grep -o '/[^ ]*'); do
 		[ -e "$root$lib" ] && continue
@@ -43,6 +46,11 @@ for b in fbctl lana-nc lana-pcount lana-nlfuzz; do
 	cp "$bins/$b" "$root/bin/"
 done
 copy_with_libs "$LANA_ROOT/target/release/lana-bpfc"
+# the tools users already have: `genl ctrl get name lana` describes the family
+for b in /bin/ip /sbin/tc /sbin/genl; do
+	copy_with_libs "$b"
+done
+mkdir -p "$root/etc/iproute2"
 
 printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n' >"$root/etc/passwd"
 printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"

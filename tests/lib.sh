@@ -7,6 +7,11 @@ KSFT_FAIL=1
 KSFT_SKIP=4
 MODDIR=/lib/modules
 
+# Debian's iproute2 is in the guest; busybox's shell would run its own applets of these names
+# before anything on PATH, so name the real ones.
+ip() { /bin/ip "$@"; }
+tc() { /bin/tc "$@"; }
+
 # fail MESSAGE: print why a test failed and fail it. The failure is also recorded, so a test
 # fails even if it goes on after a failed check (FAIL_FILE=/dev/null for a helper whose
 # failure is expected, such as traffic cut off on purpose).

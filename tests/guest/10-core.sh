@@ -66,3 +66,17 @@ test_kunit_suite_passes() {
 	dmesg | grep -qE "ok [0-9]+ lana_core" || fail "the lana_core KUnit suite did not report"
 	info "$(dmesg | grep -oE "# lana_core: pass:[0-9]+ fail:[0-9]+ skip:[0-9]+ total:[0-9]+" | tail -n 1)"
 }
+
+test_genl_describes_the_family() {
+	load lana_core || return 1
+	# Debian's iproute2 in the guest (not busybox's ip)
+	ip -V | grep -q iproute2 || fail "ip is not iproute2: $(ip -V 2>&1)"
+	genl ctrl get name lana >/tmp/genl.out 2>&1 || { cat /tmp/genl.out >&2; fail "genl ctrl get"; return 1; }
+	cat /tmp/genl.out
+	grep -q "Name: lana" /tmp/genl.out || fail "no family name"
+	grep -q "config" /tmp/genl.out || fail "no multicast group 'config'"
+	# every command is listed (genl prints their numbers: 0x1 add ... 0xb engine)
+	for n in 0x1 0x2 0x3 0x4 0x5 0x6 0x7 0x8 0x9 0xa 0xb; do
+		grep -qi "ID-$n " /tmp/genl.out || fail "command $n not listed"
+	done
+}
