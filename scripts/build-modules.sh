@@ -5,9 +5,25 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 kdir=$(readlink -f "${1:?usage: build-modules.sh KERNEL_BUILD_DIR}")
-[ -f "$kdir/.lana-built" ] || die "kernel tree $kdir is not built"
-# the modules are built with the kernel's own toolchain (kernel_toolchain in lib.sh)
-tc=$(cat "$kdir/.lana-toolchain" 2>/dev/null || echo gcc)
+if [ -n "${LANA_KDIR_EXTERNAL:-}" ]; then
+	# A tree of the user's own (make modules KDIR=...): say what is missing before Kbuild
+	# fails in a less readable way.
+	[ -f "$kdir/.config" ] && [ -f "$kdir/Module.symvers" ] ||
+		die "$kdir is not a built kernel tree (no .config or Module.symvers): build the kernel first"
+	grep -q '^CONFIG_RUST=y' "$kdir/.config" || die "$kdir: CONFIG_RUST is not set (LANA is Rust)"
+	ver=$(make -s -C "$kdir" kernelversion 2>/dev/null || true)
+	case "$ver" in 7.3*) ;; *) die "$kdir is Linux '$ver': LANA needs 7.3" ;; esac
+	want=$(sed -n 's/^CONFIG_RUSTC_VERSION_TEXT="\(.*\)"$/\1/p' "$kdir/.config")
+	have=$(rustc --version)
+	[ "$want" = "$have" ] || die "$kdir was built with '$want'; the rustc on PATH is '$have' (Rust modules need the same compiler)"
+	grep -q '^CONFIG_CC_IS_CLANG=y' "$kdir/.config" &&
+		die "$kdir was built with clang: build with 'make LLVM=1 -C $kdir M=$LANA_ROOT modules'"
+	tc=gcc
+else
+	[ -f "$kdir/.lana-built" ] || die "kernel tree $kdir is not built"
+	# the modules are built with the kernel's own toolchain (kernel_toolchain in lib.sh)
+	tc=$(cat "$kdir/.lana-toolchain" 2>/dev/null || echo gcc)
+fi
 stamp=$LANA_OUT/modules.kernel-stamp
 want="$kdir $(stat -c %Y "$kdir/vmlinux")"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
