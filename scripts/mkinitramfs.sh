@@ -46,6 +46,10 @@ for b in fbctl lana-nc lana-pcount lana-nlfuzz; do
 	cp "$bins/$b" "$root/bin/"
 done
 copy_with_libs "$LANA_ROOT/target/release/lana-bpfc"
+# fbctl's shell completions and man page, generated from its CLI definition
+mkdir -p "$root/usr/share/bash-completion/completions" "$root/usr/share/man/man1"
+"$bins/fbctl" generate bash >"$root/usr/share/bash-completion/completions/fbctl"
+"$bins/fbctl" generate man >"$root/usr/share/man/man1/fbctl.1"
 # the tools users already have: `genl ctrl get name lana` describes the family
 for b in /bin/ip /sbin/tc /sbin/genl; do
 	copy_with_libs "$b"

@@ -27,9 +27,12 @@ const EXIT_SYSTEM: u8 = 4;
     after_help = "Exit codes: 0 ok, 1 refused by the kernel, 2 usage, 3 LANA not loaded, 4 system error."
 )]
 struct Cli {
-    /// Print results as JSON
+    /// Print results as JSON (errors too, on standard error)
     #[arg(short = 'j', long = "json", global = true)]
     json: bool,
+    /// Pretty-print the JSON (with -j)
+    #[arg(short = 'p', long = "pretty", global = true)]
+    pretty: bool,
     /// Run the commands in FILE ('-': standard input), one per line ('#' starts a comment);
     /// the whole file is checked first, then run; it stops at the first error
     #[arg(short = 'b', long = "batch", value_name = "FILE")]
@@ -46,22 +49,44 @@ struct Cli {
 #[derive(Subcommand, Debug, PartialEq)]
 enum Cmd {
     /// Create a block NAME of type TYPE
-    Add { name: String, r#type: String },
-    /// Remove an unbound block
-    Rm { name: String },
-    /// Set properties, all or none: KEY=VALUE...
-    Set {
+    Add {
+        /// The new block's name (at most 31 characters)
         name: String,
+        /// Its type (see `fbctl types`)
+        r#type: String,
+    },
+    /// Remove an unbound block
+    Rm {
+        /// The block
+        name: String,
+    },
+    /// Set properties, all or none: KEY=VALUE... (a type's keys: `fbctl types TYPE`)
+    Set {
+        /// The block
+        name: String,
+        /// The properties to set
         #[arg(required = true, value_name = "KEY=VALUE")]
         props: Vec<String>,
     },
     /// Make TO the next block of FROM (ingress) and FROM the next block of TO (egress)
-    Bind { from: String, to: String },
+    Bind {
+        /// The block nearer the wire
+        from: String,
+        /// The block nearer the applications
+        to: String,
+    },
     /// Undo a bind
-    Unbind { from: String, to: String },
+    Unbind {
+        /// As in `bind`
+        from: String,
+        /// As in `bind`
+        to: String,
+    },
     /// Put block NEW (unbound) in the place of OLD, carrying OLD's state over; OLD is removed
     Replace {
+        /// The block to replace
         old: String,
+        /// The unbound block that takes its place
         new: String,
         /// Do not carry the old block's state over
         #[arg(long)]
@@ -71,11 +96,18 @@ enum Cmd {
     #[command(alias = "ls")]
     List,
     /// Show one block
-    Show { name: String },
-    /// List the block types the loaded modules provide
-    Types,
+    Show {
+        /// The block
+        name: String,
+    },
+    /// List the block types the loaded modules provide, or one type with its keys
+    Types {
+        /// Only this type
+        r#type: Option<String>,
+    },
     /// Show the bindings; --dot for Graphviz
     Graph {
+        /// Graphviz's dot language
         #[arg(long)]
         dot: bool,
     },
@@ -87,6 +119,7 @@ enum Cmd {
     },
     /// Change the engine's settings: max_hops=N (1-4096), runtime=on|off
     Engine {
+        /// The settings to change
         #[arg(required = true, value_name = "KEY=VALUE")]
         settings: Vec<String>,
     },
@@ -95,12 +128,24 @@ enum Cmd {
     /// Print every change as it happens (one JSON object per line with -j), like `ip monitor`
     Monitor,
     /// Compile a tcpdump expression and print it in `tcpdump -ddd` format (no kernel needed)
-    Filter { expression: Vec<String> },
+    Filter {
+        /// The expression, as tcpdump takes it
+        expression: Vec<String>,
+    },
+    /// Print fbctl's shell completions (bash, zsh, fish) or its man page (man) to standard
+    /// output (make puts both in the guest)
+    #[command(hide = true)]
+    Generate {
+        /// bash, zsh, fish or man
+        what: String,
+    },
 }
 
 /// Why a command failed, and the exit code that says so.
 struct Failure {
     code: u8,
+    /// The kernel's errno, when it refused.
+    errno: Option<i32>,
     text: String,
 }
 
@@ -142,6 +187,7 @@ fn refused(what: &str, e: NlError) -> Failure {
     };
     Failure {
         code: EXIT_REFUSED,
+        errno: Some(e.errno),
         text,
     }
 }
@@ -156,10 +202,12 @@ impl Lana {
             Ok(l) => Ok(Lana(l, None)),
             Err(ConnectError::NotLoaded) => Err(Failure {
                 code: EXIT_NOT_LOADED,
+                errno: None,
                 text: "LANA core module not loaded: generic netlink family 'lana' not found (insmod lana_core.ko)".into(),
             }),
             Err(ConnectError::Socket(e)) => Err(Failure {
                 code: EXIT_SYSTEM,
+                errno: None,
                 text: format!("netlink socket: {}", std::io::Error::from_raw_os_error(e.errno)),
             }),
             Err(ConnectError::Other(e)) => Err(refused("resolving the 'lana' family", e)),
@@ -186,6 +234,7 @@ impl Lana {
             .map(|p| lana_client::attr::find_u32(p, LANA_A_GENERATION));
         self.1 = Some(next.ok_or_else(|| Failure {
             code: EXIT_SYSTEM,
+            errno: None,
             text: format!("{what}: applied, but the kernel sent no new generation"),
         })?);
         Ok(())
@@ -214,8 +263,33 @@ fn print_block(b: &Block) {
     }
 }
 
+/// `-p`: pretty JSON.
+static PRETTY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 fn json<T: serde::Serialize>(v: &T) -> String {
-    serde_json::to_string(v).unwrap_or_default()
+    if PRETTY.load(std::sync::atomic::Ordering::Relaxed) {
+        serde_json::to_string_pretty(v).unwrap_or_default()
+    } else {
+        serde_json::to_string(v).unwrap_or_default()
+    }
+}
+
+/// The longest block or type name the kernel takes (without the NUL).
+const NAME_MAX: usize = LANA_NAME_MAX as usize;
+
+/// Refuse a name the kernel would refuse, before sending anything.
+fn check_name(what: &str, name: &str) -> Result<(), Failure> {
+    if name.is_empty() || name.len() > NAME_MAX {
+        return Err(Failure {
+            code: EXIT_USAGE,
+            errno: None,
+            text: format!(
+                "{what}: name '{name}' must be 1 to {NAME_MAX} characters (it has {})",
+                name.len()
+            ),
+        });
+    }
+    Ok(())
 }
 
 fn run(lana: &mut Lana, cmd: &Cmd, json_out: bool) -> Result<(), Failure> {
@@ -225,6 +299,8 @@ fn run(lana: &mut Lana, cmd: &Cmd, json_out: bool) -> Result<(), Failure> {
     let mut a = AttrWriter::new();
     match cmd {
         Cmd::Add { name, r#type } => {
+            check_name("add", name)?;
+            check_name("add", r#type)?;
             a.put_str(LANA_A_NAME, name).put_str(LANA_A_TYPE, r#type);
             lana.call(
                 LANA_CMD_ADD,
@@ -233,15 +309,18 @@ fn run(lana: &mut Lana, cmd: &Cmd, json_out: bool) -> Result<(), Failure> {
             )?;
         }
         Cmd::Rm { name } => {
+            check_name("rm", name)?;
             a.put_str(LANA_A_NAME, name);
             lana.call(LANA_CMD_RM, &a, &format!("rm {name}"))?;
         }
         Cmd::Set { name, props } => {
+            check_name("set", name)?;
             let mut inner = AttrWriter::new();
             for p in props {
                 let Some((key, value)) = p.split_once('=') else {
                     return Err(Failure {
                         code: EXIT_USAGE,
+                        errno: None,
                         text: format!("set {name}: '{p}' is not KEY=VALUE"),
                     });
                 };
@@ -249,6 +328,7 @@ fn run(lana: &mut Lana, cmd: &Cmd, json_out: bool) -> Result<(), Failure> {
                 if key == "filter" {
                     let ddd = pcap::compile_ddd(value).map_err(|e| Failure {
                         code: EXIT_USAGE,
+                        errno: None,
                         text: format!("set {name}: {e}"),
                     })?;
                     inner.put_str(LANA_A_PROP, &format!("filter-ddd={ddd}"));
@@ -260,10 +340,14 @@ fn run(lana: &mut Lana, cmd: &Cmd, json_out: bool) -> Result<(), Failure> {
             lana.call(LANA_CMD_SET, &a, &format!("set {name}"))?;
         }
         Cmd::Bind { from, to } => {
+            check_name("bind", from)?;
+            check_name("bind", to)?;
             a.put_str(LANA_A_NAME, from).put_str(LANA_A_PEER, to);
             lana.call(LANA_CMD_BIND, &a, &format!("bind {from} {to}"))?;
         }
         Cmd::Unbind { from, to } => {
+            check_name("unbind", from)?;
+            check_name("unbind", to)?;
             a.put_str(LANA_A_NAME, from).put_str(LANA_A_PEER, to);
             lana.call(LANA_CMD_UNBIND, &a, &format!("unbind {from} {to}"))?;
         }
@@ -272,6 +356,8 @@ fn run(lana: &mut Lana, cmd: &Cmd, json_out: bool) -> Result<(), Failure> {
             new,
             drop_state,
         } => {
+            check_name("replace", old)?;
+            check_name("replace", new)?;
             a.put_str(LANA_A_NAME, old).put_str(LANA_A_PEER, new);
             a.put_u32(
                 LANA_A_FLAGS,
@@ -306,6 +392,7 @@ fn run(lana: &mut Lana, cmd: &Cmd, json_out: bool) -> Result<(), Failure> {
             }
         }
         Cmd::Show { name } => {
+            check_name("show", name)?;
             let b = lana
                 .0
                 .show(name)
@@ -316,8 +403,20 @@ fn run(lana: &mut Lana, cmd: &Cmd, json_out: bool) -> Result<(), Failure> {
                 (None, _) => {}
             }
         }
-        Cmd::Types => {
-            let types = lana.0.types().map_err(|e| refused("types", e))?;
+        Cmd::Types { r#type } => {
+            let mut types = lana.0.types().map_err(|e| refused("types", e))?;
+            if let Some(t) = r#type {
+                types.retain(|x| &x.name == t);
+                if types.is_empty() {
+                    return Err(Failure {
+                        code: EXIT_REFUSED,
+                        errno: Some(libc::ENOENT),
+                        text: format!(
+                            "types: no block type '{t}' (is its module loaded?) (ENOENT)"
+                        ),
+                    });
+                }
+            }
             if json_out {
                 println!("{}", json(&types));
             } else {
@@ -376,7 +475,7 @@ fn run(lana: &mut Lana, cmd: &Cmd, json_out: bool) -> Result<(), Failure> {
                 }
             }
         }
-        Cmd::Filter { .. } => {}
+        Cmd::Filter { .. } | Cmd::Generate { .. } => {}
         Cmd::Monitor => return monitor(lana, json_out),
         Cmd::Stats { runtime: false } => {
             let v = lana.0.stats().map_err(|e| refused("stats", e))?;
@@ -395,6 +494,7 @@ fn run(lana: &mut Lana, cmd: &Cmd, json_out: bool) -> Result<(), Failure> {
             for kv in settings {
                 let bad = |why: &str| Failure {
                     code: EXIT_USAGE,
+                    errno: None,
                     text: format!("engine: '{kv}': {why}"),
                 };
                 match kv.split_once('=') {
@@ -578,6 +678,7 @@ fn print_runtime(v: &Stats, blocks: &[Block], json_out: bool) {
 fn print_filter(expr: &str, json_out: bool) -> Result<(), Failure> {
     let ddd = pcap::compile_ddd(expr).map_err(|e| Failure {
         code: EXIT_USAGE,
+        errno: None,
         text: e,
     })?;
     if json_out {
@@ -630,6 +731,7 @@ fn parse_batch(text: &str, file: &str) -> Result<Vec<(usize, Cmd)>, Failure> {
         let n = i + 1;
         let words = split_words(line).map_err(|e| Failure {
             code: EXIT_USAGE,
+            errno: None,
             text: format!("{file}:{n}: {e}"),
         })?;
         if words.is_empty() {
@@ -646,6 +748,7 @@ fn parse_batch(text: &str, file: &str) -> Result<Vec<(usize, Cmd)>, Failure> {
             Ok(_) => {
                 return Err(Failure {
                     code: EXIT_USAGE,
+                    errno: None,
                     text: format!("{file}:{n}: expected one command"),
                 })
             }
@@ -659,6 +762,7 @@ fn parse_batch(text: &str, file: &str) -> Result<Vec<(usize, Cmd)>, Failure> {
                     .to_string();
                 return Err(Failure {
                     code: EXIT_USAGE,
+                    errno: None,
                     text: format!("{file}:{n}: {first}"),
                 });
             }
@@ -672,6 +776,7 @@ fn main_inner(cli: Cli) -> Result<(), Failure> {
         if cli.cmd.is_some() {
             return Err(Failure {
                 code: EXIT_USAGE,
+                errno: None,
                 text: "-b FILE takes no command".into(),
             });
         }
@@ -682,6 +787,7 @@ fn main_inner(cli: Cli) -> Result<(), Failure> {
         }
         .map_err(|e| Failure {
             code: EXIT_USAGE,
+            errno: None,
             text: format!("{file}: {e}"),
         })?;
         // The whole file must parse before anything is sent.
@@ -690,6 +796,7 @@ fn main_inner(cli: Cli) -> Result<(), Failure> {
             if let Some((n, _)) = cmds.iter().find(|(_, c)| !changes(c)) {
                 return Err(Failure {
                     code: EXIT_USAGE,
+                    errno: None,
                     text: format!("{file}:{n}: --expect-gen: a batch of changes only"),
                 });
             }
@@ -699,6 +806,7 @@ fn main_inner(cli: Cli) -> Result<(), Failure> {
         for (n, cmd) in &cmds {
             run(&mut lana, cmd, cli.json).map_err(|f| Failure {
                 code: f.code,
+                errno: f.errno,
                 text: format!("{file}:{n}: {}", f.text),
             })?;
         }
@@ -707,6 +815,7 @@ fn main_inner(cli: Cli) -> Result<(), Failure> {
     let Some(cmd) = &cli.cmd else {
         return Err(Failure {
             code: EXIT_USAGE,
+            errno: None,
             text: "no command given (see fbctl --help)".into(),
         });
     };
@@ -716,6 +825,7 @@ fn main_inner(cli: Cli) -> Result<(), Failure> {
     if cli.expect_gen.is_some() && !changes(cmd) {
         return Err(Failure {
             code: EXIT_USAGE,
+            errno: None,
             text: "--expect-gen goes with a change (add, rm, set, bind, unbind, replace, flush, engine)"
                 .into(),
         });
@@ -740,6 +850,36 @@ fn changes(cmd: &Cmd) -> bool {
     )
 }
 
+/// `fbctl generate bash|zsh|fish|man`: completions or the man page, from the CLI definition.
+fn generate(what: &str) -> Result<(), Failure> {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    let mut out = std::io::stdout();
+    let shell = match what {
+        "bash" => clap_complete::Shell::Bash,
+        "zsh" => clap_complete::Shell::Zsh,
+        "fish" => clap_complete::Shell::Fish,
+        "man" => {
+            return clap_mangen::Man::new(cmd)
+                .render(&mut out)
+                .map_err(|e| Failure {
+                    code: EXIT_SYSTEM,
+                    errno: None,
+                    text: format!("generate man: {e}"),
+                })
+        }
+        _ => {
+            return Err(Failure {
+                code: EXIT_USAGE,
+                errno: None,
+                text: format!("generate: '{what}': bash, zsh, fish or man"),
+            })
+        }
+    };
+    clap_complete::generate(shell, &mut cmd, "fbctl", &mut out);
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -748,10 +888,27 @@ fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { 0 });
         }
     };
-    match main_inner(cli) {
+    PRETTY.store(cli.pretty, std::sync::atomic::Ordering::Relaxed);
+    let json_errors = cli.json;
+    let result = match &cli.cmd {
+        Some(Cmd::Generate { what }) => generate(what),
+        _ => main_inner(cli),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {
-            eprintln!("fbctl: {}", f.text);
+            if json_errors {
+                // scripts reading -j get errors in the same form (on standard error)
+                let errno = f.errno.map(errno_name);
+                eprintln!(
+                    "{}",
+                    serde_json::json!({
+                        "error": {"message": f.text, "errno": errno, "exit": f.code}
+                    })
+                );
+            } else {
+                eprintln!("fbctl: {}", f.text);
+            }
             ExitCode::from(f.code)
         }
     }

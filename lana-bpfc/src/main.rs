@@ -26,6 +26,10 @@ fn compile_ddd(expr: &str) -> Result<String, String> {
 
 fn main() -> ExitCode {
     let expr = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
+    if expr == "--version" {
+        println!("lana-bpfc {}", env!("CARGO_PKG_VERSION"));
+        return ExitCode::SUCCESS;
+    }
     if expr.is_empty() {
         eprintln!("usage: lana-bpfc EXPRESSION...");
         return ExitCode::from(2);

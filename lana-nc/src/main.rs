@@ -13,6 +13,7 @@ use lana_client::uapi;
 #[derive(Parser)]
 #[command(
     name = "lana-nc",
+    version,
     about = "send and receive through an AF_LANA socket block"
 )]
 struct Cli {

@@ -83,7 +83,7 @@ test_errors_unknown_type_duplicate_missing() {
 	expect_err 1 ENOENT "no functional block named 'y'" fbctl bind x y || return 1
 	expect_err 1 ENOENT "no functional block named 'y'" fbctl show y || return 1
 	expect_err 1 EINVAL "bad name" fbctl add 'bad/name' fwd || return 1
-	expect_err 1 EINVAL "" fbctl add aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa fwd || return 1
+	expect_err 2 "" "must be 1 to 31 characters" fbctl add aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa fwd || return 1
 	eq "$(fbctl -j list | jq -r '[.[].name] | join(",")')" x "state unchanged by the errors"
 	eq "$(block_field x .type)" fwd "x keeps its type"
 }
@@ -234,4 +234,32 @@ test_expect_gen_lets_one_of_two_committers_win() {
 	expect_err 1 ELOOP "cannot bind 'a' to itself" fbctl bind a a || return 1
 	grep -q "symbolic links" /tmp/expect.err && fail "misleading strerror tail: $(cat /tmp/expect.err)"
 	return 0
+}
+
+test_fbctl_conventions() {
+	load lana_core fb_fwd || return 1
+	check fbctl add a fwd
+	# errors as JSON under -j (on standard error), with the errno and exit code
+	rc=0
+	fbctl -j rm nosuch 2>/tmp/err.json || rc=$?
+	eq "$rc" 1 "refused: exit 1"
+	eq "$(jq -r .error.errno /tmp/err.json)" ENOENT "errno in the JSON error"
+	jq -e '.error.message | test("nosuch")' /tmp/err.json >/dev/null || fail "message: $(cat /tmp/err.json)"
+	# -p pretty-prints
+	[ "$(fbctl -j -p list | wc -l)" -gt 3 ] || fail "-p printed one line"
+	eq "$(fbctl -j list | wc -l)" 1 "without -p: one line"
+	# one type and its keys
+	eq "$(fbctl -j types fwd | jq -r '[.[].type] | join(",")')" fwd "types TYPE"
+	expect_err 1 ENOENT "no block type 'nosuch'" fbctl types nosuch || return 1
+	# name limits stated before anything is sent
+	expect_err 2 "" "must be 1 to 31 characters" fbctl add abcdefghijklmnopqrstuvwxyz0123456 fwd || return 1
+	# help for every command and argument
+	fbctl help set | grep -q "KEY=VALUE" || fail "no help for set"
+	# every binary says its version
+	for b in fbctl lana-nc lana-pcount lana-nlfuzz lana-bpfc; do
+		$b --version | grep -q "[0-9]\.[0-9]" || fail "$b --version"
+	done
+	# completions and the man page, generated from the CLI definition
+	grep -q monitor /usr/share/bash-completion/completions/fbctl || fail "no bash completion"
+	grep -q '^\.TH fbctl' /usr/share/man/man1/fbctl.1 || fail "no man page"
 }

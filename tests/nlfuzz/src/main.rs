@@ -291,6 +291,10 @@ fn dump_check(family: u16, args: &[String]) -> i32 {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--version") {
+        println!("lana-nlfuzz {}", env!("CARGO_PKG_VERSION"));
+        return;
+    }
     if args.get(1).map(String::as_str) == Some("dump-check") {
         let (_, family) = connect();
         std::process::exit(dump_check(family, &args));

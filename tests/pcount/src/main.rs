@@ -145,6 +145,10 @@ fn run(ifname: &str, ddd: &str, stop: &str) -> Result<u32, String> {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--version") {
+        println!("lana-pcount {}", env!("CARGO_PKG_VERSION"));
+        return;
+    }
     if args.len() != 4 {
         eprintln!("usage: lana-pcount IFNAME DDD STOPFILE");
         std::process::exit(2);
