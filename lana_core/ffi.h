@@ -47,7 +47,7 @@ void lana_runtime_set(bool on);
 bool lana_runtime_on(void);
 u64 lana_now_ns(void);
 void lana_set_max_hops(unsigned int n);
-struct sk_buff *lana_event_new(u8 cmd, void **hdr);
+struct sk_buff *lana_event_new(u8 cmd, size_t size, void **hdr);
 void lana_event_send(struct sk_buff *msg, void *hdr);
 void lana_event_lost(void);
 unsigned int lana_max_blocks(void);

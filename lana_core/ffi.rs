@@ -48,7 +48,11 @@ extern "C" {
     pub(crate) fn lana_runtime_on() -> bool;
     pub(crate) fn lana_now_ns() -> u64;
     pub(crate) fn lana_set_max_hops(n: c_uint);
-    pub(crate) fn lana_event_new(cmd: u8, hdr: *mut *mut c_void) -> *mut bindings::sk_buff;
+    pub(crate) fn lana_event_new(
+        cmd: u8,
+        size: usize,
+        hdr: *mut *mut c_void,
+    ) -> *mut bindings::sk_buff;
     pub(crate) fn lana_event_send(msg: *mut bindings::sk_buff, hdr: *mut c_void);
     pub(crate) fn lana_event_lost();
     pub(crate) fn lana_max_blocks() -> c_uint;

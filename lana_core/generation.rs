@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
-//! The generation: a number that changes with everything a dump shows (a command's change, a
-//! type coming or going, a socket binding, a device detaching its block). Dumps that span
+//! The generation: a number that changes with everything a dump or `fbctl stats` shows (a
+//! command's change, an engine setting, a type coming or going, a socket binding, a device
+//! detaching its block). Dumps that span
 //! several messages compare it, so userspace learns when an answer mixes two states
 //! (NLM_F_DUMP_INTR) and reads it again.
 

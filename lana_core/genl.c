@@ -55,7 +55,9 @@ static const struct genl_ops lana_ops[] = {
 
 /* Change events (fbctl monitor): every change, once, after it took effect. */
 static const struct genl_multicast_group lana_mcgrps[] = {
-	{ .name = LANA_MCGRP_CONFIG, },
+	/* Changes carry what admins sent (filter programs, device names) and when: listening
+	 * takes CAP_NET_ADMIN, as the changes themselves do. */
+	{ .name = LANA_MCGRP_CONFIG, .flags = GENL_MCAST_CAP_NET_ADMIN, },
 };
 
 static struct genl_family lana_family __ro_after_init = {
@@ -138,15 +140,16 @@ void lana_nla_nest_end(struct sk_buff *skb, struct nlattr *nest)
 	nla_nest_end(skb, nest);
 }
 
-/* A change event of command @cmd for the config group; NULL when nobody listens (or out of
- * memory: listeners then learn that they lost one, ENOBUFS on their sockets). */
-struct sk_buff *lana_event_new(u8 cmd, void **hdr)
+/* A change event of command @cmd for the config group, with room for @size bytes of
+ * attributes; NULL when nobody listens (or out of memory: listeners then learn that they
+ * lost one, ENOBUFS on their sockets). */
+struct sk_buff *lana_event_new(u8 cmd, size_t size, void **hdr)
 {
 	struct sk_buff *msg;
 
 	if (!genl_has_listeners(&lana_family, &init_net, 0))
 		return NULL;
-	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	msg = genlmsg_new(max_t(size_t, size, NLMSG_GOODSIZE), GFP_KERNEL);
 	if (!msg)
 		goto lost;
 	*hdr = genlmsg_put(msg, 0, 0, &lana_family, 0, cmd);

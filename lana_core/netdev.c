@@ -45,7 +45,7 @@ static rx_handler_result_t lana_rx_tramp(struct sk_buff **pskb)
 		return RX_HANDLER_PASS;
 	return (rx_handler_result_t)lana_rust_rx(skb, port->owner, skb_mac_header(skb),
 						 ntohs(skb->protocol), skb_shared(skb),
-						 (unsigned long)raw_cpu_ptr(&lana_cpu_anchor) -
+						 (unsigned long)this_cpu_ptr(&lana_cpu_anchor) -
 						 (unsigned long)&lana_cpu_anchor);
 }
 

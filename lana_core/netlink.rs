@@ -225,24 +225,33 @@ fn reply_generation(req: &Request, cmd: u8) -> CmdResult {
 /// Tell the `config` multicast group about the change `req` made: its command, its own
 /// attributes (copied as sent), the new block's id for an add, and the new generation.
 fn announce(cmd: u8, req: &Request, cfg: &Config) {
-    let Some(mut ev) = Event::new(cmd) else {
+    // what each command takes (a request may carry more, which the command ignored)
+    let takes: &[u16] = match cmd {
+        LANA_CMD_ADD => &[LANA_A_NAME, LANA_A_TYPE],
+        LANA_CMD_RM => &[LANA_A_NAME],
+        LANA_CMD_SET => &[LANA_A_NAME, LANA_A_PROPS],
+        LANA_CMD_BIND | LANA_CMD_UNBIND => &[LANA_A_NAME, LANA_A_PEER],
+        LANA_CMD_REPLACE => &[LANA_A_NAME, LANA_A_PEER, LANA_A_FLAGS],
+        LANA_CMD_ENGINE => &[LANA_A_ENGINE_MAX_HOPS, LANA_A_ENGINE_RUNTIME],
+        _ => &[],
+    };
+    // room for what is copied (a set's properties may be long filters)
+    let size = takes
+        .iter()
+        .map(|&ty| req.attr(ty).len() + 8)
+        .sum::<usize>()
+        + 64;
+    let Some(mut ev) = Event::new(cmd, size) else {
         return; // nobody listens
     };
     let w = ev.writer();
     let filled = (|| {
-        for ty in [
-            LANA_A_NAME,
-            LANA_A_TYPE,
-            LANA_A_PEER,
-            LANA_A_FLAGS,
-            LANA_A_ENGINE_MAX_HOPS,
-            LANA_A_ENGINE_RUNTIME,
-        ] {
+        for &ty in takes.iter().filter(|&&ty| ty != LANA_A_PROPS) {
             if req.nla(ty).is_some() {
                 w.put_raw(ty, req.attr(ty))?;
             }
         }
-        if req.nla(LANA_A_PROPS).is_some() {
+        if takes.contains(&LANA_A_PROPS) && req.nla(LANA_A_PROPS).is_some() {
             w.put_raw(LANA_A_PROPS | NLA_F_NESTED, req.attr(LANA_A_PROPS))?;
         }
         if cmd == LANA_CMD_ADD {
@@ -277,13 +286,15 @@ fn engine_settings(cfg: &mut Config, req: &Request) -> CmdResult {
     if let Some(on) = rt {
         runtime::switch(cfg, on != 0);
     }
+    // `fbctl stats` shows the settings: a new generation, as for any change
+    cfg.changed();
     Ok(())
 }
 
 /// Tell the `config` group that eth block `name`'s device changed state (`attached` false:
 /// it went away and the block let go of it). Called under the configuration lock.
 pub(crate) fn announce_link(name: &str, attached: bool, up: bool, mtu: u32) {
-    let Some(mut ev) = Event::new(LANA_CMD_LINK) else {
+    let Some(mut ev) = Event::new(LANA_CMD_LINK, 128) else {
         return;
     };
     let w = ev.writer();

@@ -150,11 +150,12 @@ pub(crate) struct Event {
 }
 
 impl Event {
-    /// An event of command `cmd`, or `None` when nobody listens.
-    pub(crate) fn new(cmd: u8) -> Option<Self> {
+    /// An event of command `cmd` with room for `size` bytes of attributes, or `None` when
+    /// nobody listens.
+    pub(crate) fn new(cmd: u8, size: usize) -> Option<Self> {
         let mut hdr = core::ptr::null_mut();
         // SAFETY: `hdr` is written on success; process context (GFP_KERNEL).
-        let skb = unsafe { ffi::lana_event_new(cmd, &mut hdr) };
+        let skb = unsafe { ffi::lana_event_new(cmd, size, &mut hdr) };
         // INVARIANT: a fresh event message we own.
         (!skb.is_null()).then(|| Self {
             w: Writer { skb },

@@ -11,9 +11,28 @@
 #include "ffi.h"
 #include "lana_uapi.h"
 
-/* Read by the packet path in Rust directly (params.rs), as READ_ONCE would. */
+/* Read by the packet path in Rust directly (params.rs), as READ_ONCE would. Written here
+ * through sysfs or at load, checked as fbctl engine max_hops= is (1..LANA_MAX_HOPS_LIMIT). */
 unsigned int lana_param_max_hops = 64;
-module_param_named(max_hops, lana_param_max_hops, uint, 0644);
+
+static int lana_max_hops_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned int n;
+	int err = kstrtouint(val, 0, &n);
+
+	if (err)
+		return err;
+	if (n < 1 || n > LANA_MAX_HOPS_LIMIT)
+		return -ERANGE;
+	WRITE_ONCE(lana_param_max_hops, n);
+	return 0;
+}
+
+static const struct kernel_param_ops lana_max_hops_ops = {
+	.set = lana_max_hops_set,
+	.get = param_get_uint,
+};
+module_param_cb(max_hops, &lana_max_hops_ops, &lana_param_max_hops, 0644);
 MODULE_PARM_DESC(max_hops, "blocks one packet may visit before the engine drops it (default 64)");
 
 /* Fan-outs multiply work: a packet may visit max_hops blocks per path, and make at most

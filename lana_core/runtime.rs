@@ -73,7 +73,8 @@ pub(crate) fn is_on() -> bool {
 /// branch sleeps). Turning it on starts every block's counts from zero.
 pub(crate) fn switch(cfg: &Config, on: bool) {
     if on && !is_on() {
-        // Off, nothing writes these counters (but calls timed just before it went off).
+        // Off, nothing writes these counters but a call timed just as it went off, on
+        // another CPU: its few nanoseconds may survive the reset.
         for (_, n) in cfg.nodes() {
             n.inst.runtime.reset();
         }

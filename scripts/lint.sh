@@ -30,8 +30,13 @@ if ! (cd "$LANA_ROOT" && cargo clippy -q --locked --workspace --all-targets -- -
 	echo "lint: cargo clippy found something" >&2
 	rc=1
 fi
+phase "lint: the YNL spec (schema, ynl_gen_c, numbers against uapi/lana_uapi.rs)"
+if ! python3 "$LANA_ROOT/scripts/check-ynl.py" "$src"; then
+	echo "lint: uapi/lana.yaml is invalid or disagrees with uapi/lana_uapi.rs" >&2
+	rc=1
+fi
 # the kernel's clippy ran with the module build (any warning failed it)
 grep -q "CLIPPY=1" "$LANA_OUT/logs/modules.log.cmd" 2>/dev/null ||
 	{ echo "lint: the modules were not built with the kernel's clippy" >&2; rc=1; }
-[ $rc = 0 ] && phase "lint: clean (kernel clippy, rustfmt, cargo clippy, cargo fmt)"
+[ $rc = 0 ] && phase "lint: clean (kernel clippy, rustfmt, cargo clippy, cargo fmt, YNL spec)"
 exit $rc

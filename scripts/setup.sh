@@ -10,7 +10,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-APT_PKGS="bc bison flex libelf-dev libssl-dev cpio kmod busybox-static iproute2 xz-utils
+APT_PKGS="bc bison flex libelf-dev libssl-dev cpio kmod busybox-static iproute2 python3-yaml python3-jsonschema xz-utils
 	libpcap-dev libcapstone4 libfdt1 libibverbs1 libpmem1 librdmacm1 libslirp0 libvdeplug2
 	seabios ipxe-qemu libaio1 libfuse3-3 libglib2.0-0 libgmp10 libgnutls30 libjpeg62-turbo
 	libnuma1 libpixman-1-0 libpng16-16 libsasl2-2 libseccomp2 liburing2 libzstd1 libbpf1"

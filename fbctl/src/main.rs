@@ -571,7 +571,10 @@ fn monitor(lana: &mut Lana, json_out: bool) -> Result<(), Failure> {
                 if json_out {
                     let _ = writeln!(out, "{}", serde_json::json!({"event": "lost"}));
                 } else {
-                    let _ = writeln!(out, "lost: events were dropped (reader too slow)");
+                    let _ = writeln!(
+                        out,
+                        "lost: some events were dropped (this reader was too slow, or the kernel could not build one)"
+                    );
                 }
                 let _ = out.flush();
                 continue;
@@ -598,7 +601,22 @@ fn event_line(ev: &lana_client::Event) -> String {
             ev.kind.as_deref().unwrap_or(""),
             ev.id.unwrap_or(0)
         ),
-        "set" => format!("set {name} {}", ev.props.join(" ")),
+        "set" => format!(
+            "set {name} {}",
+            ev.props
+                .iter()
+                .map(|p| {
+                    if p.chars()
+                        .any(|c| c.is_whitespace() || c == '"' || c.is_control())
+                    {
+                        format!("{p:?}") // quoted and escaped: one line, one word
+                    } else {
+                        p.clone()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
         "bind" | "unbind" => format!("{} {name} {peer}", ev.event),
         "replace" => format!(
             "replace {name} {peer}{}",

@@ -151,7 +151,6 @@ impl Stats {
     }
 }
 
-/// A connection to the `lana` family.
 /// A change the kernel announced on the family's `config` multicast group (`fbctl
 /// monitor`): the command that made it and what it named.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -218,6 +217,7 @@ impl Event {
     }
 }
 
+/// A connection to the `lana` family.
 pub struct Lana {
     pub nl: Genl,
     pub family: u16,
@@ -283,7 +283,6 @@ impl Lana {
             .collect())
     }
 
-    /// The engine's accounting.
     /// Subscribe this connection to the change events (the `config` group); read them with
     /// [`Lana::events`].
     pub fn subscribe(&mut self) -> Result<(), NlError> {
@@ -301,6 +300,7 @@ impl Lana {
             .collect())
     }
 
+    /// The engine's accounting.
     pub fn stats(&mut self) -> Result<Stats, NlError> {
         let r = self.call(LANA_CMD_STATS, &AttrWriter::new(), false)?;
         Ok(Stats::decode(r.first().map(Vec::as_slice).unwrap_or(&[])))
