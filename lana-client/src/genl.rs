@@ -186,16 +186,8 @@ impl Genl {
             if let Some(p) = self.pause {
                 std::thread::sleep(p);
             }
-            // SAFETY: valid fd and buffer.
-            let n = unsafe { libc::recv(self.fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
-            if n < 0 {
-                let e = io::Error::last_os_error();
-                if e.kind() == io::ErrorKind::Interrupted {
-                    continue;
-                }
-                return Err(NlError::io(e));
-            }
-            let mut rest = &buf[..n as usize];
+            let n = self.recv(&mut buf)?;
+            let mut rest = &buf[..n];
             while rest.len() >= HDR {
                 let mlen = u32::from_ne_bytes(rest[0..4].try_into().unwrap_or_default()) as usize;
                 let mtype = u16::from_ne_bytes([rest[4], rest[5]]);
@@ -232,6 +224,21 @@ impl Genl {
                     }
                     _ => out.push(m.get(HDR + GENL_HDR..).unwrap_or(&[]).to_vec()),
                 }
+            }
+        }
+    }
+
+    /// One recv(2) into `buf` (retried when a signal interrupts it): the bytes read.
+    fn recv(&mut self, buf: &mut [u8]) -> Result<usize, NlError> {
+        loop {
+            // SAFETY: valid fd and buffer.
+            let n = unsafe { libc::recv(self.fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
+            if n >= 0 {
+                return Ok(n as usize);
+            }
+            let e = io::Error::last_os_error();
+            if e.kind() != io::ErrorKind::Interrupted {
+                return Err(NlError::io(e));
             }
         }
     }
@@ -299,31 +306,21 @@ impl Genl {
     /// could not be built): the caller has missed events.
     pub fn next_events(&mut self, family: u16) -> Result<Vec<(u8, Vec<u8>)>, NlError> {
         let mut buf = vec![0u8; self.recv_size];
-        loop {
-            // SAFETY: valid fd and buffer.
-            let n = unsafe { libc::recv(self.fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
-            if n < 0 {
-                let e = io::Error::last_os_error();
-                if e.kind() == io::ErrorKind::Interrupted {
-                    continue;
-                }
-                return Err(NlError::io(e));
+        let n = self.recv(&mut buf)?;
+        let mut out = Vec::new();
+        let mut rest = &buf[..n];
+        while rest.len() >= HDR + GENL_HDR {
+            let mlen = u32::from_ne_bytes(rest[0..4].try_into().unwrap_or_default()) as usize;
+            let mtype = u16::from_ne_bytes([rest[4], rest[5]]);
+            if mlen < HDR || mlen > rest.len() {
+                break;
             }
-            let mut out = Vec::new();
-            let mut rest = &buf[..n as usize];
-            while rest.len() >= HDR + GENL_HDR {
-                let mlen = u32::from_ne_bytes(rest[0..4].try_into().unwrap_or_default()) as usize;
-                let mtype = u16::from_ne_bytes([rest[4], rest[5]]);
-                if mlen < HDR || mlen > rest.len() {
-                    break;
-                }
-                if mtype == family && mlen >= HDR + GENL_HDR {
-                    out.push((rest[HDR], rest[HDR + GENL_HDR..mlen].to_vec()));
-                }
-                rest = &rest[attr::align4(mlen).min(rest.len())..];
+            if mtype == family && mlen >= HDR + GENL_HDR {
+                out.push((rest[HDR], rest[HDR + GENL_HDR..mlen].to_vec()));
             }
-            return Ok(out);
+            rest = &rest[attr::align4(mlen).min(rest.len())..];
         }
+        Ok(out)
     }
 
     /// The id of generic-netlink family `name` (ENOENT if it is not registered).
