@@ -59,12 +59,23 @@ test_duplicate_type_name_is_refused() {
 test_kunit_suite_passes() {
 	# KUnit is built only into the debug kernel (make test-debug): skipped elsewhere.
 	grep -q " kunit_run_tests$" /proc/kallsyms || return $KSFT_SKIP
+	local mark="lana-kunit-test-$$" suites="lana_binding lana_bpf lana_commands lana_msg lana_name lana_props" s i
+	echo "$mark" >/dev/kmsg
 	check load lana_core
-	for i in $(seq 20); do dmesg | grep -q "ok [0-9]* lana_core" && break; sleep 0.1; done
-	dmesg | grep -E "lana_core|# .*(ok|pass)" | tail -12
-	dmesg | grep -qE "^\[.*\] *not ok [0-9]+ " && fail "a KUnit test failed"
-	dmesg | grep -qE "ok [0-9]+ lana_core" || fail "the lana_core KUnit suite did not report"
-	info "$(dmesg | grep -oE "# lana_core: pass:[0-9]+ fail:[0-9]+ skip:[0-9]+ total:[0-9]+" | tail -n 1)"
+	# the suites run at load, one after the other: wait for the last
+	for i in $(seq 50); do
+		dmesg | sed -n "/$mark/,\$p" | grep -q "ok [0-9]* lana_props$" && break
+		sleep 0.1
+	done
+	dmesg | sed -n "/$mark/,\$p" >/tmp/kunit.log
+	grep -E "# lana_|ok [0-9]+ lana_" /tmp/kunit.log
+	grep -qE "not ok [0-9]+ " /tmp/kunit.log && fail "a KUnit test failed"
+	for s in $suites; do
+		grep -qE "^\[.*\] *ok [0-9]+ $s$" /tmp/kunit.log || fail "KUnit suite $s did not report ok"
+	done
+	# a suite added to the code but not to the list above is a failure too
+	n=$(grep -cE "\] *(not )?ok [0-9]+ lana_[a-z]+$" /tmp/kunit.log)
+	eq "$n" 6 "KUnit suites reported"
 }
 
 test_genl_describes_the_family() {
