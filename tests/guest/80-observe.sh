@@ -90,6 +90,17 @@ test_drops_are_traced_with_block_and_reason() {
 	ip link del rx0
 }
 
+# wait_grep FILE PATTERN WHAT: wait up to 5 s for a line matching PATTERN in FILE (a
+# monitor's output), fail naming WHAT if none comes
+wait_grep() {
+	local i=0
+	until grep -q "$2" "$1"; do
+		i=$((i + 1))
+		[ $i -lt 50 ] || { fail "$3"; return 1; }
+		sleep 0.1
+	done
+}
+
 # start_monitor FILE [ARGS]: fbctl monitor into FILE in the background ($mon: its pid), once
 # it demonstrably listens (a probe change reached it)
 start_monitor() {
@@ -129,14 +140,10 @@ test_monitor_sees_every_change_once_in_order() {
 	# a refused command changes nothing and announces nothing
 	fbctl rm nosuch 2>/dev/null && fail "rm of a missing block succeeded"
 	ip link del rx0 # the eth block lets go of its device: a link event
-	i=0
-	until grep -q '"event":"link".*"attached":false' /tmp/mon.json; do
-		i=$((i + 1))
-		[ $i -lt 50 ] || { fail "no link event for the deleted device"; break; }
-		sleep 0.1
-	done
+	wait_grep /tmp/mon.json '"event":"link".*"attached":false' "no link event for the deleted device"
 	check fbctl flush
-	sleep 0.5
+	wait_grep /tmp/mon.json '"event":"flush"' "no flush event (JSON monitor)"
+	wait_grep /tmp/mon.txt '^flush ' "no flush event (text monitor)"
 	kill $m1 $m2
 	wait $m1 $m2 2>/dev/null
 	jq -r 'select(.name != "probe" and .event != "link") |
@@ -175,12 +182,7 @@ test_monitor_sees_every_change_once_in_order() {
 	expr="ip and ($(seq 1 200 | sed 's/.*/udp port &/' | paste -sd'|' | sed 's/|/ or /g'))"
 	check fbctl add flt bpf
 	check fbctl set flt "filter=$expr"
-	i=0
-	until grep -q '"event":"set","name":"flt"' /tmp/mon2.json; do
-		i=$((i + 1))
-		[ $i -lt 30 ] || { fail "the long set was not announced"; break; }
-		sleep 0.1
-	done
+	wait_grep /tmp/mon2.json '"event":"set","name":"flt"' "the long set was not announced"
 	kill $mon
 	wait $mon 2>/dev/null
 	grep -q '"event":"lost"' /tmp/mon2.json && fail "events lost: $(cat /tmp/mon2.json)"
