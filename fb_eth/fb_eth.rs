@@ -5,17 +5,17 @@
 //! either direction, leaves through the device's transmit queue; packets made by a block (a
 //! socket's messages) get an Ethernet header to `peer=` with the block's EtherType (0x88b5
 //! when `ethertype=0`). Frames it does not claim go on to the Linux stack untouched.
+//!
+//! A block belongs to the network namespace it was added in and attaches to devices of that
+//! namespace only (`ip netns exec NS fbctl ...`); a device moved to another namespace
+//! detaches its block, as if it had been deleted.
 
 use core::pin::Pin;
-use core::sync::atomic::{AtomicU32, Ordering};
 use lana::netdev::{Mac, Port};
 use lana::prelude::*;
 
 struct Eth {
     port: Pin<KBox<Port>>,
-    /// The namespace the device was looked up in (a process id; 0: the initial namespace).
-    /// Changed only by a successful `set`, under the core's configuration mutex.
-    netns: AtomicU32,
 }
 
 impl Eth {
@@ -24,7 +24,6 @@ impl Eth {
         // and the attachment in one step.
         let mut new = self.port.config();
         let mut dev = None;
-        let mut netns = None;
         for (key, value) in props.iter() {
             match *key {
                 "dev" => dev = Some(value.text()),
@@ -42,7 +41,6 @@ impl Eth {
                         return Err(EINVAL);
                     }
                 },
-                "netns" => netns = Some(value.num() as u32),
                 "peer" => match parse_mac(value.text(), "broadcast") {
                     Some(p) => new.peer = p,
                     None => {
@@ -53,29 +51,17 @@ impl Eth {
                 _ => {}
             }
         }
-        if netns.is_some() && dev.is_none() {
-            why.set("netns goes with dev= (the namespace to look the device up in)");
-            return Err(EINVAL);
-        }
         if let Some(d) = dev {
             if d.is_empty() || d.len() > 15 {
                 why.set("dev takes an interface name (at most 15 characters)");
                 return Err(EINVAL);
             }
         }
-        let ns = netns.unwrap_or(0);
-        match self.port.configure(new, dev.map(|d| (d, ns))) {
-            Ok(_) => {
-                if dev.is_some() {
-                    self.netns.store(ns, Ordering::Relaxed);
-                }
-                Ok(())
-            }
+        match self.port.configure(new, dev) {
+            Ok(_) => Ok(()),
             Err(e) => {
                 why.set(if e == ENODEV {
-                    "no such network device (in that namespace)"
-                } else if e == ESRCH {
-                    "netns names no process: give the pid of a process in the namespace"
+                    "no such network device in this network namespace"
                 } else if e == EBUSY && self.port.is_attached() {
                     "attached to another device: remove this block first"
                 } else if e == EBUSY {
@@ -120,11 +106,6 @@ impl Block for Eth {
             help: "network device to attach to",
         },
         KeyInfo {
-            key: "netns",
-            kind: Kind::U32,
-            help: "with dev=: pid of a process in the device's namespace (0: initial)",
-        },
-        KeyInfo {
             key: "ethertype",
             kind: Kind::U32,
             help: "claim only this EtherType (0: all)",
@@ -143,8 +124,7 @@ impl Block for Eth {
 
     fn new(inst: &NewInstance<'_>) -> Result<Self> {
         Ok(Eth {
-            port: Port::new(inst.entry)?,
-            netns: AtomicU32::new(0),
+            port: Port::new(inst)?,
         })
     }
 
@@ -177,10 +157,6 @@ impl Block for Eth {
             None => out.put("dev", format_args!("detached")),
         }
         let cfg = self.port.config();
-        out.put(
-            "netns",
-            format_args!("{}", self.netns.load(Ordering::Relaxed)),
-        );
         out.put("ethertype", format_args!("{:#06x}", cfg.ethertype));
         put_mac(out, "dst", cfg.dst, "any");
         put_mac(out, "peer", cfg.peer, "broadcast");

@@ -7,12 +7,13 @@ use crate::commands::{at, lookup, veto};
 use crate::config::{retire, Binding, Config, Node};
 use crate::msg::{fail, CmdResult};
 use crate::notifier::Subscription;
+use crate::space::Space;
 use kernel::prelude::*;
 use kernel::rbtree::RBTreeNode;
 
 /// `fbctl bind <from> <to>`.
-pub(crate) fn bind(cfg: &mut Config, from: &str, to: &str) -> CmdResult {
-    let (f, t) = (lookup(cfg, from)?, lookup(cfg, to)?);
+pub(crate) fn bind(cfg: &mut Config, sp: &Space, from: &str, to: &str) -> CmdResult {
+    let (f, t) = (lookup(cfg, sp, from)?, lookup(cfg, sp, to)?);
     if f == t {
         fail!(ELOOP, "cannot bind '{}' to itself", from);
     }
@@ -93,7 +94,7 @@ pub(crate) fn bind(cfg: &mut Config, from: &str, to: &str) -> CmdResult {
         }
         fail!(e, "out of memory while publishing the new graph");
     }
-    cfg.changed();
+    cfg.changed(sp);
     let (fnode, tnode) = (at(cfg, f)?, at(cfg, t)?);
     if let (Some(fb), Some(tb)) = (fnode.ingress.last(), tnode.egress.last()) {
         tnode.inst.chain.subscribe(&fb.hears);
@@ -105,8 +106,8 @@ pub(crate) fn bind(cfg: &mut Config, from: &str, to: &str) -> CmdResult {
 }
 
 /// `fbctl unbind <from> <to>`.
-pub(crate) fn unbind(cfg: &mut Config, from: &str, to: &str) -> CmdResult {
-    let (f, t) = (lookup(cfg, from)?, lookup(cfg, to)?);
+pub(crate) fn unbind(cfg: &mut Config, sp: &Space, from: &str, to: &str) -> CmdResult {
+    let (f, t) = (lookup(cfg, sp, from)?, lookup(cfg, sp, to)?);
     let (fnode, tnode) = (at(cfg, f)?, at(cfg, t)?);
     let Some(fpos) = fnode.ingress.iter().position(|b| b.slot == t) else {
         fail!(ENOENT, "'{}' is not bound to '{}'", from, to);
@@ -159,7 +160,7 @@ pub(crate) fn unbind(cfg: &mut Config, from: &str, to: &str) -> CmdResult {
         }
         fail!(e, "out of memory while publishing the new graph");
     }
-    cfg.changed();
+    cfg.changed(sp);
     let (fnode, tnode) = (at(cfg, f)?, at(cfg, t)?);
     tnode.inst.chain.unsubscribe(&fb.hears);
     fnode.inst.chain.unsubscribe(&tb.hears);
@@ -171,8 +172,14 @@ pub(crate) fn unbind(cfg: &mut Config, from: &str, to: &str) -> CmdResult {
 
 /// `fbctl replace <old> <new> [--drop-state]`: `new` (unbound) takes `old`'s place in one
 /// graph swap; `old` is removed in the same swap.
-pub(crate) fn replace(cfg: &mut Config, old: &str, new: &str, drop_state: bool) -> CmdResult {
-    let (o, n) = (lookup(cfg, old)?, lookup(cfg, new)?);
+pub(crate) fn replace(
+    cfg: &mut Config,
+    sp: &Space,
+    old: &str,
+    new: &str,
+    drop_state: bool,
+) -> CmdResult {
+    let (o, n) = (lookup(cfg, sp, old)?, lookup(cfg, sp, new)?);
     if o == n {
         fail!(EINVAL, "cannot replace '{}' with itself", old);
     }
@@ -208,7 +215,7 @@ pub(crate) fn replace(cfg: &mut Config, old: &str, new: &str, drop_state: bool) 
         let _ = hears
             .push_within_capacity(Subscription::neighbour(&*nnode.inst.fb, &nnode.inst.chain)?);
     }
-    let undo_name = RBTreeNode::new(onode.inst.name, o, GFP_KERNEL)?;
+    let undo_name = RBTreeNode::new((sp.key, onode.inst.name), o, GFP_KERNEL)?;
     let oev = Event::ReplaceOut { new };
     onode
         .inst
@@ -243,7 +250,7 @@ pub(crate) fn replace(cfg: &mut Config, old: &str, new: &str, drop_state: bool) 
         cfg.put_back(o, old_node, undo_name);
         fail!(e, "out of memory while publishing the new graph");
     }
-    cfg.changed();
+    cfg.changed(sp);
     let _ = cfg.free.push_within_capacity(o);
     // Old's neighbours hear of it while they still listen to it; then the subscriptions
     // follow the bindings.
@@ -335,54 +342,62 @@ mod tests {
 
     #[test]
     fn bind_refuses_cycles_limits_and_repeats() {
-        let mut c = config();
+        let (mut c, sp) = config();
+        let Ok(sp) = sp else {
+            assert!(false, "no memory for a space");
+            return;
+        };
         for n in ["a", "b", "c"] {
-            assert_eq!(errno(commands::add(&mut c, n, "kt-one")), 0);
+            assert_eq!(errno(commands::add(&mut c, &sp, n, "kt-one")), 0);
         }
-        assert_eq!(errno(commands::add(&mut c, "t", "kt-two")), 0);
-        assert_eq!(errno(super::bind(&mut c, "a", "b")), 0);
-        assert_eq!(errno(super::bind(&mut c, "b", "c")), 0);
-        assert_eq!(errno(super::bind(&mut c, "c", "a")), ELOOP.to_errno());
-        assert_eq!(errno(super::bind(&mut c, "a", "a")), ELOOP.to_errno());
-        assert_eq!(errno(super::bind(&mut c, "a", "b")), EEXIST.to_errno());
-        assert_eq!(errno(super::bind(&mut c, "a", "c")), ENOSPC.to_errno());
+        assert_eq!(errno(commands::add(&mut c, &sp, "t", "kt-two")), 0);
+        assert_eq!(errno(super::bind(&mut c, &sp, "a", "b")), 0);
+        assert_eq!(errno(super::bind(&mut c, &sp, "b", "c")), 0);
+        assert_eq!(errno(super::bind(&mut c, &sp, "c", "a")), ELOOP.to_errno());
+        assert_eq!(errno(super::bind(&mut c, &sp, "a", "a")), ELOOP.to_errno());
+        assert_eq!(errno(super::bind(&mut c, &sp, "a", "b")), EEXIST.to_errno());
+        assert_eq!(errno(super::bind(&mut c, &sp, "a", "c")), ENOSPC.to_errno());
         // a fan-out type takes two
-        assert_eq!(errno(super::bind(&mut c, "c", "t")), 0);
-        assert_eq!(errno(super::unbind(&mut c, "c", "t")), 0);
-        assert_eq!(errno(commands::rm(&mut c, "b")), EBUSY.to_errno());
-        assert_eq!(errno(super::unbind(&mut c, "a", "c")), ENOENT.to_errno());
-        assert_eq!(errno(super::unbind(&mut c, "a", "b")), 0);
+        assert_eq!(errno(super::bind(&mut c, &sp, "c", "t")), 0);
+        assert_eq!(errno(super::unbind(&mut c, &sp, "c", "t")), 0);
+        assert_eq!(errno(commands::rm(&mut c, &sp, "b")), EBUSY.to_errno());
+        assert_eq!(errno(super::unbind(&mut c, &sp, "a", "c")), ENOENT.to_errno());
+        assert_eq!(errno(super::unbind(&mut c, &sp, "a", "b")), 0);
         // ingress and egress bindings mirror each other
         let b = c
             .find("b")
             .and_then(|s| c.node(s))
             .map(|n| (n.ingress.len(), n.egress.len()));
         assert_eq!(b, Some((1, 0)));
-        assert_eq!(errno(commands::flush(&mut c)), 0);
+        assert_eq!(errno(commands::flush(&mut c, &sp)), 0);
         assert_eq!(c.len(), 0);
     }
 
     #[test]
     fn replace_moves_every_binding_in_one_step() {
-        let mut c = config();
+        let (mut c, sp) = config();
+        let Ok(sp) = sp else {
+            assert!(false, "no memory for a space");
+            return;
+        };
         for n in ["a", "m", "z", "m2"] {
-            assert_eq!(errno(commands::add(&mut c, n, "kt-one")), 0);
+            assert_eq!(errno(commands::add(&mut c, &sp, n, "kt-one")), 0);
         }
-        assert_eq!(errno(commands::add(&mut c, "s", "kt-two")), 0);
-        assert_eq!(errno(super::bind(&mut c, "a", "m")), 0);
-        assert_eq!(errno(super::bind(&mut c, "m", "z")), 0);
+        assert_eq!(errno(commands::add(&mut c, &sp, "s", "kt-two")), 0);
+        assert_eq!(errno(super::bind(&mut c, &sp, "a", "m")), 0);
+        assert_eq!(errno(super::bind(&mut c, &sp, "m", "z")), 0);
         assert_eq!(
-            errno(super::replace(&mut c, "m", "m", false)),
+            errno(super::replace(&mut c, &sp, "m", "m", false)),
             EINVAL.to_errno()
         );
         assert_eq!(
-            errno(super::replace(&mut c, "m", "a", false)),
+            errno(super::replace(&mut c, &sp, "m", "a", false)),
             EBUSY.to_errno()
         );
-        assert_eq!(errno(super::replace(&mut c, "m", "m2", false)), 0);
-        assert!(c.find("m").is_none());
+        assert_eq!(errno(super::replace(&mut c, &sp, "m", "m2", false)), 0);
+        assert!(c.find(&sp, "m").is_none());
         let node = |c: &Config, n: &str| {
-            c.find(n).and_then(|s| {
+            c.find(&sp, n).and_then(|s| {
                 c.node(s).map(|node| {
                     (
                         s,
@@ -392,17 +407,17 @@ mod tests {
                 })
             })
         };
-        let (m2, a, z) = (c.find("m2"), c.find("a"), c.find("z"));
+        let (m2, a, z) = (c.find(&sp, "m2"), c.find(&sp, "a"), c.find(&sp, "z"));
         assert_eq!(node(&c, "a").and_then(|n| n.1), m2);
         assert_eq!(node(&c, "z").and_then(|n| n.2), m2);
         assert_eq!(node(&c, "m2").map(|n| (n.1, n.2)), Some((z, a)));
         // a type with state does not hand it to another type without --drop-state
-        assert_eq!(errno(commands::add(&mut c, "s2", "kt-one")), 0);
+        assert_eq!(errno(commands::add(&mut c, &sp, "s2", "kt-one")), 0);
         assert_eq!(
-            errno(super::replace(&mut c, "s", "s2", false)),
+            errno(super::replace(&mut c, &sp, "s", "s2", false)),
             EINVAL.to_errno()
         );
-        assert_eq!(errno(super::replace(&mut c, "s", "s2", true)), 0);
-        assert_eq!(errno(commands::flush(&mut c)), 0);
+        assert_eq!(errno(super::replace(&mut c, &sp, "s", "s2", true)), 0);
+        assert_eq!(errno(commands::flush(&mut c, &sp)), 0);
     }
 }

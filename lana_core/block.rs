@@ -278,6 +278,8 @@ pub struct NewInstance<'a> {
     pub entry: Entry,
     /// The instance's name.
     pub name: &'a str,
+    /// The network namespace's space the instance belongs to.
+    pub(crate) space: &'a kernel::sync::Arc<crate::space::Space>,
 }
 
 /// A functional block type. FB modules implement it in safe Rust, as `#[vtable] impl Block

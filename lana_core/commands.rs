@@ -14,9 +14,12 @@ use crate::params;
 use crate::percpu::PerCpuCounters;
 use crate::props::{self, PropValue};
 use crate::runtime::BlockRuntime;
+use crate::space::Space;
+use core::sync::atomic::Ordering;
 
 use kernel::prelude::*;
 use kernel::rbtree::RBTreeNode;
+use kernel::sync::Arc;
 
 pub(crate) fn veto(name: &str, what: &str, e: (Error, Option<&'static str>)) -> Fail {
     match e.1 {
@@ -25,8 +28,8 @@ pub(crate) fn veto(name: &str, what: &str, e: (Error, Option<&'static str>)) -> 
     }
 }
 
-pub(crate) fn lookup(cfg: &Config, name: &str) -> CmdResult<u32> {
-    match cfg.find(name) {
+pub(crate) fn lookup(cfg: &Config, sp: &Space, name: &str) -> CmdResult<u32> {
+    match cfg.find(sp, name) {
         Some(s) => Ok(s),
         None => fail!(ENOENT, "no functional block named '{}'", name),
     }
@@ -40,16 +43,16 @@ pub(crate) fn at(cfg: &Config, slot: u32) -> CmdResult<&Node> {
 }
 
 /// `fbctl add <name> <type>`.
-pub(crate) fn add(cfg: &mut Config, name: &str, ty: &str) -> CmdResult {
+pub(crate) fn add(cfg: &mut Config, sp: &Arc<Space>, name: &str, ty: &str) -> CmdResult {
     let name_ok = match Name::new(name) {
         Ok(n) => n,
         Err(why) => fail!(EINVAL, "bad name '{}': {}", name, why),
     };
-    if cfg.has_name(&name_ok) {
+    if cfg.has_name(sp, &name_ok) {
         fail!(EEXIST, "a functional block named '{}' exists already", name);
     }
     let max = params::max_blocks();
-    if cfg.count >= max as usize {
+    if sp.blocks.load(Ordering::Relaxed) >= max {
         fail!(ENOSPC, "the graph holds max_blocks={} blocks already", max);
     }
     let Some((fbty, module)) = cfg.find_type(ty) else {
@@ -68,12 +71,13 @@ pub(crate) fn add(cfg: &mut Config, name: &str, ty: &str) -> CmdResult {
             cfg.slots.len() as u32
         }
     };
-    let name_node = RBTreeNode::new(name_ok, slot, GFP_KERNEL)?;
+    let name_node = RBTreeNode::new((sp.key, name_ok), slot, GFP_KERNEL)?;
     let id = cfg.new_id();
     let fb = match (fbty.new)(&NewInstance {
         id,
         entry: Entry { slot, id },
         name,
+        space: sp,
     }) {
         Ok(fb) => fb,
         Err(e) => fail!(e, "type '{}' could not create an instance", ty),
@@ -86,6 +90,7 @@ pub(crate) fn add(cfg: &mut Config, name: &str, ty: &str) -> CmdResult {
             stats: PerCpuCounters::new()?,
             runtime: BlockRuntime::new()?,
             chain: EventChain::new(name_ok),
+            space: sp.clone(),
             fb,
         },
         GFP_KERNEL,
@@ -108,6 +113,7 @@ pub(crate) fn add(cfg: &mut Config, name: &str, ty: &str) -> CmdResult {
     }
     cfg.insert_name(name_node);
     cfg.count += 1;
+    sp.blocks.fetch_add(1, Ordering::Relaxed);
     if let Err(e) = cfg.publish() {
         if let Some(n) = cfg.take(slot) {
             let _ = cfg.free.push_within_capacity(slot);
@@ -117,13 +123,13 @@ pub(crate) fn add(cfg: &mut Config, name: &str, ty: &str) -> CmdResult {
         }
         fail!(e, "out of memory while publishing the new graph");
     }
-    cfg.changed();
+    cfg.changed(sp);
     Ok(())
 }
 
 /// `fbctl rm <name>`: only an unbound block can be removed.
-pub(crate) fn rm(cfg: &mut Config, name: &str) -> CmdResult {
-    let s = lookup(cfg, name)?;
+pub(crate) fn rm(cfg: &mut Config, sp: &Space, name: &str) -> CmdResult {
+    let s = lookup(cfg, sp, name)?;
     let node = at(cfg, s)?;
     if let Some(b) = node.ingress.first().or(node.egress.first()) {
         fail!(
@@ -137,7 +143,7 @@ pub(crate) fn rm(cfg: &mut Config, name: &str) -> CmdResult {
         .chain
         .ask(&Event::Remove)
         .map_err(|e| veto(name, "removal", e))?;
-    let undo_name = RBTreeNode::new(node.inst.name, s, GFP_KERNEL)?;
+    let undo_name = RBTreeNode::new((sp.key, node.inst.name), s, GFP_KERNEL)?;
     cfg.free.reserve(1, GFP_KERNEL)?;
     let Some(node) = cfg.take(s) else {
         fail!(EINVAL, "internal error: empty slot {}", s);
@@ -146,18 +152,21 @@ pub(crate) fn rm(cfg: &mut Config, name: &str) -> CmdResult {
         cfg.put_back(s, node, undo_name);
         fail!(e, "out of memory while publishing the new graph");
     }
-    cfg.changed();
+    cfg.changed(sp);
     let _ = cfg.free.push_within_capacity(s);
     retire(node);
     Ok(())
 }
 
-/// `fbctl flush`: unbind and remove everything (no veto), in one publish.
-pub(crate) fn flush(cfg: &mut Config) -> CmdResult {
-    let mut gone = KVec::with_capacity(cfg.count, GFP_KERNEL)?;
-    // The empty graph, made before anything changes (the one allocation that can fail).
-    let empty = Config::empty(true).build()?;
-    cfg.drain(|n| {
+/// `fbctl flush`: unbind and remove every block of the caller's namespace (no veto), in one
+/// publish.
+pub(crate) fn flush(cfg: &mut Config, sp: &Space) -> CmdResult {
+    let n = sp.blocks.load(Ordering::Relaxed) as usize;
+    let mut gone = KVec::with_capacity(n, GFP_KERNEL)?;
+    cfg.free.reserve(n, GFP_KERNEL)?;
+    // The graph without them, made before anything changes (the allocations that can fail).
+    let rest = cfg.build_without(Some(sp))?;
+    cfg.drain(sp, |n| {
         // Every block and every neighbour goes: no chain is called again.
         n.inst.chain.clear();
         let _ = n
@@ -167,10 +176,8 @@ pub(crate) fn flush(cfg: &mut Config) -> CmdResult {
         // Capacity for every block reserved above.
         let _ = gone.push_within_capacity(n);
     });
-    if cfg.is_live() {
-        crate::engine::with(|e| e.install(empty));
-    }
-    cfg.changed();
+    cfg.install(rest);
+    cfg.changed(sp);
     for n in gone.drain_all() {
         // its subscriptions were on cleared chains: they just go
         retire(n);
@@ -196,7 +203,9 @@ impl Drop for Blocks {
         if cfg.count != 0 {
             pr_warn!("{} instances left at unload\n", cfg.count);
         }
-        let _ = flush(&mut cfg);
+        for sp in cfg.spaces().unwrap_or_default().iter() {
+            let _ = flush(&mut cfg, sp);
+        }
         cfg.release_memory();
     }
 }
@@ -205,8 +214,8 @@ impl Drop for Blocks {
 pub(crate) const MAX_PROPS: usize = 16;
 
 /// `fbctl set <name> key=value...`: all of them or none.
-pub(crate) fn set(cfg: &mut Config, name: &str, raw: &[&str]) -> CmdResult {
-    let s = lookup(cfg, name)?;
+pub(crate) fn set(cfg: &mut Config, sp: &Space, name: &str, raw: &[&str]) -> CmdResult {
+    let s = lookup(cfg, sp, name)?;
     let inst = &at(cfg, s)?.inst;
     if raw.is_empty() {
         fail!(EINVAL, "nothing to set: give key=value");
@@ -232,7 +241,7 @@ pub(crate) fn set(cfg: &mut Config, name: &str, raw: &[&str]) -> CmdResult {
     inst.chain
         .ask(&Event::Set(&parsed))
         .map_err(|e| veto(name, "setting", e))?;
-    cfg.changed();
+    cfg.changed(sp);
     Ok(())
 }
 
@@ -244,8 +253,10 @@ pub(crate) mod testing {
     use crate::config::Config;
     use crate::packet::Packet;
     use crate::percpu::PacketContext;
+    use crate::space::Space;
     use crate::types::TypeOf;
     use kernel::prelude::*;
+    use kernel::sync::Arc;
 
     pub(crate) struct One;
 
@@ -283,11 +294,13 @@ pub(crate) mod testing {
         fn adopt_state(&self, _: &Self) {}
     }
 
-    pub(crate) fn config() -> Config {
+    /// A private configuration and its one space.
+    pub(crate) fn config() -> (Config, Result<Arc<Space>>) {
         let mut c = Config::private();
         let _ = c.private_types.push(&<One as TypeOf>::TYPE, GFP_KERNEL);
         let _ = c.private_types.push(&<Two as TypeOf>::TYPE, GFP_KERNEL);
-        c
+        let sp = c.space_for(core::ptr::null_mut());
+        (c, sp)
     }
 
     pub(crate) fn errno<T>(r: crate::msg::CmdResult<T>) -> i32 {
@@ -313,17 +326,21 @@ mod tests {
 
     #[test]
     fn add_checks_names_types_and_duplicates() {
-        let mut c = config();
-        assert_eq!(errno(super::add(&mut c, "a", "kt-one")), 0);
-        assert_eq!(errno(super::add(&mut c, "a", "kt-two")), EEXIST.to_errno());
-        assert_eq!(errno(super::add(&mut c, "b", "nosuch")), ENOENT.to_errno());
+        let (mut c, sp) = config();
+        let Ok(sp) = sp else {
+            assert!(false, "no memory for a space");
+            return;
+        };
+        assert_eq!(errno(super::add(&mut c, &sp, "a", "kt-one")), 0);
+        assert_eq!(errno(super::add(&mut c, &sp, "a", "kt-two")), EEXIST.to_errno());
+        assert_eq!(errno(super::add(&mut c, &sp, "b", "nosuch")), ENOENT.to_errno());
         assert_eq!(
-            errno(super::add(&mut c, "b/c", "kt-one")),
+            errno(super::add(&mut c, &sp, "b/c", "kt-one")),
             EINVAL.to_errno()
         );
         assert_eq!(c.len(), 1);
-        assert_eq!(errno(super::rm(&mut c, "nosuch")), ENOENT.to_errno());
-        assert_eq!(errno(super::rm(&mut c, "a")), 0);
+        assert_eq!(errno(super::rm(&mut c, &sp, "nosuch")), ENOENT.to_errno());
+        assert_eq!(errno(super::rm(&mut c, &sp, "a")), 0);
         assert_eq!(c.len(), 0);
     }
 }

@@ -21,16 +21,17 @@
 
 use crate::block::Direction;
 use crate::engine;
-use crate::generation;
 use crate::graph;
 use crate::instance::Instance;
 use crate::name::Name;
 use crate::notifier::Subscription;
 use crate::rcu;
+use crate::space::Space;
 use crate::types::ModuleRef;
+use core::sync::atomic::Ordering;
 use kernel::prelude::*;
 use kernel::rbtree::{RBTree, RBTreeNode};
-use kernel::sync::GlobalGuard;
+use kernel::sync::{Arc, GlobalGuard};
 
 /// A binding as one of its two blocks holds it.
 pub(crate) struct Binding {
@@ -84,8 +85,12 @@ pub(crate) struct Config {
     pub(crate) slots: KVVec<Option<Node>>,
     /// Free slots, reused last-freed first.
     pub(crate) free: KVec<u32>,
-    /// Name -> slot (`None` until the first block: a static cannot build a tree).
-    names: Option<RBTree<Name, u32>>,
+    /// (namespace's space, name) -> slot (`None` until the first block: a static cannot
+    /// build a tree). Names are unique per namespace.
+    names: Option<RBTree<(u64, Name), u32>>,
+    /// The spaces of the namespaces that have used LANA (made on a namespace's first change,
+    /// taken out by its pernet exit).
+    spaces: KVec<Arc<Space>>,
     /// The id the next block gets.
     next_id: u32,
     /// Whether ids wrapped around 2^32: from then on a new id is checked against those in use.
@@ -142,6 +147,7 @@ impl Config {
             slots: KVVec::new(),
             free: KVec::new(),
             names: None,
+            spaces: KVec::new(),
             next_id: 1,
             ids_wrapped: false,
             count: 0,
@@ -158,12 +164,20 @@ impl Config {
 
     /// The snapshot this configuration describes, not yet published.
     pub(crate) fn build(&self) -> Result<KBox<graph::Graph>> {
+        self.build_without(None)
+    }
+
+    /// The snapshot without the blocks of space `gone` (a flush builds it before it
+    /// changes anything).
+    pub(crate) fn build_without(&self, gone: Option<&Space>) -> Result<KBox<graph::Graph>> {
+        let keep = |n: &Node| gone.is_none_or(|g| n.inst.space.key != g.key);
         let nports = self
             .nodes()
+            .filter(|(_, n)| keep(n))
             .map(|(_, n)| n.ingress.len() + n.egress.len())
             .sum();
         let mut b = graph::Builder::new(self.slots.len(), nports)?;
-        for (slot, n) in self.nodes() {
+        for (slot, n) in self.nodes().filter(|(_, n)| keep(n)) {
             b.add(
                 slot,
                 &n.inst,
@@ -179,21 +193,49 @@ impl Config {
     pub(crate) fn publish(&self) -> Result {
         if self.live {
             let g = self.build()?;
-            engine::with(|e| e.install(g));
+            self.install(g);
         }
         Ok(())
     }
 
-    /// Whether changes reach the engine (not a private test configuration).
-    pub(crate) fn is_live(&self) -> bool {
-        self.live
+    /// Publish `g`, built from this configuration (nothing for a private one).
+    pub(crate) fn install(&self, g: KBox<graph::Graph>) {
+        if self.live {
+            engine::with(|e| e.install(g));
+        }
     }
 
-    /// Count a change (dumps compare the generation).
-    pub(crate) fn changed(&self) {
-        if self.live {
-            generation::changed();
+    /// The space of namespace `net`, if it has one.
+    pub(crate) fn space_of(&self, net: *const kernel::bindings::net) -> Option<Arc<Space>> {
+        if !self.live {
+            return self.spaces.first().cloned();
         }
+        self.spaces.iter().find(|s| s.is_of(net)).cloned()
+    }
+
+    /// The space of namespace `net`, made now if it has none: `net` is the namespace of a
+    /// command's caller, alive while the command runs; its pernet exit takes the space out.
+    pub(crate) fn space_for(&mut self, net: *mut kernel::bindings::net) -> Result<Arc<Space>> {
+        if let Some(s) = self.space_of(net) {
+            return Ok(s);
+        }
+        self.spaces.reserve(1, GFP_KERNEL)?;
+        // SAFETY: `net` is alive now (a caller's namespace, see above) and its pernet exit
+        // calls `forget_space` under the configuration mutex before it is freed.
+        let s = unsafe { Space::new(if self.live { net } else { core::ptr::null_mut() })? };
+        // Capacity reserved above.
+        let _ = self.spaces.push_within_capacity(s.clone());
+        Ok(s)
+    }
+
+    /// Take `sp` out: its namespace is going away (its blocks are gone already).
+    pub(crate) fn forget_space(&mut self, sp: &Space) {
+        self.spaces.retain(|s| s.key != sp.key);
+    }
+
+    /// Count a change in `sp` (dumps and `--expect-gen` compare the generation).
+    pub(crate) fn changed(&self, sp: &Space) {
+        sp.generation.changed();
     }
 
     /// An id no block has: the next one, checked against those in use once ids wrapped.
@@ -210,7 +252,8 @@ impl Config {
         }
     }
 
-    /// Number of blocks.
+    /// Number of blocks (all namespaces).
+    #[cfg(CONFIG_KUNIT = "y")]
     pub(crate) fn len(&self) -> usize {
         self.count
     }
@@ -237,18 +280,28 @@ impl Config {
             .filter_map(|(i, n)| n.as_ref().map(|n| (i as u32, n)))
     }
 
-    /// The slot of the block called `name`.
-    pub(crate) fn find(&self, name: &str) -> Option<u32> {
-        self.names.as_ref()?.get(&Name::new(name).ok()?).copied()
+    /// The block in `slot`, if it is one of space `sp`'s.
+    pub(crate) fn node_in(&self, sp: &Space, slot: u32) -> Option<&Node> {
+        self.node(slot).filter(|n| n.inst.space.key == sp.key)
     }
 
-    /// Whether a block is called `name`.
-    pub(crate) fn has_name(&self, name: &Name) -> bool {
-        self.names.as_ref().is_some_and(|t| t.get(name).is_some())
+    /// The slot of the block called `name` in space `sp`.
+    pub(crate) fn find(&self, sp: &Space, name: &str) -> Option<u32> {
+        self.names
+            .as_ref()?
+            .get(&(sp.key, Name::new(name).ok()?))
+            .copied()
+    }
+
+    /// Whether a block of space `sp` is called `name`.
+    pub(crate) fn has_name(&self, sp: &Space, name: &Name) -> bool {
+        self.names
+            .as_ref()
+            .is_some_and(|t| t.get(&(sp.key, *name)).is_some())
     }
 
     /// Name the block in `slot` (a node preallocated for the name tree).
-    pub(crate) fn insert_name(&mut self, node: RBTreeNode<Name, u32>) {
+    pub(crate) fn insert_name(&mut self, node: RBTreeNode<(u64, Name), u32>) {
         self.names.get_or_insert_with(RBTree::new).insert(node);
     }
 
@@ -257,10 +310,10 @@ impl Config {
         self.node(slot).map_or("?", |n| n.inst.name.as_str())
     }
 
-    /// Blocks of type `ty`.
-    pub(crate) fn instances_of(&self, ty: &crate::types::FbType) -> u32 {
+    /// Blocks of type `ty` in space `sp`.
+    pub(crate) fn instances_of(&self, sp: &Space, ty: &crate::types::FbType) -> u32 {
         self.nodes()
-            .filter(|(_, n)| core::ptr::eq(n.inst.ty, ty))
+            .filter(|(_, n)| core::ptr::eq(n.inst.ty, ty) && n.inst.space.key == sp.key)
             .count() as u32
     }
 
@@ -268,32 +321,35 @@ impl Config {
     pub(crate) fn take(&mut self, slot: u32) -> Option<Node> {
         let node = self.slots.get_mut(slot as usize)?.take()?;
         if let Some(t) = self.names.as_mut() {
-            t.remove(&node.inst.name);
+            t.remove(&(node.inst.space.key, node.inst.name));
         }
         self.count -= 1;
+        node.inst.space.blocks.fetch_sub(1, Ordering::Relaxed);
         Some(node)
     }
 
     /// Put a block taken by [`Self::take`] back (undo). `name` is a preallocated tree node.
-    pub(crate) fn put_back(&mut self, slot: u32, node: Node, name: RBTreeNode<Name, u32>) {
+    pub(crate) fn put_back(&mut self, slot: u32, node: Node, name: RBTreeNode<(u64, Name), u32>) {
         self.insert_name(name);
         self.count += 1;
+        node.inst.space.blocks.fetch_add(1, Ordering::Relaxed);
         if let Some(s) = self.slots.get_mut(slot as usize) {
             *s = Some(node);
         }
     }
 
-    /// Empty the configuration, handing every block to `each` (flush, unload).
-    pub(crate) fn drain(&mut self, mut each: impl FnMut(Node)) {
-        for slot in self.slots.iter_mut() {
-            if let Some(n) = slot.take() {
+    /// Take every block of space `sp` out, handing each to `each` (flush, a namespace going
+    /// away). `self.free` must have room for them all.
+    pub(crate) fn drain(&mut self, sp: &Space, mut each: impl FnMut(Node)) {
+        for i in 0..self.slots.len() {
+            if self.node_in(sp, i as u32).is_none() {
+                continue;
+            }
+            if let Some(n) = self.take(i as u32) {
+                let _ = self.free.push_within_capacity(i as u32);
                 each(n);
             }
         }
-        self.slots.clear();
-        self.free.clear();
-        self.names = None;
-        self.count = 0;
     }
 
     /// Free the tables' memory (module exit: the mutex is a static that outlives this load
@@ -301,6 +357,17 @@ impl Config {
     pub(crate) fn release_memory(&mut self) {
         self.slots = KVVec::new();
         self.free = KVec::new();
+        self.names = None;
+        self.spaces = KVec::new();
+    }
+
+    /// Every space (unload: each is flushed).
+    pub(crate) fn spaces(&self) -> Result<KVec<Arc<Space>>> {
+        let mut v = KVec::with_capacity(self.spaces.len(), GFP_KERNEL)?;
+        for s in self.spaces.iter() {
+            v.push(s.clone(), GFP_KERNEL)?;
+        }
+        Ok(v)
     }
 
     /// Block type `name` with a reference on its module: from the type registry, or from

@@ -24,9 +24,10 @@ use crate::ffi;
 use crate::graph::{Graph, Hop};
 use crate::mechanism;
 use crate::packet::Packet;
-use crate::percpu::{BhGuard, CpuOffset, PacketContext, PerCpu, Zeroed};
+use crate::percpu::{BhGuard, CpuOffset, PacketContext, Zeroed};
 use crate::rcu::RcuBox;
 use crate::runtime;
+use crate::space::Space;
 use kernel::bindings;
 use kernel::prelude::*;
 
@@ -51,7 +52,7 @@ impl Fates {
         self.dropped.iter().fold(0u64, |a, &d| a.wrapping_add(d))
     }
 
-    fn add(mut self, o: Fates) -> Fates {
+    pub(crate) fn add(mut self, o: Fates) -> Fates {
         self.entered = self.entered.wrapping_add(o.entered);
         self.entered_bytes = self.entered_bytes.wrapping_add(o.entered_bytes);
         self.copies = self.copies.wrapping_add(o.copies);
@@ -64,17 +65,16 @@ impl Fates {
     }
 }
 
-/// The engine: the graph it walks and what it counts.
+/// The engine: the graph it walks (every namespace's blocks; each namespace's [`Space`]
+/// counts what became of its packets).
 pub(crate) struct Engine {
     graph: RcuBox<Graph>,
-    fates: PerCpu<Fates>,
 }
 
 impl Engine {
     fn new() -> Result<Self> {
         Ok(Self {
             graph: RcuBox::new(),
-            fates: PerCpu::new()?,
         })
     }
 
@@ -82,41 +82,6 @@ impl Engine {
     /// grace period (without waiting here).
     pub(crate) fn install(&self, g: KBox<Graph>) {
         self.graph.replace(Some(g));
-    }
-
-    /// The sums of the accounting over all CPUs.
-    pub(crate) fn totals(&self) -> Fates {
-        self.fates.fold(Fates::default(), Fates::add)
-    }
-
-    /// Change this CPU's accounting.
-    #[inline]
-    fn count(&self, cpu: CpuOffset, f: impl FnOnce(&mut Fates)) {
-        // SAFETY: `cpu` is this CPU's offset with bottom halves off (CpuOffset invariant):
-        // this CPU's copy, and no other writer runs on it while `f` does.
-        f(unsafe { &mut *self.fates.on(cpu) })
-    }
-
-    #[inline]
-    fn fate(&self, cpu: CpuOffset, fate: Fate) {
-        self.count(cpu, |f| match fate {
-            // counters wrap, as the kernel's do (no overflow check in the packet path)
-            Fate::Delivered => f.delivered = f.delivered.wrapping_add(1),
-            Fate::Transmitted => f.transmitted = f.transmitted.wrapping_add(1),
-            Fate::Dropped(r) => {
-                if let Some(d) = f.dropped.get_mut(r as usize) {
-                    *d = d.wrapping_add(1);
-                }
-            }
-        });
-    }
-
-    #[inline]
-    fn entered(&self, cpu: CpuOffset, len: u32) {
-        self.count(cpu, |f| {
-            f.entered = f.entered.wrapping_add(1);
-            f.entered_bytes = f.entered_bytes.wrapping_add(u64::from(len));
-        });
     }
 }
 
@@ -177,51 +142,50 @@ enum Step<'g> {
     Fanout(Work<'g>),
 }
 
-/// A frame an eth block claimed from its device, in the rx_handler (softirq, under RCU). It
-/// is counted as entered here; then it runs now, or is queued for this CPU's engine thread.
+/// A frame an eth block of space `sp` claimed from its device, in the rx_handler (softirq,
+/// under RCU). It is counted as entered here; then it runs now, or is queued for this CPU's
+/// engine thread.
 #[inline]
-pub(crate) fn receive_from_link(ctx: &PacketContext, pkt: Packet, entry: Entry) {
+pub(crate) fn receive_from_link(ctx: &PacketContext, pkt: Packet, entry: Entry, sp: &Space) {
     let Some(e) = ENGINE.read(ctx) else {
         return pkt.drop_for(DropReason::NoBlock); // the core is going away: nothing counts
     };
-    e.entered(ctx.cpu, pkt.len());
+    sp.entered(ctx.cpu, pkt.len());
     if mechanism::inline() {
-        enter_from_link(e, ctx, pkt, entry);
+        enter_from_link(e, sp, ctx, pkt, entry);
     } else {
-        mechanism::enqueue(pkt, entry);
+        mechanism::enqueue(pkt, entry, sp);
     }
 }
 
 /// A queued frame, run by an engine thread (bottom halves off). Already counted as entered.
-pub(crate) fn resume_from_queue(ctx: &PacketContext, pkt: Packet, entry: Entry) {
+pub(crate) fn resume_from_queue(ctx: &PacketContext, pkt: Packet, entry: Entry, sp: &Space) {
     match ENGINE.read(ctx) {
-        Some(e) => enter_from_link(e, ctx, pkt, entry),
+        Some(e) => enter_from_link(e, sp, ctx, pkt, entry),
         None => pkt.drop_for(DropReason::Flushed),
     }
 }
 
 /// Count a queued frame that will never run (queue full, device gone, unload) and free it.
-pub(crate) fn drop_queued(ctx: &PacketContext, pkt: Packet, reason: DropReason) {
-    if let Some(e) = ENGINE.read(ctx) {
-        e.fate(ctx.cpu, Fate::Dropped(reason));
-        trace_drop(None, pkt.as_raw().cast(), reason);
-    }
+pub(crate) fn drop_queued(ctx: &PacketContext, pkt: Packet, reason: DropReason, sp: &Space) {
+    sp.fate(ctx.cpu, Fate::Dropped(reason));
+    trace_drop(None, pkt.as_raw().cast(), reason);
     pkt.drop_for(reason);
 }
 
 /// A frame from a device at its eth block (`entry`), which counts it and passes it on
 /// ingress: the eth block's own `receive` is for frames to send.
 #[inline(always)]
-fn enter_from_link(e: &Engine, ctx: &PacketContext, pkt: Packet, entry: Entry) {
+fn enter_from_link(e: &Engine, sp: &Space, ctx: &PacketContext, pkt: Packet, entry: Entry) {
     let Some((g, hop)) = e.graph.read(ctx).and_then(|g| Some((g, g.entry(entry)?))) else {
-        return end(e, ctx.cpu, None, pkt, DropReason::NoBlock);
+        return end(sp, ctx.cpu, None, pkt, DropReason::NoBlock);
     };
     hop.count(ctx.cpu, u64::from(pkt.len()));
     let Some(next) = hop.next(Direction::Ingress) else {
-        return end(e, ctx.cpu, Some(hop), pkt, DropReason::NoNext);
+        return end(sp, ctx.cpu, Some(hop), pkt, DropReason::NoNext);
     };
     run(
-        e,
+        sp,
         g,
         ctx,
         Work {
@@ -233,10 +197,10 @@ fn enter_from_link(e: &Engine, ctx: &PacketContext, pkt: Packet, entry: Entry) {
     );
 }
 
-/// A message a socket sends, entering at its block (`entry`) in `dir`. Process context; the
-/// engine runs here with bottom halves off. `ENOTCONN` (and nothing counted) if the block is
-/// gone.
-pub(crate) fn send(pkt: Packet, entry: Entry, dir: Direction) -> Result {
+/// A message a socket sends, entering at its block (`entry`, of space `sp`) in `dir`.
+/// Process context; the engine runs here with bottom halves off. `ENOTCONN` (and nothing
+/// counted) if the block is gone.
+pub(crate) fn send(pkt: Packet, entry: Entry, sp: &Space, dir: Direction) -> Result {
     let _bh = BhGuard::new();
     // SAFETY: bottom halves are off until `_bh` drops, after the packet is done.
     let ctx = unsafe { PacketContext::new() };
@@ -246,9 +210,9 @@ pub(crate) fn send(pkt: Packet, entry: Entry, dir: Direction) -> Result {
     let Some((g, hop)) = e.graph.read(&ctx).and_then(|g| Some((g, g.entry(entry)?))) else {
         return Err(ENOTCONN);
     };
-    e.entered(ctx.cpu, pkt.len());
+    sp.entered(ctx.cpu, pkt.len());
     run(
-        e,
+        sp,
         g,
         &ctx,
         Work {
@@ -263,11 +227,11 @@ pub(crate) fn send(pkt: Packet, entry: Entry, dir: Direction) -> Result {
 
 /// The packet ends dropped for `reason`, charged to `hop` if there is one.
 #[cold]
-fn end(e: &Engine, cpu: CpuOffset, hop: Option<&Hop>, pkt: Packet, reason: DropReason) {
+fn end(sp: &Space, cpu: CpuOffset, hop: Option<&Hop>, pkt: Packet, reason: DropReason) {
     if let Some(h) = hop {
         h.inst().stats.add_drop_on(cpu);
     }
-    e.fate(cpu, Fate::Dropped(reason));
+    sp.fate(cpu, Fate::Dropped(reason));
     trace_drop(hop, pkt.as_raw().cast(), reason);
     pkt.drop_for(reason);
 }
@@ -337,18 +301,18 @@ fn call_timed(hop: &Hop, ctx: &PacketContext, pkt: Packet, dir: Direction) -> Ve
 
 /// A block consumed the packet: count its fate.
 #[inline]
-fn consumed(e: &Engine, cpu: CpuOffset, hop: &Hop, fate: Fate) {
+fn consumed(sp: &Space, cpu: CpuOffset, hop: &Hop, fate: Fate) {
     if let Fate::Dropped(reason) = fate {
         hop.inst().stats.add_drop_on(cpu);
         trace_drop(Some(hop), core::ptr::null(), reason);
     }
-    e.fate(cpu, fate);
+    sp.fate(cpu, fate);
 }
 
 /// Run one block on `w`: count the packet at it, call it (unless it passes packets through)
 /// and follow its verdict.
 #[inline(always)]
-fn step<'g>(e: &Engine, ctx: &PacketContext, w: Work<'g>) -> Step<'g> {
+fn step<'g>(sp: &Space, ctx: &PacketContext, w: Work<'g>) -> Step<'g> {
     let cpu = ctx.cpu;
     let Work {
         pkt,
@@ -358,7 +322,7 @@ fn step<'g>(e: &Engine, ctx: &PacketContext, w: Work<'g>) -> Step<'g> {
     } = w;
     hop.count(cpu, u64::from(pkt.len()));
     if budget == 0 {
-        end(e, cpu, Some(hop), pkt, DropReason::HopLimit);
+        end(sp, cpu, Some(hop), pkt, DropReason::HopLimit);
         return Step::Done;
     }
     let budget = budget - 1;
@@ -376,11 +340,11 @@ fn step<'g>(e: &Engine, ctx: &PacketContext, w: Work<'g>) -> Step<'g> {
                 })
             }
             Decision::Drop(pkt, reason) => {
-                end(e, cpu, Some(hop), pkt, reason);
+                end(sp, cpu, Some(hop), pkt, reason);
                 return Step::Done;
             }
             Decision::Consumed(fate) => {
-                consumed(e, cpu, hop, fate);
+                consumed(sp, cpu, hop, fate);
                 return Step::Done;
             }
         }
@@ -393,7 +357,7 @@ fn step<'g>(e: &Engine, ctx: &PacketContext, w: Work<'g>) -> Step<'g> {
             budget,
         }),
         None => {
-            end(e, cpu, Some(hop), pkt, DropReason::NoNext);
+            end(sp, cpu, Some(hop), pkt, DropReason::NoNext);
             Step::Done
         }
     }
@@ -406,7 +370,7 @@ fn step<'g>(e: &Engine, ctx: &PacketContext, w: Work<'g>) -> Step<'g> {
 /// block costs counting the packet, the hop limit and one load for the next block. Inlined
 /// into its callers, so a frame runs in the rx_handler's one stack frame.
 #[inline(always)]
-fn run<'g>(e: &Engine, g: &'g Graph, ctx: &PacketContext, first: Work<'g>) {
+fn run<'g>(sp: &Space, g: &'g Graph, ctx: &PacketContext, first: Work<'g>) {
     let cpu = ctx.cpu;
     let Work {
         mut pkt,
@@ -420,7 +384,7 @@ fn run<'g>(e: &Engine, g: &'g Graph, ctx: &PacketContext, first: Work<'g>) {
     loop {
         hop.count(cpu, len);
         let Some(left) = budget.checked_sub(1) else {
-            return end(e, cpu, Some(hop), pkt, DropReason::HopLimit);
+            return end(sp, cpu, Some(hop), pkt, DropReason::HopLimit);
         };
         budget = left;
         if !hop.pass_through {
@@ -443,15 +407,15 @@ fn run<'g>(e: &Engine, g: &'g Graph, ctx: &PacketContext, first: Work<'g>) {
                         dir,
                         budget,
                     };
-                    return run_fanout(e, g, ctx, w);
+                    return run_fanout(sp, g, ctx, w);
                 }
-                Err(Decision::Drop(pkt, reason)) => return end(e, cpu, Some(hop), pkt, reason),
-                Err(Decision::Consumed(fate)) => return consumed(e, cpu, hop, fate),
+                Err(Decision::Drop(pkt, reason)) => return end(sp, cpu, Some(hop), pkt, reason),
+                Err(Decision::Consumed(fate)) => return consumed(sp, cpu, hop, fate),
             }
         }
         match hop.next(dir) {
             Some(next) => hop = next,
-            None => return end(e, cpu, Some(hop), pkt, DropReason::NoNext),
+            None => return end(sp, cpu, Some(hop), pkt, DropReason::NoNext),
         }
     }
 }
@@ -461,12 +425,11 @@ fn run<'g>(e: &Engine, g: &'g Graph, ctx: &PacketContext, first: Work<'g>) {
 /// has walked so far (`first.hop` is one of its hops): a packet never mixes two.
 #[cold]
 #[inline(never)]
-fn run_fanout<'g>(e: &Engine, g: &'g Graph, ctx: &PacketContext, first: Work<'g>) {
+fn run_fanout<'g>(sp: &Space, g: &'g Graph, ctx: &PacketContext, first: Work<'g>) {
     let mut copies_left = crate::params::max_copies();
     let mut pending: [Option<Work<'_>>; PENDING] = Default::default();
     let mut npending = 0usize;
-    let mut next = fan_out(
-        e,
+    let mut next = fan_out(sp,
         g,
         ctx,
         first,
@@ -486,10 +449,10 @@ fn run_fanout<'g>(e: &Engine, g: &'g Graph, ctx: &PacketContext, first: Work<'g>
             }
             None => return,
         };
-        next = match step(e, ctx, w) {
+        next = match step(sp, ctx, w) {
             Step::Go(w) => Some(w),
             Step::Done => None,
-            Step::Fanout(f) => fan_out(e, g, ctx, f, &mut copies_left, &mut pending, &mut npending),
+            Step::Fanout(f) => fan_out(sp, g, ctx, f, &mut copies_left, &mut pending, &mut npending),
         };
     }
 }
@@ -497,7 +460,7 @@ fn run_fanout<'g>(e: &Engine, g: &'g Graph, ctx: &PacketContext, first: Work<'g>
 /// Copy `w.pkt` for every block `w.hop` passes packets to in `w.dir` but the first, onto
 /// `pending`; return the packet itself, for the first.
 fn fan_out<'g>(
-    e: &Engine,
+    sp: &Space,
     g: &'g Graph,
     ctx: &PacketContext,
     w: Work<'g>,
@@ -514,18 +477,18 @@ fn fan_out<'g>(
     } = w;
     let ports = g.ports(hop, dir);
     let Some(first) = hop.next(dir) else {
-        end(e, cpu, Some(hop), pkt, DropReason::NoNext);
+        end(sp, cpu, Some(hop), pkt, DropReason::NoNext);
         return None;
     };
     for &slot in ports.iter().skip(1) {
-        e.count(cpu, |f| f.copies = f.copies.wrapping_add(1));
+        sp.count(cpu, |f| f.copies = f.copies.wrapping_add(1));
         let Some(to) = g.hop(slot) else {
             // bindings name slots of the same snapshot: this cannot happen
-            consumed(e, cpu, hop, Fate::Dropped(DropReason::NoBlock));
+            consumed(sp, cpu, hop, Fate::Dropped(DropReason::NoBlock));
             continue;
         };
         if *copies_left == 0 {
-            consumed(e, cpu, hop, Fate::Dropped(DropReason::FanoutFailed));
+            consumed(sp, cpu, hop, Fate::Dropped(DropReason::FanoutFailed));
             continue;
         }
         *copies_left -= 1;
@@ -539,8 +502,8 @@ fn fan_out<'g>(
                 });
                 *npending += 1;
             }
-            Some(copy) => end(e, cpu, Some(hop), copy, DropReason::FanoutFailed),
-            None => consumed(e, cpu, hop, Fate::Dropped(DropReason::FanoutFailed)),
+            Some(copy) => end(sp, cpu, Some(hop), copy, DropReason::FanoutFailed),
+            None => consumed(sp, cpu, hop, Fate::Dropped(DropReason::FanoutFailed)),
         }
     }
     Some(Work {
@@ -555,32 +518,49 @@ fn fan_out<'g>(
 ///
 /// # Safety
 ///
-/// `skb` is an unshared skb whose only reference the caller gives up; bottom halves are off.
+/// `skb` is an unshared skb whose only reference the caller gives up; bottom halves are off;
+/// `space` is the space the frame was queued with (by [`mechanism::enqueue`]), alive: a
+/// port's queued frames are flushed when it detaches, before its block (which holds the
+/// space) is dropped.
 #[no_mangle]
-pub(crate) unsafe extern "C" fn lana_rust_ppe_run(skb: *mut bindings::sk_buff, entry: u64) {
+pub(crate) unsafe extern "C" fn lana_rust_ppe_run(
+    skb: *mut bindings::sk_buff,
+    entry: u64,
+    space: *const c_void,
+) {
     // SAFETY: bottom halves are off (function docs).
     let ctx = unsafe { PacketContext::new() };
+    // SAFETY: a live space (function docs).
+    let sp = unsafe { &*space.cast::<Space>() };
     // SAFETY: the queue held the only reference to this unshared skb; it is ours now.
     if let Some(pkt) = unsafe { Packet::from_raw(skb) } {
-        resume_from_queue(&ctx, pkt, Entry::unpack(entry));
+        resume_from_queue(&ctx, pkt, Entry::unpack(entry), sp);
     }
 }
 
-/// A queued frame that will not run, to be counted and freed (bottom halves off).
+/// A queued frame that will not run, to be counted (in `space`) and freed (bottom halves
+/// off).
 ///
 /// # Safety
 ///
 /// As for [`lana_rust_ppe_run`].
 #[no_mangle]
-pub(crate) unsafe extern "C" fn lana_rust_ppe_drop(skb: *mut bindings::sk_buff, reason: u32) {
+pub(crate) unsafe extern "C" fn lana_rust_ppe_drop(
+    skb: *mut bindings::sk_buff,
+    space: *const c_void,
+    reason: u32,
+) {
     // SAFETY: bottom halves are off (function docs).
     let ctx = unsafe { PacketContext::new() };
+    // SAFETY: a live space (function docs).
+    let sp = unsafe { &*space.cast::<Space>() };
     // SAFETY: as in `lana_rust_ppe_run`.
     if let Some(pkt) = unsafe { Packet::from_raw(skb) } {
         drop_queued(
             &ctx,
             pkt,
             DropReason::from_u32(reason).unwrap_or(DropReason::Flushed),
+            sp,
         );
     }
 }

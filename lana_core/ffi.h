@@ -28,12 +28,13 @@ int lana_rust_dumpit(u8 cmd, struct sk_buff *skb, struct netlink_callback *cb);
 unsigned int lana_rust_rx(struct sk_buff *skb, void *port, u8 *mac, u16 proto,
 			  bool shared, unsigned long cpu_offset);	/* rx_handler_result_t */
 void lana_rust_port_link_changed(void *port);
-void lana_rust_ppe_run(struct sk_buff *skb, u64 entry);
-void lana_rust_ppe_drop(struct sk_buff *skb, u32 reason);
-int lana_rust_sock_bind(struct sock *sk, const char *name, void **link);
+void lana_rust_ppe_run(struct sk_buff *skb, u64 entry, const void *space);
+void lana_rust_ppe_drop(struct sk_buff *skb, const void *space, u32 reason);
+int lana_rust_sock_bind(struct sock *sk, struct net *net, const char *name, void **link);
 void lana_rust_sock_unbind(void *link);
 int lana_rust_sock_send(void *link, struct sk_buff *skb);
-void lana_rust_config_changed(void);
+void lana_rust_port_gone(void *port);
+void lana_rust_net_exit(struct net *net);
 
 /* Rust -> C: params.c */
 extern unsigned int lana_param_max_hops, lana_param_max_copies;
@@ -47,9 +48,9 @@ void lana_runtime_set(bool on);
 bool lana_runtime_on(void);
 u64 lana_now_ns(void);
 void lana_set_max_hops(unsigned int n);
-struct sk_buff *lana_event_new(u8 cmd, size_t size, void **hdr);
-void lana_event_send(struct sk_buff *msg, void *hdr);
-void lana_event_lost(void);
+struct sk_buff *lana_event_new(struct net *net, u8 cmd, size_t size, void **hdr);
+void lana_event_send(struct net *net, struct sk_buff *msg, void *hdr);
+void lana_event_lost(struct net *net);
 unsigned int lana_max_blocks(void);
 
 /* defer.c */
@@ -64,6 +65,8 @@ void lana_genl_unregister(void);
 void lana_extack_msg(struct netlink_ext_ack *extack, const char *msg);
 struct sk_buff *lana_reply_new(struct genl_info *info, u8 cmd, void **hdr);
 int lana_reply_send(struct sk_buff *msg, void *hdr, struct genl_info *info);
+struct net *lana_genl_info_net(struct genl_info *info);
+struct net *lana_dump_net(struct netlink_callback *cb);
 void *lana_dump_put(struct sk_buff *skb, struct netlink_callback *cb, u8 cmd, u32 generation);
 struct nlattr *lana_nla_nest_start(struct sk_buff *skb, int type);
 void lana_nla_nest_end(struct sk_buff *skb, struct nlattr *nest);
@@ -83,8 +86,6 @@ unsigned int lana_skb_headlen(const struct sk_buff *skb);
 /* netdev.c */
 struct lana_port *lana_port_new(void *owner);
 void lana_port_free(struct lana_port *port);
-int lana_netns_get(u32 pid, struct net **out);
-void lana_netns_put(struct net *net);
 int lana_port_match(struct lana_port *port, const char *ifname, struct net *net);
 int lana_port_attach(struct lana_port *port, const char *ifname, struct net *net);
 void lana_port_detach(struct lana_port *port);
@@ -94,11 +95,13 @@ int lana_port_xmit(struct lana_port *port, struct sk_buff *skb, u16 proto, const
 void lana_skb_push_mac(struct sk_buff *skb);
 int lana_netdev_notifier_register(void);
 void lana_netdev_notifier_unregister(void);
+int lana_pernet_register(void);
+void lana_pernet_unregister(void);
 
 /* mechanism.c */
 extern unsigned int lana_param_ppe_mode;
 const char *lana_ppe_mode_name(void);
-void lana_ppe_enqueue(struct sk_buff *skb, u64 entry);
+void lana_ppe_enqueue(struct sk_buff *skb, u64 entry, const void *space);
 void lana_ppe_flush_dev(struct net_device *dev);
 int lana_ppe_start(void);
 void lana_ppe_stop(void);

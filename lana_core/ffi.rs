@@ -49,12 +49,17 @@ extern "C" {
     pub(crate) fn lana_now_ns() -> u64;
     pub(crate) fn lana_set_max_hops(n: c_uint);
     pub(crate) fn lana_event_new(
+        net: *mut bindings::net,
         cmd: u8,
         size: usize,
         hdr: *mut *mut c_void,
     ) -> *mut bindings::sk_buff;
-    pub(crate) fn lana_event_send(msg: *mut bindings::sk_buff, hdr: *mut c_void);
-    pub(crate) fn lana_event_lost();
+    pub(crate) fn lana_event_send(
+        net: *mut bindings::net,
+        msg: *mut bindings::sk_buff,
+        hdr: *mut c_void,
+    );
+    pub(crate) fn lana_event_lost(net: *mut bindings::net);
     pub(crate) fn lana_max_blocks() -> c_uint;
 
     // defer.c
@@ -77,6 +82,8 @@ extern "C" {
         hdr: *mut c_void,
         info: *mut bindings::genl_info,
     ) -> c_int;
+    pub(crate) fn lana_genl_info_net(info: *mut bindings::genl_info) -> *mut bindings::net;
+    pub(crate) fn lana_dump_net(cb: *mut bindings::netlink_callback) -> *mut bindings::net;
     pub(crate) fn lana_dump_put(
         skb: *mut bindings::sk_buff,
         cb: *mut bindings::netlink_callback,
@@ -108,8 +115,6 @@ extern "C" {
     // netdev.c
     pub(crate) fn lana_port_new(owner: *mut c_void) -> *mut LanaPortC;
     pub(crate) fn lana_port_free(port: *mut LanaPortC);
-    pub(crate) fn lana_netns_get(pid: u32, out: *mut *mut bindings::net) -> c_int;
-    pub(crate) fn lana_netns_put(net: *mut bindings::net);
     pub(crate) fn lana_port_match(
         port: *mut LanaPortC,
         ifname: *const c_char,
@@ -132,12 +137,14 @@ extern "C" {
     pub(crate) fn lana_skb_push_mac(skb: *mut bindings::sk_buff);
     pub(crate) fn lana_netdev_notifier_register() -> c_int;
     pub(crate) fn lana_netdev_notifier_unregister();
+    pub(crate) fn lana_pernet_register() -> c_int;
+    pub(crate) fn lana_pernet_unregister();
 
     // mechanism.c
     /// `ppe_mode`, fixed once the module is loaded.
     pub(crate) static lana_param_ppe_mode: c_uint;
     pub(crate) fn lana_ppe_mode_name() -> *const c_char;
-    pub(crate) fn lana_ppe_enqueue(skb: *mut bindings::sk_buff, entry: u64);
+    pub(crate) fn lana_ppe_enqueue(skb: *mut bindings::sk_buff, entry: u64, space: *const c_void);
     pub(crate) fn lana_ppe_start() -> c_int;
     pub(crate) fn lana_ppe_stop();
 

@@ -1,28 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
-//! The generation: a number that changes with everything a dump or `fbctl stats` shows (a
-//! command's change, an engine setting, a type coming or going, a socket binding, a device
-//! detaching its block). Dumps that span
-//! several messages compare it, so userspace learns when an answer mixes two states
-//! (NLM_F_DUMP_INTR) and reads it again.
+//! The type registry's generation: it changes when a block type comes or goes, and dumps of
+//! the types that span several messages compare it (NLM_F_DUMP_INTR). Each namespace's graph
+//! has a generation of its own ([`crate::space::Space`]).
 
-use core::sync::atomic::{AtomicU32, Ordering};
+use crate::space::Generation;
 
-static GENERATION: AtomicU32 = AtomicU32::new(1);
+static TYPES: Generation = Generation::new();
 
 /// The generation now (never 0).
 pub(crate) fn current() -> u32 {
-    GENERATION.load(Ordering::Acquire)
+    TYPES.current()
 }
 
-/// Something a dump shows changed.
+/// A type came or went.
 pub(crate) fn changed() {
-    let _ = GENERATION.fetch_update(Ordering::AcqRel, Ordering::Acquire, |g| {
-        Some(g.wrapping_add(1).max(1))
-    });
-}
-
-/// Called from C when a device going away detached its eth block.
-#[no_mangle]
-pub(crate) extern "C" fn lana_rust_config_changed() {
-    changed();
+    TYPES.changed();
 }

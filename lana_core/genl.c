@@ -7,6 +7,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 #include <linux/module.h>
 #include <net/genetlink.h>
+#include <net/sock.h>
 
 #include "ffi.h"
 #include "lana_uapi.h"
@@ -36,7 +37,12 @@ static int lana_nl_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 	return lana_rust_dumpit(genl_dumpit_info(cb)->op.cmd, skb, cb);
 }
 
-#define LANA_ADMIN_OP(c) { .cmd = (c), .doit = lana_nl_doit, .flags = GENL_ADMIN_PERM }
+/*
+ * A change to a namespace's graph takes CAP_NET_ADMIN in the user namespace that owns the
+ * network namespace (root in a container manages its own graph and nothing else); the
+ * engine's settings are the machine's and take CAP_NET_ADMIN in the initial one.
+ */
+#define LANA_ADMIN_OP(c) { .cmd = (c), .doit = lana_nl_doit, .flags = GENL_UNS_ADMIN_PERM }
 
 static const struct genl_ops lana_ops[] = {
 	LANA_ADMIN_OP(LANA_CMD_ADD),
@@ -46,7 +52,7 @@ static const struct genl_ops lana_ops[] = {
 	LANA_ADMIN_OP(LANA_CMD_UNBIND),
 	LANA_ADMIN_OP(LANA_CMD_REPLACE),
 	LANA_ADMIN_OP(LANA_CMD_FLUSH),
-	LANA_ADMIN_OP(LANA_CMD_ENGINE),
+	{ .cmd = LANA_CMD_ENGINE, .doit = lana_nl_doit, .flags = GENL_ADMIN_PERM },
 	/* Reading needs no privilege, as with `ip link show`. */
 	{ .cmd = LANA_CMD_GET, .doit = lana_nl_doit, .dumpit = lana_nl_dumpit },
 	{ .cmd = LANA_CMD_TYPES, .dumpit = lana_nl_dumpit },
@@ -66,7 +72,8 @@ static struct genl_family lana_family __ro_after_init = {
 	.maxattr	= LANA_A_MAX,
 	.policy		= lana_policy,
 	/* resv_start_op = 0: strict validation for every command. */
-	.netnsok	= false,
+	/* Every command acts on the caller's namespace's graph. */
+	.netnsok	= true,
 	/* LANA serialises its commands with its own mutex: do not hold genl_mutex (and with it
 	 * every other generic netlink family) while a command runs. */
 	.parallel_ops	= true,
@@ -130,6 +137,18 @@ void *lana_dump_put(struct sk_buff *skb, struct netlink_callback *cb, u8 cmd, u3
 	return hdr;
 }
 
+/* The namespace of the request's sender (genl_info_net is a static inline). */
+struct net *lana_genl_info_net(struct genl_info *info)
+{
+	return genl_info_net(info);
+}
+
+/* The namespace of a dump's requester. */
+struct net *lana_dump_net(struct netlink_callback *cb)
+{
+	return sock_net(cb->skb->sk);
+}
+
 struct nlattr *lana_nla_nest_start(struct sk_buff *skb, int type)
 {
 	return nla_nest_start(skb, type);
@@ -140,14 +159,14 @@ void lana_nla_nest_end(struct sk_buff *skb, struct nlattr *nest)
 	nla_nest_end(skb, nest);
 }
 
-/* A change event of command @cmd for the config group, with room for @size bytes of
+/* A change event of command @cmd for namespace @net's config group, with room for @size bytes of
  * attributes; NULL when nobody listens (or out of memory: listeners then learn that they
  * lost one, ENOBUFS on their sockets). */
-struct sk_buff *lana_event_new(u8 cmd, size_t size, void **hdr)
+struct sk_buff *lana_event_new(struct net *net, u8 cmd, size_t size, void **hdr)
 {
 	struct sk_buff *msg;
 
-	if (!genl_has_listeners(&lana_family, &init_net, 0))
+	if (!genl_has_listeners(&lana_family, net, 0))
 		return NULL;
 	msg = genlmsg_new(max_t(size_t, size, NLMSG_GOODSIZE), GFP_KERNEL);
 	if (!msg)
@@ -157,18 +176,18 @@ struct sk_buff *lana_event_new(u8 cmd, size_t size, void **hdr)
 		return msg;
 	nlmsg_free(msg);
 lost:
-	lana_event_lost();
+	lana_event_lost(net);
 	return NULL;
 }
 
-void lana_event_send(struct sk_buff *msg, void *hdr)
+void lana_event_send(struct net *net, struct sk_buff *msg, void *hdr)
 {
 	genlmsg_end(msg, hdr);
-	genlmsg_multicast(&lana_family, msg, 0, 0, GFP_KERNEL);
+	genlmsg_multicast_netns(&lana_family, net, msg, 0, 0, GFP_KERNEL);
 }
 
 /* An event could not be built: tell the listeners they missed one. */
-void lana_event_lost(void)
+void lana_event_lost(struct net *net)
 {
-	genl_set_err(&lana_family, &init_net, 0, 0, -ENOBUFS);
+	genl_set_err(&lana_family, net, 0, 0, -ENOBUFS);
 }

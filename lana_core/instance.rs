@@ -7,6 +7,7 @@ use crate::name::Name;
 use crate::notifier::EventChain;
 use crate::percpu::PerCpuCounters;
 use crate::runtime::BlockRuntime;
+use crate::space::Space;
 use crate::types::{DynBlock, FbType};
 
 /// A live block.
@@ -19,5 +20,7 @@ pub(crate) struct Instance {
     /// Calls into the block and their time, while the runtime view is on.
     pub(crate) runtime: BlockRuntime,
     pub(crate) chain: EventChain,
+    /// The namespace's space the block belongs to.
+    pub(crate) space: kernel::sync::Arc<Space>,
     pub(crate) fb: kernel::alloc::KBox<dyn DynBlock>,
 }

@@ -5,7 +5,8 @@
 //! - [`block`]: what a functional block is (the [`Block`] trait FB modules implement);
 //!   [`types`]: the block types FB modules register ([`Registration`], [`fb_module!`]);
 //! - `config` and `commands`: the blocks and their bindings, changed by commands under one
-//!   mutex; `instance`: a block with its identity and counts;
+//!   mutex; `instance`: a block with its identity and counts; `space`: a network
+//!   namespace's graph (its names, accounting and generation; gone with the namespace);
 //! - `graph`: the immutable snapshot of the configuration the packet processing engine
 //!   (`engine`) walks, published with one RCU pointer swap, with no lock and no atomic per
 //!   hop; `fate`: how every packet ends; `mechanism`: where the engine runs;
@@ -47,6 +48,7 @@ pub mod props;
 pub mod rcu;
 mod runtime;
 mod socket;
+mod space;
 pub mod types;
 pub mod uapi;
 
@@ -83,6 +85,7 @@ module! {
 /// drop in declaration order): commands stop first, the deferred drops finish last.
 struct LanaCore {
     _netlink: netlink::Family,
+    _namespaces: space::PernetOps,
     _blocks: commands::Blocks,
     _socket_type: Registration,
     _sockets: socket::Family,
@@ -103,8 +106,10 @@ impl kernel::Module for LanaCore {
         let netdev = netdev::Notifier::register()?;
         let sockets = socket::Family::register()?;
         let socket_type = Registration::new::<socket::SocketBlock>()?;
+        let namespaces = space::PernetOps::register()?;
         let core = LanaCore {
             _netlink: netlink::Family::register()?,
+            _namespaces: namespaces,
             _blocks: blocks,
             _socket_type: socket_type,
             _sockets: sockets,

@@ -87,6 +87,7 @@ static enum cpuhp_state lana_ppe_dead_state;
 /* The entry block travels in the skb's control buffer, which is ours once consumed. */
 struct lana_ppe_cb {
 	u64 entry;
+	const void *space;	/* the namespace's space, alive while the frame is queued */
 };
 
 const char *lana_ppe_mode_name(void)
@@ -95,23 +96,31 @@ const char *lana_ppe_mode_name(void)
 }
 
 /* rx path, softirq on this CPU: hand @skb (ours, counted as entered) to this CPU's thread. */
-void lana_ppe_enqueue(struct sk_buff *skb, u64 entry)
+void lana_ppe_enqueue(struct sk_buff *skb, u64 entry, const void *space)
 {
 	struct sk_buff_head *q = this_cpu_ptr(&lana_ppe_queue);
 	struct task_struct *t;
 	unsigned int len;
 
 	if (skb_queue_len_lockless(q) >= ppe_queue_len) {
-		lana_rust_ppe_drop(skb, LANA_DROP_QUEUE_FULL);
+		lana_rust_ppe_drop(skb, space, LANA_DROP_QUEUE_FULL);
 		return;
 	}
 	((struct lana_ppe_cb *)skb->cb)->entry = entry;
+	((struct lana_ppe_cb *)skb->cb)->space = space;
 	skb_queue_tail(q, skb);
 	len = skb_queue_len_lockless(q);
 	/* thread-batch: a running thread finds the packet when it looks again */
 	t = __this_cpu_read(lana_ppe_thread);
 	if (t && (lana_param_ppe_mode != PPE_THREAD_BATCH || len == 1))
 		wake_up_process(t);
+}
+
+static void lana_ppe_run_one(struct sk_buff *skb)
+{
+	const struct lana_ppe_cb *cb = (const struct lana_ppe_cb *)skb->cb;
+
+	lana_rust_ppe_run(skb, cb->entry, cb->space);
 }
 
 static int lana_ppe_should_run(unsigned int cpu)
@@ -129,7 +138,7 @@ static void lana_ppe_thread_fn(unsigned int cpu)
 
 	local_bh_disable();
 	while (n-- && (skb = skb_dequeue(q)))
-		lana_rust_ppe_run(skb, ((struct lana_ppe_cb *)skb->cb)->entry);
+		lana_ppe_run_one(skb);
 	local_bh_enable();
 	cond_resched();
 }
@@ -158,9 +167,10 @@ static void lana_ppe_run_list(struct sk_buff_head *list, bool drop)
 	lockdep_assert_in_softirq();
 	while ((skb = __skb_dequeue(list))) {
 		if (drop)
-			lana_rust_ppe_drop(skb, LANA_DROP_FLUSHED);
+			lana_rust_ppe_drop(skb, ((struct lana_ppe_cb *)skb->cb)->space,
+					   LANA_DROP_FLUSHED);
 		else
-			lana_rust_ppe_run(skb, ((struct lana_ppe_cb *)skb->cb)->entry);
+			lana_ppe_run_one(skb);
 	}
 }
 
@@ -193,7 +203,8 @@ static int lana_ppe_cpu_dead(unsigned int cpu)
 }
 
 /*
- * @dev is being unregistered and its rx_handler is gone (no new frames): drop the frames of
+ * @dev lost its port (unregistered, or its eth block let go) and its rx_handler is gone (no
+ * new frames): drop the frames of
  * @dev still queued. Frames a thread dequeued already run with bottom halves off, an RCU
  * read-side section, so the synchronize_net() after the flush waits for them.
  */

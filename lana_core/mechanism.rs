@@ -8,6 +8,7 @@
 use crate::block::Entry;
 use crate::ffi;
 use crate::packet::Packet;
+use crate::space::Space;
 use kernel::prelude::*;
 
 /// Whether the engine runs inline in the receive softirq (`ppe_mode=0`).
@@ -25,10 +26,15 @@ pub(crate) fn name() -> &'static str {
 }
 
 /// Queue `pkt` (counted as entered already) for this CPU's engine thread. Softirq.
-pub(crate) fn enqueue(pkt: Packet, entry: Entry) {
+///
+/// The queue keeps a pointer to `sp` without a reference: the frame's port flushes its
+/// queued frames when it detaches (`lana_port_release`), before its block, which holds the
+/// space, can be dropped.
+pub(crate) fn enqueue(pkt: Packet, entry: Entry, sp: &Space) {
+    let space: *const Space = sp;
     // SAFETY: hands our unshared skb to this CPU's queue, which owns it now (and counts it
     // through `lana_rust_ppe_drop` if the queue is full).
-    unsafe { ffi::lana_ppe_enqueue(pkt.into_raw(), entry.pack()) };
+    unsafe { ffi::lana_ppe_enqueue(pkt.into_raw(), entry.pack(), space.cast()) };
 }
 
 /// The engine threads, while the mechanism has them; stopping them (drop) drops and counts

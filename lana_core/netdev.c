@@ -74,24 +74,6 @@ void lana_port_free(struct lana_port *port)
 	kfree(port);
 }
 
-/* The namespace of process @pid (0: the initial one), referenced in *@out: release it with
- * lana_netns_put. -ESRCH if there is no such process. */
-int lana_netns_get(u32 pid, struct net **out)
-{
-	struct net *net = pid ? get_net_ns_by_pid(pid) : get_net(&init_net);
-
-	if (IS_ERR(net))
-		return PTR_ERR(net);
-	*out = net;
-	return 0;
-}
-
-void lana_netns_put(struct net *net)
-{
-	put_net(net);
-}
-
-/* eth blocks speak Ethernet: frames start with a 14-byte header with 6-byte addresses. */
 static bool lana_is_ethernet(const struct net_device *dev)
 {
 	return dev->type == ARPHRD_ETHER && dev->hard_header_len == ETH_HLEN &&
@@ -159,6 +141,10 @@ static void lana_port_release(struct lana_port *port)
 	ASSERT_RTNL();
 	netdev_rx_handler_unregister(dev);	/* waits for running handlers (synchronize_net) */
 	WRITE_ONCE(port->dev, NULL);
+	/* Frames of this device waiting for an engine thread go too (as flush_backlog does
+	 * for the kernel's own backlog): dropped and counted. Queued frames point to the
+	 * port's namespace space, which the port's block keeps alive: none may outlive it. */
+	lana_ppe_flush_dev(dev);
 	dev_put(dev);
 }
 
@@ -266,10 +252,7 @@ static int lana_netdev_event(struct notifier_block *nb, unsigned long event, voi
 	case NETDEV_UNREGISTER:
 		pr_info("%s is going away: detaching its eth block\n", dev->name);
 		lana_port_release(port);
-		/* Frames of this device waiting for an engine thread go too (as flush_backlog
-		 * does for the kernel's own backlog): dropped and counted. */
-		lana_ppe_flush_dev(dev);
-		lana_rust_config_changed();
+		lana_rust_port_gone(port->owner);
 		fallthrough;
 	case NETDEV_UP:
 	case NETDEV_DOWN:
@@ -294,4 +277,28 @@ int lana_netdev_notifier_register(void)
 void lana_netdev_notifier_unregister(void)
 {
 	unregister_netdevice_notifier(&lana_netdev_nb);
+}
+
+/*
+ * A namespace going away takes its graph with it. Its exit runs after the namespace's
+ * devices are gone (device pernet operations exit before subsystems) and once no socket
+ * is left in it.
+ */
+static void __net_exit lana_net_exit(struct net *net)
+{
+	lana_rust_net_exit(net);
+}
+
+static struct pernet_operations lana_net_ops = {
+	.exit = lana_net_exit,
+};
+
+int lana_pernet_register(void)
+{
+	return register_pernet_subsys(&lana_net_ops);
+}
+
+void lana_pernet_unregister(void)
+{
+	unregister_pernet_subsys(&lana_net_ops);
 }

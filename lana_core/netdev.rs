@@ -11,7 +11,7 @@
 //! a frame sees the old settings or the new ones, never a mix, and a port is never attached
 //! before its settings are in place.
 
-use crate::block::Entry;
+use crate::block::{Entry, NewInstance};
 use crate::config;
 use crate::engine;
 use crate::fate::{Consumed, DropReason, Fate};
@@ -19,10 +19,11 @@ use crate::ffi::{self, LanaPortC};
 use crate::packet::Packet;
 use crate::percpu::{CpuOffset, PacketContext, PerCpu};
 use crate::rcu::RcuBox;
+use crate::space::Space;
 use core::ptr::NonNull;
 use kernel::bindings;
 use kernel::prelude::*;
-use kernel::sync::rcu;
+use kernel::sync::{rcu, Arc};
 
 /// `rx_handler_result_t` values (checked by a static_assert in `netdev.c`).
 const RX_HANDLER_CONSUMED: c_uint = 0;
@@ -62,33 +63,6 @@ pub struct PortConfig {
     pub peer: Option<Mac>,
 }
 
-/// A reference on a network namespace.
-///
-/// # Invariants
-///
-/// `net` is a namespace this object holds a reference on (from `lana_netns_get`).
-struct NetRef {
-    net: *mut bindings::net,
-}
-
-impl NetRef {
-    /// The namespace of process `pid` (0: the initial one); `ESRCH` if there is none.
-    fn of_pid(pid: u32) -> Result<Self> {
-        let mut net = core::ptr::null_mut();
-        // SAFETY: `net` is a valid out pointer; on success it holds a reference we own.
-        kernel::error::to_result(unsafe { ffi::lana_netns_get(pid, &mut net) })?;
-        // INVARIANT: lana_netns_get succeeded and took a reference.
-        Ok(Self { net })
-    }
-}
-
-impl Drop for NetRef {
-    fn drop(&mut self) {
-        // SAFETY: paired with the reference taken in `of_pid`.
-        unsafe { ffi::lana_netns_put(self.net) };
-    }
-}
-
 /// How [`Port::configure`] went.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Attached {
@@ -109,6 +83,8 @@ pub struct Port {
     c: NonNull<LanaPortC>,
     /// The block frames enter the engine at.
     entry: Entry,
+    /// Its namespace's space: the device is looked up there, frames are counted there.
+    space: Arc<Space>,
     /// Read by the rx path under RCU; replaced whole by [`Port::configure`].
     config: RcuBox<PortConfig>,
     /// Frames passed on to the Linux stack because they were not claimed.
@@ -124,8 +100,9 @@ unsafe impl Send for Port {}
 unsafe impl Sync for Port {}
 
 impl Port {
-    /// A detached port whose frames will enter the engine at `entry`.
-    pub fn new(entry: Entry) -> Result<Pin<KBox<Port>>> {
+    /// A detached port of block `inst`, whose frames will enter the engine at that block.
+    pub fn new(inst: &NewInstance<'_>) -> Result<Pin<KBox<Port>>> {
+        let (entry, space) = (inst.entry, inst.space.clone());
         let passed = PerCpu::new()?;
         let config = RcuBox::new();
         config.replace(Some(KBox::new(PortConfig::default(), GFP_KERNEL)?));
@@ -133,6 +110,7 @@ impl Port {
             pin_init!(Port {
                 c: NonNull::dangling(),
                 entry,
+                space,
                 config,
                 passed,
                 _pin: core::marker::PhantomPinned,
@@ -160,15 +138,15 @@ impl Port {
         self.config.get(&guard).copied().unwrap_or_default()
     }
 
-    /// Apply `new` settings and, with `dev = Some((ifname, netns_pid))`, attach to that device
-    /// (in the network namespace of process `netns_pid`, 0 for the initial one), all in one
-    /// step: frames see the old settings or the new ones, and nothing changes if it fails.
-    /// `EBUSY` if the port is attached to another device or the device has an rx_handler
-    /// already (a bridge, a bond, another eth block), `ENODEV` if there is no such device,
-    /// `EOPNOTSUPP` if it is not an Ethernet device, `ESRCH` if there is no such process.
-    pub fn configure(&self, new: PortConfig, dev: Option<(&str, u32)>) -> Result<Option<Attached>> {
+    /// Apply `new` settings and, with `dev = Some(ifname)`, attach to that device of the
+    /// block's own network namespace, all in one step: frames see the old settings or the
+    /// new ones, and nothing changes if it fails. `EBUSY` if the port is attached to another
+    /// device or the device has an rx_handler already (a bridge, a bond, another eth block),
+    /// `ENODEV` if the namespace has no such device, `EOPNOTSUPP` if it is not an Ethernet
+    /// device. Called by the block's `set` (under the configuration mutex).
+    pub fn configure(&self, new: PortConfig, dev: Option<&str>) -> Result<Option<Attached>> {
         let cfg = KBox::new(new, GFP_KERNEL)?;
-        let Some((ifname, netns_pid)) = dev else {
+        let Some(ifname) = dev else {
             self.config.replace(Some(cfg));
             return Ok(None);
         };
@@ -177,12 +155,16 @@ impl Port {
             return Err(EINVAL);
         }
         buf[..ifname.len()].copy_from_slice(ifname.as_bytes());
-        // One namespace for the check and the attach (a pid can be reused in between).
-        let net = NetRef::of_pid(netns_pid)?;
-        // SAFETY: `c` is valid; `buf` is NUL-terminated; `net` is referenced. The port's
+        // The block's namespace: alive while the block is in the configuration, which its
+        // pernet exit empties under the configuration mutex our caller holds.
+        let net = self.space.net();
+        if net.is_null() {
+            return Err(ENODEV); // a private (test) configuration has no devices
+        }
+        // SAFETY: `c` is valid; `buf` is NUL-terminated; `net` is alive (above). The port's
         // attachment changes only under the configuration mutex (held by our caller) or when
         // the device goes away.
-        let r = unsafe { ffi::lana_port_match(self.c(), buf.as_ptr().cast(), net.net) };
+        let r = unsafe { ffi::lana_port_match(self.c(), buf.as_ptr().cast(), net) };
         match r {
             // Attached to this very device (namespace and ifindex): only the settings change.
             1 => {
@@ -197,8 +179,8 @@ impl Port {
         let old = KBox::new(self.config(), GFP_KERNEL)?;
         self.config.replace(Some(cfg));
         // SAFETY: `c` is valid and its owner (we) outlives the attachment (detached in
-        // drop); `buf` is NUL-terminated; `net` is referenced.
-        let r = unsafe { ffi::lana_port_attach(self.c(), buf.as_ptr().cast(), net.net) };
+        // drop); `buf` is NUL-terminated; `net` is alive (above).
+        let r = unsafe { ffi::lana_port_attach(self.c(), buf.as_ptr().cast(), net) };
         if r < 0 {
             self.config.replace(Some(old));
             return Err(Error::from_errno(r));
@@ -340,7 +322,7 @@ pub(crate) unsafe extern "C" fn lana_rust_rx(
         pkt
     };
     // blocks see frames from the Ethernet header on
-    engine::receive_from_link(&ctx, pkt, port.entry);
+    engine::receive_from_link(&ctx, pkt, port.entry, &port.space);
     RX_HANDLER_CONSUMED
 }
 
@@ -363,6 +345,19 @@ pub(crate) unsafe extern "C" fn lana_rust_port_link_changed(owner: *mut c_void) 
         .filter(|n| n.inst.id == port.entry.id)
     {
         n.inst.chain.link_event(up, mtu);
-        crate::netlink::announce_link(n.inst.name.as_str(), link.is_some(), up, mtu);
+        crate::netlink::announce_link(&port.space, n.inst.name.as_str(), link.is_some(), up, mtu);
     }
+}
+
+/// The port's device went away and the port let go of it (`netdev.c`'s notifier, under
+/// rtnl): what `fbctl list` shows changed.
+///
+/// # Safety
+///
+/// `owner` is a live [`Port`].
+#[no_mangle]
+pub(crate) unsafe extern "C" fn lana_rust_port_gone(owner: *mut c_void) {
+    // SAFETY: `owner` is a live Port (function docs).
+    let port = unsafe { &*owner.cast::<Port>() };
+    port.space.generation.changed();
 }

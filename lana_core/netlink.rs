@@ -4,12 +4,16 @@
 //! The family, its ops and its strict attribute policies are static C data in `genl.c`;
 //! every op lands in [`lana_rust_doit`] or [`lana_rust_dumpit`]. Attributes arrive validated
 //! by the policy (types, lengths, NUL-terminated strings); the checks here are about
-//! meaning. Changing commands carry `GENL_ADMIN_PERM` (CAP_NET_ADMIN), checked by genetlink.
+//! meaning.
+//!
+//! The family is netns-aware: every command acts on the graph of the caller's network
+//! namespace ([`Space`]). Changing commands carry `GENL_UNS_ADMIN_PERM` (CAP_NET_ADMIN in
+//! the user namespace owning that network namespace), the engine's settings, which are the
+//! machine's, `GENL_ADMIN_PERM`; genetlink checks both. Reads need no privilege.
 
 use crate::binding;
 use crate::commands::{self, MAX_PROPS};
 use crate::config::{self, Config};
-use crate::engine;
 use crate::ffi;
 use crate::generation;
 use crate::mechanism;
@@ -18,11 +22,13 @@ use crate::nlmsg::{DumpPart, Event, Reply, Writer};
 use crate::params;
 use crate::props::PropSink;
 use crate::runtime;
+use crate::space::Space;
 use crate::types;
 use crate::uapi::*;
 use core::fmt::{self, Write};
 use kernel::bindings;
 use kernel::prelude::*;
+use kernel::sync::Arc;
 
 /// The family, registered while the core is loaded.
 pub(crate) struct Family(());
@@ -137,6 +143,12 @@ impl Request {
         unsafe { ffi::lana_extack_msg((*self.info).extack, bytes.as_ptr().cast()) };
     }
 
+    /// The namespace of the request's sender (alive while the request is handled).
+    fn net(&self) -> *mut bindings::net {
+        // SAFETY: `info` is the running op's (type invariant).
+        unsafe { ffi::lana_genl_info_net(self.info) }
+    }
+
     /// A reply to this request.
     fn reply(&self, cmd: u8) -> CmdResult<Reply> {
         // SAFETY: `info` is the running op's (type invariant) and outlives the reply, which
@@ -174,9 +186,13 @@ fn doit(cmd: u8, req: &Request) -> CmdResult {
     }
     let mut cfg = config::lock();
     let cfg: &mut Config = &mut cfg;
+    if cmd == LANA_CMD_ENGINE {
+        return engine_settings(cfg, req);
+    }
+    let sp = &cfg.space_for(req.net())?;
     let expect = req.u32(LANA_A_EXPECT_GEN);
     if let Some(want) = expect {
-        let now = generation::current();
+        let now = sp.generation.current();
         if want != now {
             fail!(
                 ESTALE,
@@ -189,34 +205,37 @@ fn doit(cmd: u8, req: &Request) -> CmdResult {
     let name = || req.string(LANA_A_NAME, "name");
     let peer = || req.string(LANA_A_PEER, "peer");
     let done = match cmd {
-        LANA_CMD_ADD => commands::add(cfg, name()?, req.string(LANA_A_TYPE, "type")?),
-        LANA_CMD_RM => commands::rm(cfg, name()?),
-        LANA_CMD_SET => commands::set(cfg, name()?, &req.props()?),
-        LANA_CMD_BIND => binding::bind(cfg, name()?, peer()?),
-        LANA_CMD_UNBIND => binding::unbind(cfg, name()?, peer()?),
-        LANA_CMD_REPLACE => {
-            binding::replace(cfg, name()?, peer()?, req.flags() & LANA_F_DROP_STATE != 0)
-        }
-        LANA_CMD_FLUSH => commands::flush(cfg),
-        LANA_CMD_ENGINE => engine_settings(cfg, req),
+        LANA_CMD_ADD => commands::add(cfg, sp, name()?, req.string(LANA_A_TYPE, "type")?),
+        LANA_CMD_RM => commands::rm(cfg, sp, name()?),
+        LANA_CMD_SET => commands::set(cfg, sp, name()?, &req.props()?),
+        LANA_CMD_BIND => binding::bind(cfg, sp, name()?, peer()?),
+        LANA_CMD_UNBIND => binding::unbind(cfg, sp, name()?, peer()?),
+        LANA_CMD_REPLACE => binding::replace(
+            cfg,
+            sp,
+            name()?,
+            peer()?,
+            req.flags() & LANA_F_DROP_STATE != 0,
+        ),
+        LANA_CMD_FLUSH => commands::flush(cfg, sp),
         _ => fail!(EOPNOTSUPP, "unknown command {}", cmd),
     };
     if done.is_ok() {
         // still under the configuration lock: listeners see changes in the order they took
         // effect
-        announce(cmd, req, cfg);
+        announce(cmd, req, cfg, sp);
         if expect.is_some() {
             // the generation this change made, for the next change of a chain
-            let _ = reply_generation(req, cmd); // applied either way; fbctl says if it lacks one
+            let _ = reply_generation(req, cmd, sp); // applied either way; fbctl says if it lacks one
         }
     }
     done
 }
 
-/// Reply with the configuration's generation (after a change made with `LANA_A_EXPECT_GEN`).
-fn reply_generation(req: &Request, cmd: u8) -> CmdResult {
+/// Reply with the graph's generation (after a change made with `LANA_A_EXPECT_GEN`).
+fn reply_generation(req: &Request, cmd: u8, sp: &Space) -> CmdResult {
     let mut r = req.reply(cmd)?;
-    if let Err(e) = r.writer().put_u32(LANA_A_GENERATION, generation::current()) {
+    if let Err(e) = r.writer().put_u32(LANA_A_GENERATION, sp.generation.current()) {
         fail!(e, "reply does not fit a netlink message");
     }
     Ok(r.send()?)
@@ -224,7 +243,7 @@ fn reply_generation(req: &Request, cmd: u8) -> CmdResult {
 
 /// Tell the `config` multicast group about the change `req` made: its command, its own
 /// attributes (copied as sent), the new block's id for an add, and the new generation.
-fn announce(cmd: u8, req: &Request, cfg: &Config) {
+fn announce(cmd: u8, req: &Request, cfg: &Config, sp: &Arc<Space>) {
     // what each command takes (a request may carry more, which the command ignored)
     let takes: &[u16] = match cmd {
         LANA_CMD_ADD => &[LANA_A_NAME, LANA_A_TYPE],
@@ -241,7 +260,7 @@ fn announce(cmd: u8, req: &Request, cfg: &Config) {
         .map(|&ty| req.attr(ty).len() + 8)
         .sum::<usize>()
         + 64;
-    let Some(mut ev) = Event::new(cmd, size) else {
+    let Some(mut ev) = Event::new(sp, cmd, size) else {
         return; // nobody listens
     };
     let w = ev.writer();
@@ -258,22 +277,23 @@ fn announce(cmd: u8, req: &Request, cfg: &Config) {
             let id = req
                 .string(LANA_A_NAME, "name")
                 .ok()
-                .and_then(|n| cfg.find(n))
+                .and_then(|n| cfg.find(sp, n))
                 .and_then(|slot| cfg.node(slot))
                 .map(|n| n.inst.id);
             if let Some(id) = id {
                 w.put_u32(LANA_A_ID, id)?;
             }
         }
-        w.put_u32(LANA_A_GENERATION, generation::current())
+        w.put_u32(LANA_A_GENERATION, sp.generation.current())
     })();
     if filled.is_ok() {
         ev.send();
     } // else dropped: freed, and the listeners learn they lost an event
 }
 
-/// `fbctl engine`: change the engine's settings (all checked by the policy first). With the
-/// configuration lock held, so concurrent changes apply in order.
+/// `fbctl engine`: change the engine's settings, the machine's (all checked by the policy
+/// first; CAP_NET_ADMIN in the initial user namespace). With the configuration lock held, so
+/// concurrent changes apply in order.
 fn engine_settings(cfg: &mut Config, req: &Request) -> CmdResult {
     let hops = req.u32(LANA_A_ENGINE_MAX_HOPS);
     let rt = req.u32(LANA_A_ENGINE_RUNTIME);
@@ -286,15 +306,21 @@ fn engine_settings(cfg: &mut Config, req: &Request) -> CmdResult {
     if let Some(on) = rt {
         runtime::switch(cfg, on != 0);
     }
-    // `fbctl stats` shows the settings: a new generation, as for any change
-    cfg.changed();
+    // `fbctl stats` shows the settings in every namespace: a new generation for each, and
+    // an event for the sender's (the settings are not any one namespace's news)
+    for sp in cfg.spaces()?.iter() {
+        cfg.changed(sp);
+    }
+    if let Ok(sp) = cfg.space_for(req.net()) {
+        announce(LANA_CMD_ENGINE, req, cfg, &sp);
+    }
     Ok(())
 }
 
 /// Tell the `config` group that eth block `name`'s device changed state (`attached` false:
 /// it went away and the block let go of it). Called under the configuration lock.
-pub(crate) fn announce_link(name: &str, attached: bool, up: bool, mtu: u32) {
-    let Some(mut ev) = Event::new(LANA_CMD_LINK, 128) else {
+pub(crate) fn announce_link(sp: &Space, name: &str, attached: bool, up: bool, mtu: u32) {
+    let Some(mut ev) = Event::new(sp, LANA_CMD_LINK, 128) else {
         return;
     };
     let w = ev.writer();
@@ -303,7 +329,7 @@ pub(crate) fn announce_link(name: &str, attached: bool, up: bool, mtu: u32) {
         w.put_u32(LANA_A_ATTACHED, u32::from(attached))?;
         w.put_u32(LANA_A_LINK_UP, u32::from(up))?;
         w.put_u32(LANA_A_MTU, mtu)?;
-        w.put_u32(LANA_A_GENERATION, generation::current())
+        w.put_u32(LANA_A_GENERATION, sp.generation.current())
     })();
     if filled.is_ok() {
         ev.send();
@@ -361,13 +387,13 @@ fn fill_instance(w: &mut Writer, cfg: &Config, slot: u32) -> Result {
     })
 }
 
-/// Describe type `ty`.
-fn fill_type(w: &mut Writer, cfg: &Config, ty: &types::FbType) -> Result {
+/// Describe type `ty` (instances: those in space `sp`).
+fn fill_type(w: &mut Writer, cfg: &Config, sp: Option<&Space>, ty: &types::FbType) -> Result {
     w.put_str(LANA_A_TYPE, ty.name)?;
     w.put_str(LANA_A_DESC, ty.description)?;
     w.put_u32(LANA_A_MAX_INGRESS, ty.max_ingress)?;
     w.put_u32(LANA_A_MAX_EGRESS, ty.max_egress)?;
-    w.put_u32(LANA_A_INSTANCES, cfg.instances_of(ty))?;
+    w.put_u32(LANA_A_INSTANCES, sp.map_or(0, |sp| cfg.instances_of(sp, ty)))?;
     w.nest(LANA_A_KEYS, |w| {
         for k in ty.keys {
             let mut s = MsgBuf::<PROP_LEN>::new();
@@ -381,7 +407,7 @@ fn fill_type(w: &mut Writer, cfg: &Config, ty: &types::FbType) -> Result {
 fn reply_get(req: &Request) -> CmdResult {
     let name = req.string(LANA_A_NAME, "name")?;
     let cfg = config::lock();
-    let Some(slot) = cfg.find(name) else {
+    let Some(slot) = cfg.space_of(req.net()).and_then(|sp| cfg.find(&sp, name)) else {
         fail!(ENOENT, "no functional block named '{}'", name);
     };
     let mut r = req.reply(LANA_CMD_GET)?;
@@ -391,9 +417,14 @@ fn reply_get(req: &Request) -> CmdResult {
     Ok(r.send()?)
 }
 
+/// `fbctl stats`: the caller's namespace's accounting.
 fn reply_stats(req: &Request) -> CmdResult {
-    let f = engine::with(|e| e.totals()).unwrap_or_default();
-    let blocks = config::lock().len() as u32;
+    let sp = config::lock().space_of(req.net());
+    let f = sp.as_ref().map(|sp| sp.totals()).unwrap_or_default();
+    let blocks = sp
+        .as_ref()
+        .map_or(0, |sp| sp.blocks.load(core::sync::atomic::Ordering::Relaxed));
+    let generation = sp.as_ref().map_or(1, |sp| sp.generation.current());
     let mut r = req.reply(LANA_CMD_STATS)?;
     let w = r.writer();
     let filled = (|| {
@@ -412,7 +443,7 @@ fn reply_stats(req: &Request) -> CmdResult {
         w.put_u32(LANA_A_ENGINE_MAX_HOPS, params::max_hops())?;
         w.put_u32(LANA_A_ENGINE_MAX_BLOCKS, params::max_blocks())?;
         w.put_u32(LANA_A_ENGINE_BLOCKS, blocks)?;
-        w.put_u32(LANA_A_GENERATION, generation::current())?;
+        w.put_u32(LANA_A_GENERATION, generation)?;
         w.put_u32(LANA_A_ENGINE_RUNTIME, u32::from(runtime::is_on()))?;
         w.put_str(LANA_A_ENGINE_MODE, mechanism::name())
     })();
@@ -440,7 +471,12 @@ pub(crate) unsafe extern "C" fn lana_rust_dumpit(
     let args = unsafe { &mut (*cb).__bindgen_anon_1.args };
     let start = args[0].max(0) as usize;
     let cfg = config::lock();
-    let generation = generation::current();
+    // SAFETY: `cb` is the valid callback of this dump.
+    let sp = cfg.space_of(unsafe { ffi::lana_dump_net(cb) });
+    let generation = match cmd {
+        LANA_CMD_GET => sp.as_ref().map_or(1, |sp| sp.generation.current()),
+        _ => generation::current(),
+    };
     let types = types::lock();
     let total = match cmd {
         LANA_CMD_GET => cfg.slot_count(),
@@ -450,7 +486,12 @@ pub(crate) unsafe extern "C" fn lana_rust_dumpit(
     let mut i = start;
     let mut first = true;
     while i < total {
-        if cmd == LANA_CMD_GET && cfg.node(i as u32).is_none() {
+        if cmd == LANA_CMD_GET
+            && sp
+                .as_ref()
+                .and_then(|sp| cfg.node_in(sp, i as u32))
+                .is_none()
+        {
             i += 1;
             continue;
         }
@@ -461,7 +502,7 @@ pub(crate) unsafe extern "C" fn lana_rust_dumpit(
         let r = if cmd == LANA_CMD_GET {
             fill_instance(part.writer(), &cfg, i as u32)
         } else {
-            fill_type(part.writer(), &cfg, types[i].ty)
+            fill_type(part.writer(), &cfg, sp.as_deref(), types[i].ty)
         };
         if r.is_err() {
             // `part` is cancelled as it drops

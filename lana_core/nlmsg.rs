@@ -4,6 +4,7 @@
 //! and the [`Writer`] both put attributes with.
 
 use crate::ffi;
+use crate::space::Space;
 use crate::uapi::LANA_A_PAD;
 use kernel::bindings;
 use kernel::prelude::*;
@@ -143,23 +144,33 @@ impl Drop for Reply {
 ///
 /// # Invariants
 ///
-/// `w.skb` is an event message from `lana_event_new` we own, `hdr` its genetlink header.
+/// `w.skb` is an event message from `lana_event_new` we own, `hdr` its genetlink header;
+/// `net` the namespace whose listeners get it, alive while the event is (it is made and sent
+/// under the configuration mutex, while the namespace's space is in the configuration).
 pub(crate) struct Event {
     w: Writer,
     hdr: *mut c_void,
+    net: *mut bindings::net,
 }
 
 impl Event {
-    /// An event of command `cmd` with room for `size` bytes of attributes, or `None` when
-    /// nobody listens.
-    pub(crate) fn new(cmd: u8, size: usize) -> Option<Self> {
+    /// An event of command `cmd` for the listeners in space `sp`'s namespace, with room for
+    /// `size` bytes of attributes, or `None` when nobody listens there (or `sp` is a private
+    /// test space). Under the configuration mutex.
+    pub(crate) fn new(sp: &Space, cmd: u8, size: usize) -> Option<Self> {
+        let net = sp.net();
+        if net.is_null() {
+            return None;
+        }
         let mut hdr = core::ptr::null_mut();
-        // SAFETY: `hdr` is written on success; process context (GFP_KERNEL).
-        let skb = unsafe { ffi::lana_event_new(cmd, size, &mut hdr) };
-        // INVARIANT: a fresh event message we own.
+        // SAFETY: `hdr` is written on success; process context (GFP_KERNEL); `net` is alive
+        // while its space is in the configuration, whose mutex our caller holds.
+        let skb = unsafe { ffi::lana_event_new(net, cmd, size, &mut hdr) };
+        // INVARIANT: a fresh event message we own, for a live namespace.
         (!skb.is_null()).then(|| Self {
             w: Writer { skb },
             hdr,
+            net,
         })
     }
 
@@ -172,7 +183,7 @@ impl Event {
     pub(crate) fn send(self) {
         let this = core::mem::ManuallyDrop::new(self);
         // SAFETY: an event we own with its header (invariant); the multicast consumes it.
-        unsafe { ffi::lana_event_send(this.w.skb, this.hdr) };
+        unsafe { ffi::lana_event_send(this.net, this.w.skb, this.hdr) };
     }
 }
 
@@ -181,7 +192,7 @@ impl Drop for Event {
         // SAFETY: an event we own that was not sent (invariant).
         unsafe {
             bindings::nlmsg_free(self.w.skb);
-            ffi::lana_event_lost();
+            ffi::lana_event_lost(self.net);
         }
     }
 }

@@ -91,7 +91,7 @@ static int lana_sock_bind(struct socket *sock, struct sockaddr_unsized *uaddr, i
 		err = -EINVAL;		/* bound already, as for other families */
 		goto out;
 	}
-	err = lana_rust_sock_bind(sk, name, &link);
+	err = lana_rust_sock_bind(sk, sock_net(sk), name, &link);
 	if (!err)
 		lana_sk(sk)->link = link;
 out:
@@ -178,8 +178,6 @@ static int lana_sock_create(struct net *net, struct socket *sock, int protocol, 
 {
 	struct sock *sk;
 
-	if (!net_eq(net, &init_net))
-		return -EAFNOSUPPORT;
 	/* Raw link traffic, as AF_PACKET: CAP_NET_RAW in the namespace's owning user namespace. */
 	if (!ns_capable(net->user_ns, CAP_NET_RAW))
 		return -EPERM;

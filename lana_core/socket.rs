@@ -22,10 +22,10 @@ use crate::config;
 use crate::engine;
 use crate::fate::{Consumed, DropReason, Fate};
 use crate::ffi;
-use crate::generation;
 use crate::packet::Packet;
 use crate::percpu::{PacketContext, PerCpuCounters};
 use crate::props::PropSink;
+use crate::space::Space;
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
 use kernel::bindings;
 use kernel::prelude::*;
@@ -38,6 +38,8 @@ pub(crate) struct SockLink {
     sk: AtomicPtr<bindings::sock>,
     /// Where the socket's messages enter the graph.
     entry: Entry,
+    /// The block's namespace's space (where the messages are counted).
+    space: Arc<Space>,
     /// Whether the last link event along the block's path said the device is up.
     path_up: AtomicBool,
     /// The MTU that event reported (0: no event yet).
@@ -87,6 +89,7 @@ impl Block for SocketBlock {
         let link = SockLink {
             sk: AtomicPtr::new(core::ptr::null_mut()),
             entry: inst.entry,
+            space: inst.space.clone(),
             path_up: AtomicBool::new(true),
             path_mtu: AtomicU32::new(0),
         };
@@ -168,16 +171,17 @@ impl Block for SocketBlock {
     }
 }
 
-/// bind(2): attach socket `sk` to the socket block `name`; on success `*link` holds a
-/// reference for the socket.
+/// bind(2): attach socket `sk` of namespace `net` to the socket block `name` of the same
+/// namespace; on success `*link` holds a reference for the socket.
 ///
 /// # Safety
 ///
-/// `sk` is the binding socket (locked by the caller), `name` a NUL-terminated string, `link`
-/// a valid out pointer.
+/// `sk` is the binding socket (locked by the caller), `net` its namespace, `name` a
+/// NUL-terminated string, `link` a valid out pointer.
 #[no_mangle]
 pub(crate) unsafe extern "C" fn lana_rust_sock_bind(
     sk: *mut bindings::sock,
+    net: *mut bindings::net,
     name: *const c_char,
     link: *mut *mut c_void,
 ) -> c_int {
@@ -187,7 +191,10 @@ pub(crate) unsafe extern "C" fn lana_rust_sock_bind(
         return EINVAL.to_errno();
     };
     let cfg = config::lock();
-    let Some(node) = cfg.find(name).and_then(|s| cfg.node(s)) else {
+    let Some(sp) = cfg.space_of(net) else {
+        return EADDRNOTAVAIL.to_errno();
+    };
+    let Some(node) = cfg.find(&sp, name).and_then(|s| cfg.node(s)) else {
         return EADDRNOTAVAIL.to_errno();
     };
     let Some(block) = node.inst.fb.as_any().downcast_ref::<SocketBlock>() else {
@@ -206,7 +213,7 @@ pub(crate) unsafe extern "C" fn lana_rust_sock_bind(
     {
         return EADDRINUSE.to_errno();
     }
-    generation::changed();
+    sp.generation.changed();
     let raw = Arc::into_raw(block.link.clone());
     // SAFETY: `link` is a valid out pointer (function docs).
     unsafe { *link = raw.cast_mut().cast() };
@@ -223,7 +230,7 @@ pub(crate) unsafe extern "C" fn lana_rust_sock_unbind(link: *mut c_void) {
     // SAFETY: see the function docs.
     let link = unsafe { Arc::from_raw(link.cast::<SockLink>().cast_const()) };
     link.sk.store(core::ptr::null_mut(), Ordering::Release);
-    generation::changed();
+    link.space.generation.changed();
 }
 
 /// sendmsg(2): run the engine on the message from the socket's block, egress. Consumes
@@ -253,7 +260,7 @@ pub(crate) unsafe extern "C" fn lana_rust_sock_send(
     if mtu != 0 && pkt.len() > mtu {
         return EMSGSIZE.to_errno();
     }
-    match engine::send(pkt, link.entry, Direction::Egress) {
+    match engine::send(pkt, link.entry, &link.space, Direction::Egress) {
         Ok(()) => 0,
         Err(e) => e.to_errno(),
     }
