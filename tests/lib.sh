@@ -62,8 +62,15 @@ unload_all() {
 		# Unbind everything, then remove every instance (fbctl's own flush does both).
 		fbctl flush || { fail "fbctl flush"; return 1; }
 	fi
+	# A namespace that went away takes its graph down asynchronously (the kernel dismantles
+	# namespaces in a workqueue): block modules may stay busy a moment; wait up to 5 s.
 	for m in $(awk '$1 ~ /^(fb_|lana_)/ && $1 != "lana_core" {print $1}' /proc/modules); do
-		rmmod "$m" || { fail "rmmod $m"; return 1; }
+		n=0
+		until rmmod "$m" 2>/tmp/rmmod.err; do
+			n=$((n + 1))
+			[ $n -lt 50 ] || { cat /tmp/rmmod.err >&2; fail "rmmod $m"; return 1; }
+			sleep 0.1
+		done
 	done
 	# Closed AF_LANA sockets are freed after an RCU grace period (SOCK_RCU_FREE) and keep
 	# the module referenced until then: retry for up to 5 seconds, as modprobe -r users do.

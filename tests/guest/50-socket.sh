@@ -2,36 +2,38 @@
 # Applications on LANA: AF_LANA sockets bound to socket blocks, two stacks joined by a veth
 # pair: A: socket sa <-> counter ca <-> eth ea (a0), B: socket sb <-> counter cb <-> eth eb (b0).
 
-# two_stacks [ns]: with "ns", a0 lives in namespace hostA and b0 in hostB (two hosts joined
-# by a veth pair; the eth blocks look their devices up there with netns=)
+# two_stacks [ns]: with "ns", the two stacks are two hosts: A's blocks and a0 live in
+# network namespace hostA, B's in hostB, each graph configured from inside its namespace
+# ($ON_A / $ON_B run a command there; empty without "ns").
 two_stacks() {
 	load lana_core fb_eth fb_counter || return 1
 	ip link add a0 type veth peer name b0 || return 1
 	[ -e /sys/class/net/b0 ] || ip link set veth0 name b0
-	local amac bmac nsa=0 nsb=0
+	local amac bmac
 	amac=$(cat /sys/class/net/a0/address)
 	bmac=$(cat /sys/class/net/b0/address)
+	ON_A="" ON_B=""
 	if [ "${1:-}" = ns ]; then
 		new_ns hostA
 		new_ns hostB
-		nsa=$(cat /tmp/ns.hostA)
-		nsb=$(cat /tmp/ns.hostB)
-		ip link set a0 netns $nsa && ip link set b0 netns $nsb || return 1
-		in_ns hostA ip link set a0 up && in_ns hostB ip link set b0 up
-	else
-		ip link set a0 up && ip link set b0 up
+		ip link set a0 netns "$(cat /tmp/ns.hostA)" || return 1
+		ip link set b0 netns "$(cat /tmp/ns.hostB)" || return 1
+		ON_A="in_ns hostA" ON_B="in_ns hostB"
 	fi
-	fbctl -b /dev/stdin <<-CMDS || return 1
+	$ON_A ip link set a0 up && $ON_B ip link set b0 up || return 1
+	$ON_A fbctl -b /dev/stdin <<-CMDS || return 1
 	add sa socket
 	add ca counter
 	add ea eth
-	set ea dev=a0 netns=$nsa ethertype=0x88b5 peer=$bmac
+	set ea dev=a0 ethertype=0x88b5 peer=$bmac
 	bind ea ca
 	bind ca sa
+	CMDS
+	$ON_B fbctl -b /dev/stdin <<-CMDS || return 1
 	add sb socket
 	add cb counter
 	add eb eth
-	set eb dev=b0 netns=$nsb ethertype=0x88b5 peer=$amac
+	set eb dev=b0 ethertype=0x88b5 peer=$amac
 	bind eb cb
 	bind cb sb
 	CMDS
@@ -49,7 +51,7 @@ no_stacks() {
 recv_start() {
 	local block=$1 name=$2
 	shift 2
-	lana-nc recv "$block" "$@" >/tmp/recv.$name 2>&1 &
+	${RECV_IN:-} lana-nc recv "$block" "$@" >/tmp/recv.$name 2>&1 &
 	echo $! >/tmp/recv.$name.pid
 	for i in $(seq 50); do grep -q ready /tmp/recv.$name && return 0; sleep 0.1; done
 	cat /tmp/recv.$name >&2
@@ -67,29 +69,42 @@ recv_wait() {
 
 test_messages_both_ways_intact_in_order() {
 	two_stacks ns || return 1
-	eq "$(fbctl -j show ea | jq -r .props.netns)" "$(cat /tmp/ns.hostA)" "ea looked a0 up in hostA"
+	# each host's graph lives in its namespace: the initial one sees neither
+	eq "$(fbctl -j list | jq length)" 0 "the initial namespace's graph is empty"
+	eq "$($ON_A fbctl -j list | jq -c '[.[].name] | sort')" '["ca","ea","sa"]' "hostA sees its own blocks only"
+	eq "$($ON_A fbctl -j show ea | jq -r .props.dev)" a0 "ea attached to a0 of hostA"
 	N=2000
+	RECV_IN=$ON_B
 	recv_start sb b --count $N --check || return 1
-	check lana-nc send sa --count $N --size 200 --interval-us 100
+	check $ON_A lana-nc send sa --count $N --size 200 --interval-us 100
 	recv_wait b || fail "A->B: $res"
 	info "A->B: $res"
-	eq "$(fbctl -j show ca | jq -r .props.packets)" $N "ca counted the messages going out"
-	eq "$(fbctl -j show cb | jq -r .props.packets)" $N "cb counted them coming in"
+	eq "$($ON_A fbctl -j show ca | jq -r .props.packets)" $N "ca counted the messages going out"
+	eq "$($ON_B fbctl -j show cb | jq -r .props.packets)" $N "cb counted them coming in"
+	RECV_IN=$ON_A
 	recv_start sa a --count $N --check --nonblock || return 1
-	check lana-nc send sb --count $N --size 1000 --interval-us 100
+	check $ON_B lana-nc send sb --count $N --size 1000 --interval-us 100
 	recv_wait a || fail "B->A (non-blocking, poll): $res"
 	info "B->A: $res"
+	# each namespace's engine counted its own packets: A sent N and received N, so did B
+	eq "$($ON_A fbctl -j stats | jq -c '[.entered, .delivered, .transmitted]')" "[$((2 * N)),$N,$N]" "hostA's accounting"
+	eq "$($ON_B fbctl -j stats | jq -c '[.entered, .delivered, .transmitted]')" "[$((2 * N)),$N,$N]" "hostB's accounting"
+	eq "$(fbctl -j stats | jq -r .entered)" 0 "nothing counted in the initial namespace"
 	# stdin mode: lines arrive as messages
+	RECV_IN=$ON_B
 	recv_start sb s --timeout 2 || return 1
-	eq "$(fbctl -j show sb | jq -r .props.socket)" bound "show reports the bound socket"
-	printf 'hello\nlana\n' | lana-nc send sa
+	RECV_IN=""
+	eq "$($ON_B fbctl -j show sb | jq -r .props.socket)" bound "show reports the bound socket"
+	printf 'hello\nlana\n' | $ON_A lana-nc send sa
 	wait "$(cat /tmp/recv.s.pid)"
 	grep -qx hello /tmp/recv.s && grep -qx lana /tmp/recv.s || fail "stdin lines did not arrive: $(cat /tmp/recv.s)"
-	# host B goes away: its namespace takes b0 (and the veth pair) with it, eb detaches
+	# a socket binds to blocks of its own namespace only
+	expect_err 1 EADDRNOTAVAIL "no block" lana-nc send sa --count 1 || return 1
+	# host B goes away: its namespace takes b0 (and the veth pair) and its graph with it
 	del_ns hostB
-	for i in $(seq 50); do [ "$(fbctl -j show eb | jq -r .props.dev)" = detached ] && break; sleep 0.1; done
-	eq "$(fbctl -j show eb | jq -r .props.dev)" detached "eb detached when host B's namespace went away"
-	eq "$(fbctl -j show ea | jq -r .props.dev)" detached "ea detached with the veth pair"
+	for i in $(seq 50); do [ "$($ON_A fbctl -j show ea | jq -r .props.dev)" = detached ] && break; sleep 0.1; done
+	eq "$($ON_A fbctl -j show ea | jq -r .props.dev)" detached "ea detached with the veth pair"
+	eq "$($ON_A fbctl -j list | jq length)" 3 "hostA's graph stays"
 	no_stacks
 }
 

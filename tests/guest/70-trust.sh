@@ -160,7 +160,7 @@ test_bind_in_front_of_tee_diamonds_is_not_a_cycle() {
 	eq "$(fbctl -j show t$((layers + 1)) | jq -r '.ingress | length')" 0 "the refused bind left nothing"
 }
 
-test_netns_is_applied_or_refused() {
+test_eth_attaches_in_its_own_namespace() {
 	load lana_core fb_eth || return 1
 	ip link add a0 type dummy || return 1
 	new_ns other
@@ -168,16 +168,24 @@ test_netns_is_applied_or_refused() {
 	in_ns twin ip link add a0 type dummy || return 1
 	check fbctl add ea eth
 	check fbctl set ea dev=a0
-	expect_err 1 ENODEV "no such network device" fbctl set ea dev=a0 netns="$(cat /tmp/ns.other)" || return 1
-	expect_err 1 EBUSY "attached to another device" fbctl set ea dev=a0 netns="$(cat /tmp/ns.twin)" || return 1
-	eq "$(fbctl -j show ea | jq -r .props.netns)" 0 "refusals left the namespace as it was"
-	eq "$(fbctl -j show ea | jq -r .props.dev)" a0 "and the device"
-	# the same device, named with a process of its own namespace: accepted, nothing moves
-	check fbctl set ea dev=a0 netns=$$
-	eq "$(fbctl -j show ea | jq -r .props.netns)" $$ "netns of the same device"
+	# netns= is gone: a block attaches to devices of the namespace it was added in
+	expect_err 1 EINVAL "no key 'netns'" fbctl set ea dev=a0 netns="$(cat /tmp/ns.twin)" || return 1
+	eq "$(fbctl -j show ea | jq -r .props.dev)" a0 "the refusal left the attachment as it was"
+	# twin's a0 is twin's: a block of the same name there takes it, as its own
+	check in_ns twin fbctl add ea eth
+	check in_ns twin fbctl set ea dev=a0
+	eq "$(in_ns twin fbctl -j show ea | jq -r .props.dev)" a0 "twin's ea holds twin's a0"
+	eq "$(fbctl -j show ea | jq -r .props.dev)" a0 "ours still holds ours"
+	expect_err 1 ENODEV "no such network device in this network namespace" in_ns other fbctl -b /dev/stdin <<-'CMDS' || return 1
+	add e eth
+	set e dev=a0
+	CMDS
+	# a device moved to another namespace leaves its block, as if deleted
+	ip link set a0 netns "$(cat /tmp/ns.other)" || return 1
+	for i in $(seq 50); do [ "$(fbctl -j show ea | jq -r .props.dev)" = detached ] && break; sleep 0.1; done
+	eq "$(fbctl -j show ea | jq -r .props.dev)" detached "ea let go of a0 when it moved"
 	del_ns other
 	del_ns twin
-	ip link del a0
 }
 
 test_eth_attaches_only_to_ethernet_devices() {

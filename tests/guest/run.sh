@@ -56,6 +56,10 @@ while read -r f t; do
 	if grep -q '^lana_core ' /proc/modules && ! (check_balance "after the test, the engine is") >>/tmp/case.log 2>&1; then
 		[ $rc = 0 ] && rc=1
 	fi
+	# Namespaces a failed test left behind would keep their graphs (and the block modules).
+	for ns in /tmp/ns.*; do
+		[ -f "$ns" ] && (del_ns "${ns#/tmp/ns.}")
+	done
 	# Every test leaves the machine clean: no instances, no LANA modules.
 	if ! (unload_all) >>/tmp/case.log 2>&1; then
 		[ $rc = 0 ] && rc=1
