@@ -102,6 +102,8 @@ pub(crate) struct Config {
     live: bool,
     /// A private configuration's block types (the global one uses the type registry).
     pub(crate) private_types: KVec<&'static crate::types::FbType>,
+    /// The open transaction, if any: changes are journalled, not published (`txn.rs`).
+    pub(crate) txn: Option<crate::txn::Journal>,
 }
 
 kernel::sync::global_lock! {
@@ -120,6 +122,11 @@ pub(crate) fn init() {
 /// Lock the configuration.
 pub(crate) fn lock() -> ConfigGuard {
     CONFIG.lock()
+}
+
+/// Lock the configuration if it is free.
+pub(crate) fn try_lock() -> Option<ConfigGuard> {
+    CONFIG.try_lock()
 }
 
 /// A block that left the configuration: it lets go of its device or socket now, and is
@@ -153,6 +160,7 @@ impl Config {
             count: 0,
             live,
             private_types: KVec::new(),
+            txn: None,
         }
     }
 
@@ -191,7 +199,7 @@ impl Config {
     /// Publish the graph this configuration describes; nothing for a private configuration,
     /// which no packet can see. On error (out of memory) nothing changed.
     pub(crate) fn publish(&self) -> Result {
-        if self.live {
+        if self.live && self.txn.is_none() {
             let g = self.build()?;
             self.install(g);
         }
@@ -235,7 +243,22 @@ impl Config {
 
     /// Count a change in `sp` (dumps and `--expect-gen` compare the generation).
     pub(crate) fn changed(&self, sp: &Space) {
-        sp.generation.changed();
+        // a transaction counts as one change, at its commit
+        if self.txn.is_none() {
+            sp.generation.changed();
+        }
+    }
+
+    /// The open transaction's journal, with room made for one more change; `None` outside
+    /// a transaction.
+    pub(crate) fn journal(&mut self) -> Result<Option<&mut crate::txn::Journal>> {
+        match self.txn.as_mut() {
+            Some(j) => {
+                j.reserve()?;
+                Ok(Some(j))
+            }
+            None => Ok(None),
+        }
     }
 
     /// An id no block has: the next one, checked against those in use once ids wrapped.
@@ -340,14 +363,14 @@ impl Config {
 
     /// Take every block of space `sp` out, handing each to `each` (flush, a namespace going
     /// away). `self.free` must have room for them all.
-    pub(crate) fn drain(&mut self, sp: &Space, mut each: impl FnMut(Node)) {
+    pub(crate) fn drain(&mut self, sp: &Space, mut each: impl FnMut(u32, Node)) {
         for i in 0..self.slots.len() {
             if self.node_in(sp, i as u32).is_none() {
                 continue;
             }
             if let Some(n) = self.take(i as u32) {
                 let _ = self.free.push_within_capacity(i as u32);
-                each(n);
+                each(i as u32, n);
             }
         }
     }

@@ -210,6 +210,11 @@ pub(crate) fn send(pkt: Packet, entry: Entry, sp: &Space, dir: Direction) -> Res
     let Some((g, hop)) = e.graph.read(&ctx).and_then(|g| Some((g, g.entry(entry)?))) else {
         return Err(ENOTCONN);
     };
+    // (a socket outliving its block must not enter at a block of another namespace that
+    // took its slot and, ids having wrapped, its id)
+    if hop.inst().space.key != sp.key {
+        return Err(ENOTCONN);
+    }
     sp.entered(ctx.cpu, pkt.len());
     run(
         sp,

@@ -27,7 +27,7 @@ int lana_rust_doit(u8 cmd, struct genl_info *info);
 int lana_rust_dumpit(u8 cmd, struct sk_buff *skb, struct netlink_callback *cb);
 unsigned int lana_rust_rx(struct sk_buff *skb, void *port, u8 *mac, u16 proto,
 			  bool shared, unsigned long cpu_offset);	/* rx_handler_result_t */
-void lana_rust_port_link_changed(void *port);
+bool lana_rust_port_link_changed(void *port);
 void lana_rust_ppe_run(struct sk_buff *skb, u64 entry, const void *space);
 void lana_rust_ppe_drop(struct sk_buff *skb, const void *space, u32 reason);
 int lana_rust_sock_bind(struct sock *sk, struct net *net, const char *name, void **link);
@@ -66,6 +66,7 @@ void lana_extack_msg(struct netlink_ext_ack *extack, const char *msg);
 struct sk_buff *lana_reply_new(struct genl_info *info, u8 cmd, void **hdr);
 int lana_reply_send(struct sk_buff *msg, void *hdr, struct genl_info *info);
 struct net *lana_genl_info_net(struct genl_info *info);
+int lana_batch_parse(const struct nlattr *nla, struct nlattr **tb);
 struct net *lana_dump_net(struct netlink_callback *cb);
 void *lana_dump_put(struct sk_buff *skb, struct netlink_callback *cb, u8 cmd, u32 generation);
 struct nlattr *lana_nla_nest_start(struct sk_buff *skb, int type);
@@ -86,7 +87,7 @@ unsigned int lana_skb_headlen(const struct sk_buff *skb);
 /* netdev.c */
 struct lana_port *lana_port_new(void *owner);
 void lana_port_free(struct lana_port *port);
-int lana_port_match(struct lana_port *port, const char *ifname, struct net *net);
+int lana_port_match(struct lana_port *port, const char *ifname, struct net *net, void **other);
 int lana_port_attach(struct lana_port *port, const char *ifname, struct net *net);
 void lana_port_detach(struct lana_port *port);
 void lana_port_ifname(struct lana_port *port, char *buf, size_t len);

@@ -25,7 +25,7 @@
  */
 struct lana_port {
 	struct net_device *dev;
-	struct work_struct link_work;
+	struct delayed_work link_work;
 	void *owner;
 };
 
@@ -49,11 +49,17 @@ static rx_handler_result_t lana_rx_tramp(struct sk_buff **pskb)
 						 (unsigned long)&lana_cpu_anchor);
 }
 
+/*
+ * The Rust side takes the configuration mutex without waiting: a command holding it may be
+ * waiting for a port to be freed (deferred block drops), and freeing a port waits for this
+ * work (cancel_delayed_work_sync). When the mutex is busy, the work tries again a jiffy later.
+ */
 static void lana_port_link_work(struct work_struct *work)
 {
-	struct lana_port *port = container_of(work, struct lana_port, link_work);
+	struct lana_port *port = container_of(to_delayed_work(work), struct lana_port, link_work);
 
-	lana_rust_port_link_changed(port->owner);
+	if (!lana_rust_port_link_changed(port->owner))
+		schedule_delayed_work(&port->link_work, 1);
 }
 
 struct lana_port *lana_port_new(void *owner)
@@ -62,7 +68,7 @@ struct lana_port *lana_port_new(void *owner)
 
 	if (!port)
 		return NULL;
-	INIT_WORK(&port->link_work, lana_port_link_work);
+	INIT_DELAYED_WORK(&port->link_work, lana_port_link_work);
 	port->owner = owner;
 	return port;
 }
@@ -70,7 +76,7 @@ struct lana_port *lana_port_new(void *owner)
 /* The port must be detached: no rx_handler and no notifier can reach it any more. */
 void lana_port_free(struct lana_port *port)
 {
-	cancel_work_sync(&port->link_work);
+	cancel_delayed_work_sync(&port->link_work);
 	kfree(port);
 }
 
@@ -82,10 +88,11 @@ static bool lana_is_ethernet(const struct net_device *dev)
 
 /*
  * Whether @port is attached to device @ifname of @net: 1 yes (same namespace and ifindex),
- * 0 the port is detached and the device exists, -EBUSY attached to another device, -ENODEV
- * no such device, -EOPNOTSUPP not an Ethernet device.
+ * 0 the port is detached and the device exists and is free, 2 another port holds the
+ * device (its owner in *@other), -EBUSY attached to another device or the device has
+ * another rx_handler, -ENODEV no such device, -EOPNOTSUPP not an Ethernet device.
  */
-int lana_port_match(struct lana_port *port, const char *ifname, struct net *net)
+int lana_port_match(struct lana_port *port, const char *ifname, struct net *net, void **other)
 {
 	struct net_device *dev;
 	int ret;
@@ -98,8 +105,15 @@ int lana_port_match(struct lana_port *port, const char *ifname, struct net *net)
 		ret = 1;
 	else if (port->dev)
 		ret = -EBUSY;
-	else
-		ret = lana_is_ethernet(dev) ? 0 : -EOPNOTSUPP;
+	else if (!lana_is_ethernet(dev))
+		ret = -EOPNOTSUPP;
+	else if (rcu_access_pointer(dev->rx_handler) == lana_rx_tramp) {
+		struct lana_port *holder = rtnl_dereference(dev->rx_handler_data);
+
+		*other = holder->owner;
+		ret = 2;
+	} else
+		ret = netdev_is_rx_handler_busy(dev) ? -EBUSY : 0;
 	rtnl_unlock();
 	return ret;
 }
@@ -258,7 +272,7 @@ static int lana_netdev_event(struct notifier_block *nb, unsigned long event, voi
 	case NETDEV_DOWN:
 	case NETDEV_CHANGE:
 	case NETDEV_CHANGEMTU:
-		schedule_work(&port->link_work);
+		schedule_delayed_work(&port->link_work, 0);
 		return NOTIFY_OK;
 	default:
 		return NOTIFY_DONE;

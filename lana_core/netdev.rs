@@ -161,11 +161,14 @@ impl Port {
         if net.is_null() {
             return Err(ENODEV); // a private (test) configuration has no devices
         }
-        // SAFETY: `c` is valid; `buf` is NUL-terminated; `net` is alive (above). The port's
-        // attachment changes only under the configuration mutex (held by our caller) or when
-        // the device goes away.
-        let r = unsafe { ffi::lana_port_match(self.c(), buf.as_ptr().cast(), net) };
+        let mut other = core::ptr::null_mut();
+        // SAFETY: `c` is valid; `buf` is NUL-terminated; `net` is alive (above); `other` a
+        // valid out pointer. The port's attachment changes only under the configuration
+        // mutex (held by our caller) or when the device goes away.
+        let r = unsafe { ffi::lana_port_match(self.c(), buf.as_ptr().cast(), net, &mut other) };
         match r {
+            // another eth block holds the device
+            2 => return Err(EBUSY),
             // Attached to this very device (namespace and ifindex): only the settings change.
             1 => {
                 self.config.replace(Some(cfg));
@@ -186,6 +189,45 @@ impl Port {
             return Err(Error::from_errno(r));
         }
         Ok(Some(Attached::Now))
+    }
+
+    /// Whether [`Port::configure`] with `dev` would succeed now, changing nothing (a
+    /// transaction's check). The same errors.
+    pub fn check(&self, dev: Option<&str>) -> Result {
+        let Some(ifname) = dev else {
+            return Ok(());
+        };
+        let mut buf = [0u8; 17];
+        if ifname.is_empty() || ifname.len() >= buf.len() {
+            return Err(EINVAL);
+        }
+        buf[..ifname.len()].copy_from_slice(ifname.as_bytes());
+        let net = self.space.net();
+        if net.is_null() {
+            return Err(ENODEV);
+        }
+        let mut other = core::ptr::null_mut::<c_void>();
+        // SAFETY: as in `configure`: `c` is valid, `buf` NUL-terminated, `net` alive,
+        // `other` a valid out pointer.
+        let r = unsafe { ffi::lana_port_match(self.c(), buf.as_ptr().cast(), net, &mut other) };
+        if r == 2 {
+            // Held by another eth block: free by the commit if the transaction removes it
+            // (it lets go before the settings apply).
+            // SAFETY: `other` is the owner of a port that held the device under rtnl just now:
+            // its block is in the configuration or in the open transaction's journal (a
+            // block detaches when it is retired, under the configuration mutex our caller
+            // holds, and is freed only after that), so the Port is alive.
+            let holder = unsafe { &*other.cast::<Port>() };
+            return if crate::txn::is_leaving(holder.entry) {
+                Ok(())
+            } else {
+                Err(EBUSY)
+            };
+        }
+        if r < 0 {
+            return Err(Error::from_errno(r));
+        }
+        Ok(())
     }
 
     /// Detach (waits for running receive handlers). Harmless when detached.
@@ -333,13 +375,19 @@ pub(crate) unsafe extern "C" fn lana_rust_rx(
 /// # Safety
 ///
 /// `owner` is a live [`Port`] (it cancels this work before it is freed).
+///
+/// Returns `false`, having done nothing, when the configuration mutex is busy: the caller
+/// tries again later (waiting for the mutex here could deadlock with a command that waits
+/// for this port to be freed).
 #[no_mangle]
-pub(crate) unsafe extern "C" fn lana_rust_port_link_changed(owner: *mut c_void) {
+pub(crate) unsafe extern "C" fn lana_rust_port_link_changed(owner: *mut c_void) -> bool {
     // SAFETY: `owner` is a live Port (function docs).
     let port = unsafe { &*owner.cast::<Port>() };
+    let Some(cfg) = config::try_lock() else {
+        return false;
+    };
     let link = port.link();
     let (up, mtu) = link.unwrap_or((false, 0));
-    let cfg = config::lock();
     if let Some(n) = cfg
         .node(port.entry.slot)
         .filter(|n| n.inst.id == port.entry.id)
@@ -347,6 +395,7 @@ pub(crate) unsafe extern "C" fn lana_rust_port_link_changed(owner: *mut c_void) 
         n.inst.chain.link_event(up, mtu);
         crate::netlink::announce_link(&port.space, n.inst.name.as_str(), link.is_some(), up, mtu);
     }
+    true
 }
 
 /// The port's device went away and the port let go of it (`netdev.c`'s notifier, under

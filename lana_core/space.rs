@@ -175,7 +175,7 @@ pub(crate) unsafe extern "C" fn lana_rust_net_exit(net: *mut bindings::net) {
         let n = sp.blocks.load(Ordering::Relaxed);
         // A flush fails only for want of memory for the new snapshot, and the namespace
         // cannot stay: wait for memory (a namespace's exit may sleep).
-        while crate::commands::flush(&mut cfg, &sp).is_err() {
+        while n != 0 && crate::commands::flush(&mut cfg, &sp).is_err() {
             kernel::time::delay::fsleep(kernel::time::Delta::from_millis(10));
         }
         cfg.forget_space(&sp);
