@@ -22,7 +22,8 @@ struct Bpf {
 }
 
 impl Bpf {
-    fn set(&self, props: &[(&str, PropValue<'_>)], why: &mut Reason) -> Result {
+    /// Compile the program `props` give; install it if `apply` (else only check it).
+    fn set(&self, props: &[(&str, PropValue<'_>)], why: &mut Reason, apply: bool) -> Result {
         let mut ddd = None;
         let mut label = None;
         for (key, value) in props.iter() {
@@ -50,6 +51,9 @@ impl Bpf {
                 return Err(e);
             }
         };
+        if !apply {
+            return Ok(()); // the compiled program is freed: the kernel took it
+        }
         let text = label.unwrap_or("(bytecode)");
         let mut buf = KVec::with_capacity(text.len(), GFP_KERNEL)?;
         buf.extend_from_slice(text.as_bytes(), GFP_KERNEL)?;
@@ -65,6 +69,7 @@ impl Block for Bpf {
     const NAME: &'static str = "bpf";
     const DESCRIPTION: &'static str =
         "classic BPF filter: accepted packets go on, the others are dropped";
+    const CHECKS_SETTINGS: bool = true;
     const KEYS: &'static [KeyInfo] = &[
         KeyInfo {
             key: "filter",
@@ -93,7 +98,8 @@ impl Block for Bpf {
 
     fn event(&self, event: &Event<'_>, why: &mut Reason) -> Result {
         match event {
-            Event::Set(props) => self.set(props, why),
+            Event::Set(props) => self.set(props, why, true),
+            Event::Check(props) => self.set(props, why, false),
             _ => Ok(()),
         }
     }

@@ -13,6 +13,7 @@ struct Counter {
 impl Block for Counter {
     const NAME: &'static str = "counter";
     const DESCRIPTION: &'static str = "counts packets and bytes (per CPU), passes them on";
+    const CHECKS_SETTINGS: bool = true;
     const KEYS: &'static [KeyInfo] = &[KeyInfo {
         key: "reset",
         kind: Kind::Bool,
@@ -31,14 +32,19 @@ impl Block for Counter {
     }
 
     fn event(&self, event: &Event<'_>, why: &mut Reason) -> Result {
-        if let Event::Set(props) = event {
-            if props
-                .iter()
-                .any(|(key, value)| *key == "reset" && !value.flag())
-            {
-                why.set("reset takes 1 (reset=0 does nothing)");
-                return Err(EINVAL);
-            }
+        let (props, apply) = match event {
+            Event::Set(props) => (props, true),
+            Event::Check(props) => (props, false),
+            _ => return Ok(()),
+        };
+        if props
+            .iter()
+            .any(|(key, value)| *key == "reset" && !value.flag())
+        {
+            why.set("reset takes 1 (reset=0 does nothing)");
+            return Err(EINVAL);
+        }
+        if apply {
             self.counts.reset();
         }
         Ok(())

@@ -19,7 +19,9 @@ struct Eth {
 }
 
 impl Eth {
-    fn set(&self, props: &[(&str, PropValue<'_>)], why: &mut Reason) -> Result {
+    /// Apply `props` if `apply`, else only check that they would apply (the device exists
+    /// in this namespace, is Ethernet, and is free or already ours).
+    fn set(&self, props: &[(&str, PropValue<'_>)], why: &mut Reason, apply: bool) -> Result {
         // Check everything before changing anything; then the port applies the settings
         // and the attachment in one step.
         let mut new = self.port.config();
@@ -57,8 +59,13 @@ impl Eth {
                 return Err(EINVAL);
             }
         }
-        match self.port.configure(new, dev) {
-            Ok(_) => Ok(()),
+        let r = if apply {
+            self.port.configure(new, dev).map(|_| ())
+        } else {
+            self.port.check(dev)
+        };
+        match r {
+            Ok(()) => Ok(()),
             Err(e) => {
                 why.set(if e == ENODEV {
                     "no such network device in this network namespace"
@@ -99,6 +106,7 @@ impl Block for Eth {
     const NAME: &'static str = "eth";
     const DESCRIPTION: &'static str =
         "virtual link: frames from a net device in, egress frames out to it";
+    const CHECKS_SETTINGS: bool = true;
     const KEYS: &'static [KeyInfo] = &[
         KeyInfo {
             key: "dev",
@@ -136,7 +144,8 @@ impl Block for Eth {
 
     fn event(&self, event: &Event<'_>, why: &mut Reason) -> Result {
         match event {
-            Event::Set(props) => self.set(props, why),
+            Event::Set(props) => self.set(props, why, true),
+            Event::Check(props) => self.set(props, why, false),
             Event::ReplaceOut { .. } | Event::ReplaceIn { .. } => {
                 why.set("eth blocks hold a device and cannot be replaced");
                 Err(EOPNOTSUPP)

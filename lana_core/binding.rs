@@ -8,6 +8,7 @@ use crate::config::{retire, Binding, Config, Node};
 use crate::msg::{fail, CmdResult};
 use crate::notifier::Subscription;
 use crate::space::Space;
+use crate::txn::{NameNode, Undo};
 use kernel::prelude::*;
 use kernel::rbtree::RBTreeNode;
 
@@ -17,6 +18,7 @@ pub(crate) fn bind(cfg: &mut Config, sp: &Space, from: &str, to: &str) -> CmdRes
     if f == t {
         fail!(ELOOP, "cannot bind '{}' to itself", from);
     }
+    cfg.journal()?;
     let (fnode, tnode) = (at(cfg, f)?, at(cfg, t)?);
     if fnode.binds(Direction::Ingress, t) {
         fail!(EEXIST, "'{}' is bound to '{}' already", from, to);
@@ -102,12 +104,16 @@ pub(crate) fn bind(cfg: &mut Config, sp: &Space, from: &str, to: &str) -> CmdRes
     }
     fnode.inst.chain.tell(&fev);
     tnode.inst.chain.tell(&tev);
+    if let Some(j) = cfg.txn.as_mut() {
+        j.record(Undo::Bind { f, t });
+    }
     Ok(())
 }
 
 /// `fbctl unbind <from> <to>`.
 pub(crate) fn unbind(cfg: &mut Config, sp: &Space, from: &str, to: &str) -> CmdResult {
     let (f, t) = (lookup(cfg, sp, from)?, lookup(cfg, sp, to)?);
+    cfg.journal()?;
     let (fnode, tnode) = (at(cfg, f)?, at(cfg, t)?);
     let Some(fpos) = fnode.ingress.iter().position(|b| b.slot == t) else {
         fail!(ENOENT, "'{}' is not bound to '{}'", from, to);
@@ -164,9 +170,19 @@ pub(crate) fn unbind(cfg: &mut Config, sp: &Space, from: &str, to: &str) -> CmdR
     let (fnode, tnode) = (at(cfg, f)?, at(cfg, t)?);
     tnode.inst.chain.unsubscribe(&fb.hears);
     fnode.inst.chain.unsubscribe(&tb.hears);
-    drop((fb, tb));
     fnode.inst.chain.tell(&fev);
     tnode.inst.chain.tell(&tev);
+    match cfg.txn.as_mut() {
+        Some(j) => j.record(Undo::Unbind {
+            f,
+            t,
+            fpos,
+            tpos,
+            fb,
+            tb,
+        }),
+        None => drop((fb, tb)),
+    }
     Ok(())
 }
 
@@ -184,6 +200,7 @@ pub(crate) fn replace(
         fail!(EINVAL, "cannot replace '{}' with itself", old);
     }
     cfg.free.reserve(1, GFP_KERNEL)?;
+    cfg.journal()?;
     let (onode, nnode) = (at(cfg, o)?, at(cfg, n)?);
     if nnode.is_bound() {
         fail!(EBUSY, "'{}' is bound: the replacement must be unbound", new);
@@ -215,6 +232,11 @@ pub(crate) fn replace(
         let _ = hears
             .push_within_capacity(Subscription::neighbour(&*nnode.inst.fb, &nnode.inst.chain)?);
     }
+    // In a transaction, `old`'s own subscriptions are kept to be put back.
+    let mut kept = KVec::with_capacity(
+        if cfg.txn.is_some() { hears.len() } else { 0 },
+        GFP_KERNEL,
+    )?;
     let undo_name = RBTreeNode::new((sp.key, onode.inst.name), o, GFP_KERNEL)?;
     let oev = Event::ReplaceOut { new };
     onode
@@ -255,8 +277,22 @@ pub(crate) fn replace(
     // Old's neighbours hear of it while they still listen to it; then the subscriptions
     // follow the bindings.
     old_node.inst.chain.tell(&oev);
-    move_subscriptions(cfg, n, &old_node, hears);
-    if same_type && oty.has_state && !drop_state {
+    move_subscriptions(cfg, n, &old_node, hears, &mut kept);
+    let carry_state = same_type && oty.has_state && !drop_state;
+    if let Some(j) = cfg.txn.as_mut() {
+        crate::txn::leaving(o, &old_node.inst);
+        // the state goes over and `old` is retired at the commit
+        j.record(Undo::Replace {
+            o,
+            n,
+            old: old_node,
+            name: undo_name,
+            hears: kept,
+            carry_state,
+        });
+        return Ok(());
+    }
+    if carry_state {
         // The state is final once no packet can be inside `old`: wait for that here (the one
         // command that does), so the counts are carried over when the command returns.
         kernel::sync::rcu::synchronize_rcu();
@@ -286,7 +322,15 @@ fn rename_slot(cfg: &mut Config, from: u32, to: u32) {
 
 /// After `old`'s bindings moved to the block in slot `n`: its neighbours listen to `n`'s
 /// chain instead of old's, and `n` listens to them with the `hears` subscriptions.
-fn move_subscriptions(cfg: &mut Config, n: u32, old: &Node, hears: KVec<Pin<KBox<Subscription>>>) {
+/// `old`'s subscriptions to its neighbours are dropped, or kept in `kept` (a transaction's
+/// undo) as far as its capacity goes.
+fn move_subscriptions(
+    cfg: &mut Config,
+    n: u32,
+    old: &Node,
+    hears: KVec<Pin<KBox<Subscription>>>,
+    kept: &mut KVec<(Direction, usize, Pin<KBox<Subscription>>)>,
+) {
     let Some(nn) = cfg.node(n) else { return };
     // (direction, index, peer) of every binding n took over
     let mut moved: KVec<(Direction, usize, u32)> = KVec::new();
@@ -311,7 +355,8 @@ fn move_subscriptions(cfg: &mut Config, n: u32, old: &Node, hears: KVec<Pin<KBox
     // n hears each peer with a subscription of its own.
     for (&(dir, i, _), h) in moved.iter().zip(hears) {
         if let Some(b) = cfg.node_mut(n).and_then(|nn| nn.ports_mut(dir).get_mut(i)) {
-            b.hears = h;
+            let olds = core::mem::replace(&mut b.hears, h);
+            let _ = kept.push_within_capacity((dir, i, olds));
         }
     }
     for &(dir, i, peer) in moved.iter() {
@@ -322,6 +367,110 @@ fn move_subscriptions(cfg: &mut Config, n: u32, old: &Node, hears: KVec<Pin<KBox
             p.inst.chain.subscribe(&b.hears);
         }
     }
+}
+
+/// Undo a bind made in a transaction: the last binding of `f` (to `t`) and of `t` (from `f`).
+pub(crate) fn undo_bind(cfg: &mut Config, f: u32, t: u32) {
+    let fb = cfg.node_mut(f).and_then(|n| n.ingress.pop());
+    let tb = cfg.node_mut(t).and_then(|n| n.egress.pop());
+    if let (Some(fnode), Some(tnode)) = (cfg.node(f), cfg.node(t)) {
+        if let Some(fb) = &fb {
+            tnode.inst.chain.unsubscribe(&fb.hears);
+        }
+        if let Some(tb) = &tb {
+            fnode.inst.chain.unsubscribe(&tb.hears);
+        }
+        fnode.inst.chain.tell(&Event::Unbind {
+            peer: tnode.inst.name.as_str(),
+            dir: Direction::Ingress,
+        });
+        tnode.inst.chain.tell(&Event::Unbind {
+            peer: fnode.inst.name.as_str(),
+            dir: Direction::Egress,
+        });
+    }
+    drop((fb, tb));
+}
+
+/// Undo an unbind made in a transaction: the bindings back where they were.
+pub(crate) fn undo_unbind(
+    cfg: &mut Config,
+    f: u32,
+    t: u32,
+    fpos: usize,
+    tpos: usize,
+    fb: Binding,
+    tb: Binding,
+) {
+    if let Some(n) = cfg.node_mut(f) {
+        let _ = n.ingress.insert_within_capacity(fpos, fb);
+    }
+    if let Some(n) = cfg.node_mut(t) {
+        let _ = n.egress.insert_within_capacity(tpos, tb);
+    }
+    let (Some(fnode), Some(tnode)) = (cfg.node(f), cfg.node(t)) else {
+        return;
+    };
+    if let (Some(fb), Some(tb)) = (fnode.ingress.get(fpos), tnode.egress.get(tpos)) {
+        tnode.inst.chain.subscribe(&fb.hears);
+        fnode.inst.chain.subscribe(&tb.hears);
+    }
+    fnode.inst.chain.tell(&Event::Bind {
+        peer: tnode.inst.name.as_str(),
+        dir: Direction::Ingress,
+    });
+    tnode.inst.chain.tell(&Event::Bind {
+        peer: fnode.inst.name.as_str(),
+        dir: Direction::Egress,
+    });
+}
+
+/// Undo a replace made in a transaction: `old` back in slot `o` with its bindings and
+/// subscriptions (`kept`), `new` (slot `n`) unbound again.
+pub(crate) fn undo_replace(
+    cfg: &mut Config,
+    o: u32,
+    n: u32,
+    mut old: Node,
+    name: NameNode,
+    kept: KVec<(Direction, usize, Pin<KBox<Subscription>>)>,
+) {
+    // Each peer stops hearing `new` and hears `old` again; `new`'s subscriptions to the
+    // peers come off and `old`'s go back on.
+    if let Some(nn) = cfg.node(n) {
+        for (dir, i, _) in kept.iter() {
+            let Some(b) = nn.ports(*dir).get(*i) else {
+                continue;
+            };
+            let Some(p) = cfg.node(b.slot) else { continue };
+            p.inst.chain.unsubscribe(&b.hears);
+            if let Some(back) = p.ports(opposite(*dir)).iter().find(|pb| pb.slot == n) {
+                nn.inst.chain.unsubscribe(&back.hears);
+                old.inst.chain.subscribe(&back.hears);
+            }
+        }
+    }
+    for (dir, i, h) in kept {
+        if let Some(b) = cfg.node_mut(n).and_then(|nn| nn.ports_mut(dir).get_mut(i)) {
+            let peer = b.slot;
+            let mine = core::mem::replace(&mut b.hears, h);
+            drop(mine);
+            if let (Some(p), Some(b)) = (
+                cfg.node(peer),
+                cfg.node(n).and_then(|nn| nn.ports(dir).get(i)),
+            ) {
+                p.inst.chain.subscribe(&b.hears);
+            }
+        }
+    }
+    for dir in [Direction::Ingress, Direction::Egress] {
+        if let Some(nn) = cfg.node_mut(n) {
+            *old.ports_mut(dir) = core::mem::take(nn.ports_mut(dir));
+        }
+    }
+    rename_slot(cfg, n, o);
+    cfg.free.pop();
+    cfg.put_back(o, old, name);
 }
 
 fn opposite(dir: Direction) -> Direction {
@@ -365,7 +514,7 @@ mod tests {
         assert_eq!(errno(super::unbind(&mut c, &sp, "a", "b")), 0);
         // ingress and egress bindings mirror each other
         let b = c
-            .find("b")
+            .find(&sp, "b")
             .and_then(|s| c.node(s))
             .map(|n| (n.ingress.len(), n.egress.len()));
         assert_eq!(b, Some((1, 0)));

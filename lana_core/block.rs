@@ -237,6 +237,11 @@ pub enum Event<'a> {
     },
     /// `set`: apply all of these or none.
     Set(&'a [(&'a str, PropValue<'a>)]),
+    /// A `set` in a transaction (an atomic batch): answer exactly as `Set` would, but change
+    /// nothing; the `Set` follows when the transaction commits. Only types that declare
+    /// [`Block::CHECKS_SETTINGS`] are asked; the settings of other types cannot be part of a
+    /// transaction.
+    Check(&'a [(&'a str, PropValue<'a>)]),
     /// `replace`: this block is about to take the place of `old`.
     ReplaceIn {
         /// The block being replaced.
@@ -301,6 +306,9 @@ pub trait Block: Sized + Send + Sync + 'static {
     const MAX_INGRESS: u32 = 1;
     /// How many blocks it may pass packets to in the egress direction.
     const MAX_EGRESS: u32 = 1;
+    /// The type answers [`Event::Check`] (it tells whether it would take a `set` without
+    /// taking it), so its settings can be part of a transaction (`fbctl -b`).
+    const CHECKS_SETTINGS: bool = false;
 
     /// Make an instance.
     fn new(inst: &NewInstance<'_>) -> Result<Self>;

@@ -15,6 +15,7 @@ use crate::percpu::PerCpuCounters;
 use crate::props::{self, PropValue};
 use crate::runtime::BlockRuntime;
 use crate::space::Space;
+use crate::txn::{NameNode, Undo};
 use core::sync::atomic::Ordering;
 
 use kernel::prelude::*;
@@ -51,9 +52,15 @@ pub(crate) fn add(cfg: &mut Config, sp: &Arc<Space>, name: &str, ty: &str) -> Cm
     if cfg.has_name(sp, &name_ok) {
         fail!(EEXIST, "a functional block named '{}' exists already", name);
     }
+    // A machine-wide bound: namespaces are cheap to make (an unprivileged user can), memory
+    // is not.
     let max = params::max_blocks();
-    if sp.blocks.load(Ordering::Relaxed) >= max {
-        fail!(ENOSPC, "the graph holds max_blocks={} blocks already", max);
+    if cfg.count >= max as usize {
+        fail!(
+            ENOSPC,
+            "the machine holds max_blocks={} blocks already (all namespaces)",
+            max
+        );
     }
     let Some((fbty, module)) = cfg.find_type(ty) else {
         fail!(
@@ -62,6 +69,7 @@ pub(crate) fn add(cfg: &mut Config, sp: &Arc<Space>, name: &str, ty: &str) -> Cm
             ty
         );
     };
+    cfg.journal()?;
     // Everything that can fail for lack of memory happens before anything changes.
     let slot = match cfg.free.last() {
         Some(&s) => s,
@@ -124,6 +132,9 @@ pub(crate) fn add(cfg: &mut Config, sp: &Arc<Space>, name: &str, ty: &str) -> Cm
         fail!(e, "out of memory while publishing the new graph");
     }
     cfg.changed(sp);
+    if let Some(j) = cfg.txn.as_mut() {
+        j.record(Undo::Add { slot });
+    }
     Ok(())
 }
 
@@ -145,6 +156,7 @@ pub(crate) fn rm(cfg: &mut Config, sp: &Space, name: &str) -> CmdResult {
         .map_err(|e| veto(name, "removal", e))?;
     let undo_name = RBTreeNode::new((sp.key, node.inst.name), s, GFP_KERNEL)?;
     cfg.free.reserve(1, GFP_KERNEL)?;
+    cfg.journal()?;
     let Some(node) = cfg.take(s) else {
         fail!(EINVAL, "internal error: empty slot {}", s);
     };
@@ -154,19 +166,33 @@ pub(crate) fn rm(cfg: &mut Config, sp: &Space, name: &str) -> CmdResult {
     }
     cfg.changed(sp);
     let _ = cfg.free.push_within_capacity(s);
-    retire(node);
+    if cfg.txn.is_some() {
+        crate::txn::leaving(s, &node.inst);
+    }
+    match cfg.txn.as_mut() {
+        // kept until the commit retires it
+        Some(j) => j.record(Undo::Rm {
+            slot: s,
+            node,
+            name: undo_name,
+        }),
+        None => retire(node),
+    }
     Ok(())
 }
 
 /// `fbctl flush`: unbind and remove every block of the caller's namespace (no veto), in one
 /// publish.
 pub(crate) fn flush(cfg: &mut Config, sp: &Space) -> CmdResult {
+    if cfg.txn.is_some() {
+        return flush_in_txn(cfg, sp);
+    }
     let n = sp.blocks.load(Ordering::Relaxed) as usize;
     let mut gone = KVec::with_capacity(n, GFP_KERNEL)?;
     cfg.free.reserve(n, GFP_KERNEL)?;
     // The graph without them, made before anything changes (the allocations that can fail).
     let rest = cfg.build_without(Some(sp))?;
-    cfg.drain(sp, |n| {
+    cfg.drain(sp, |_, n| {
         // Every block and every neighbour goes: no chain is called again.
         n.inst.chain.clear();
         let _ = n
@@ -185,6 +211,57 @@ pub(crate) fn flush(cfg: &mut Config, sp: &Space) -> CmdResult {
     Ok(())
 }
 
+/// `flush` in a transaction: the blocks are kept, with their names, to be put back or
+/// retired.
+fn flush_in_txn(cfg: &mut Config, sp: &Space) -> CmdResult {
+    let n = sp.blocks.load(Ordering::Relaxed) as usize;
+    let mut kept = KVec::with_capacity(n, GFP_KERNEL)?;
+    let mut names = KVec::with_capacity(n, GFP_KERNEL)?;
+    for (slot, node) in cfg.nodes().filter(|(_, node)| node.inst.space.key == sp.key) {
+        names.push(RBTreeNode::new((sp.key, node.inst.name), slot, GFP_KERNEL)?, GFP_KERNEL)?;
+    }
+    cfg.free.reserve(n, GFP_KERNEL)?;
+    cfg.journal()?;
+    let mut names = names.into_iter();
+    cfg.drain(sp, |slot, node| {
+        node.inst.chain.clear();
+        let _ = node
+            .inst
+            .fb
+            .event(&Event::Remove, &mut crate::block::Reason { msg: None });
+        crate::txn::leaving(slot, &node.inst);
+        if let Some(name) = names.next() {
+            // Capacity for every block reserved above.
+            let _ = kept.push_within_capacity((slot, node, name));
+        }
+    });
+    if let Some(j) = cfg.txn.as_mut() {
+        j.record(Undo::Flush { nodes: kept });
+    }
+    Ok(())
+}
+
+/// Undo a flush in a transaction: every block back in its slot, with its subscriptions.
+pub(crate) fn undo_flush(cfg: &mut Config, nodes: KVec<(u32, Node, NameNode)>) {
+    let mut nodes = nodes;
+    let mut slots = KVec::with_capacity(nodes.len(), GFP_KERNEL).unwrap_or_default();
+    while let Some((slot, node, name)) = nodes.pop() {
+        cfg.free.pop();
+        cfg.put_back(slot, node, name);
+        let _ = slots.push_within_capacity(slot);
+    }
+    // The chains were cleared: every block hears itself and its neighbours again.
+    for &slot in slots.iter() {
+        let Some(node) = cfg.node(slot) else { continue };
+        node.inst.chain.subscribe(&node.owner);
+        for b in Iterator::chain(node.ingress.iter(), node.egress.iter()) {
+            if let Some(peer) = cfg.node(b.slot) {
+                peer.inst.chain.subscribe(&b.hears);
+            }
+        }
+    }
+}
+
 /// The configuration, set up for this load of the module; dropping it removes every block
 /// (nothing can be left at unload; this is a safety net) and frees its memory.
 pub(crate) struct Blocks(());
@@ -193,6 +270,7 @@ impl Blocks {
     /// Set up the configuration's mutex (module init, before any command).
     pub(crate) fn new() -> Self {
         config::init();
+        crate::txn::init();
         Blocks(())
     }
 }
@@ -216,7 +294,51 @@ pub(crate) const MAX_PROPS: usize = 16;
 /// `fbctl set <name> key=value...`: all of them or none.
 pub(crate) fn set(cfg: &mut Config, sp: &Space, name: &str, raw: &[&str]) -> CmdResult {
     let s = lookup(cfg, sp, name)?;
+    // (the journal is taken out while the block is borrowed from the configuration)
+    let mut txn = cfg.txn.take();
+    let r = set_at(cfg, sp, s, name, raw, txn.as_mut());
+    cfg.txn = txn;
+    r
+}
+
+fn set_at(
+    cfg: &Config,
+    sp: &Space,
+    s: u32,
+    name: &str,
+    raw: &[&str],
+    txn: Option<&mut crate::txn::Journal>,
+) -> CmdResult {
     let inst = &at(cfg, s)?.inst;
+    let parsed = parse_props(inst, raw)?;
+    if let Some(j) = txn {
+        // A transaction: the block checks the settings now; they apply at the commit.
+        if !inst.ty.checks_settings {
+            fail!(
+                EOPNOTSUPP,
+                "type '{}' cannot check settings ahead: set '{}' outside a batch",
+                inst.ty.name,
+                name
+            );
+        }
+        inst.chain
+            .ask(&Event::Check(&parsed))
+            .map_err(|e| veto(name, "setting", e))?;
+        j.defer_set(inst, raw)?;
+        return Ok(());
+    }
+    inst.chain
+        .ask(&Event::Set(&parsed))
+        .map_err(|e| veto(name, "setting", e))?;
+    cfg.changed(sp);
+    Ok(())
+}
+
+/// `key=value` strings, checked against `inst`'s type's keys and parsed.
+pub(crate) fn parse_props<'a>(
+    inst: &Instance,
+    raw: &[&'a str],
+) -> CmdResult<KVec<(&'a str, PropValue<'a>)>> {
     if raw.is_empty() {
         fail!(EINVAL, "nothing to set: give key=value");
     }
@@ -238,11 +360,7 @@ pub(crate) fn set(cfg: &mut Config, sp: &Space, name: &str, raw: &[&str]) -> Cmd
             Err(why) => fail!(EINVAL, "bad value for '{}': {}", key, why),
         }
     }
-    inst.chain
-        .ask(&Event::Set(&parsed))
-        .map_err(|e| veto(name, "setting", e))?;
-    cfg.changed(sp);
-    Ok(())
+    Ok(parsed)
 }
 
 /// What the KUnit tests of the commands share: two block types and a private configuration
@@ -254,6 +372,7 @@ pub(crate) mod testing {
     use crate::packet::Packet;
     use crate::percpu::PacketContext;
     use crate::space::Space;
+use crate::txn::{NameNode, Undo};
     use crate::types::TypeOf;
     use kernel::prelude::*;
     use kernel::sync::Arc;

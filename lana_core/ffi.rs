@@ -83,6 +83,10 @@ extern "C" {
         info: *mut bindings::genl_info,
     ) -> c_int;
     pub(crate) fn lana_genl_info_net(info: *mut bindings::genl_info) -> *mut bindings::net;
+    pub(crate) fn lana_batch_parse(
+        nla: *const bindings::nlattr,
+        tb: *mut *mut bindings::nlattr,
+    ) -> c_int;
     pub(crate) fn lana_dump_net(cb: *mut bindings::netlink_callback) -> *mut bindings::net;
     pub(crate) fn lana_dump_put(
         skb: *mut bindings::sk_buff,
@@ -119,6 +123,7 @@ extern "C" {
         port: *mut LanaPortC,
         ifname: *const c_char,
         net: *mut bindings::net,
+        other: *mut *mut c_void,
     ) -> c_int;
     pub(crate) fn lana_port_attach(
         port: *mut LanaPortC,

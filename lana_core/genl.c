@@ -16,6 +16,13 @@ static const struct nla_policy lana_prop_policy[LANA_A_MAX + 1] = {
 	[LANA_A_PROP] = { .type = NLA_NUL_STRING, .len = LANA_PROP_MAX },
 };
 
+static const struct nla_policy lana_policy[LANA_A_MAX + 1];
+
+/* A transaction: its changes, each a nest of the family's own attributes. */
+static const struct nla_policy lana_batch_policy[LANA_A_MAX + 1] = {
+	[LANA_A_BATCH_CMD] = NLA_POLICY_NESTED(lana_policy),
+};
+
 static const struct nla_policy lana_policy[LANA_A_MAX + 1] = {
 	[LANA_A_NAME] = { .type = NLA_NUL_STRING, .len = LANA_NAME_MAX },
 	[LANA_A_TYPE] = { .type = NLA_NUL_STRING, .len = LANA_NAME_MAX },
@@ -25,6 +32,8 @@ static const struct nla_policy lana_policy[LANA_A_MAX + 1] = {
 	[LANA_A_ENGINE_MAX_HOPS] = NLA_POLICY_RANGE(NLA_U32, 1, LANA_MAX_HOPS_LIMIT),
 	[LANA_A_ENGINE_RUNTIME] = NLA_POLICY_MAX(NLA_U32, 1),
 	[LANA_A_EXPECT_GEN] = { .type = NLA_U32 },
+	[LANA_A_BATCH] = NLA_POLICY_NESTED(lana_batch_policy),
+	[LANA_A_CMD] = NLA_POLICY_RANGE(NLA_U32, LANA_CMD_ADD, LANA_CMD_FLUSH),
 };
 
 static int lana_nl_doit(struct sk_buff *skb, struct genl_info *info)
@@ -52,6 +61,7 @@ static const struct genl_ops lana_ops[] = {
 	LANA_ADMIN_OP(LANA_CMD_UNBIND),
 	LANA_ADMIN_OP(LANA_CMD_REPLACE),
 	LANA_ADMIN_OP(LANA_CMD_FLUSH),
+	LANA_ADMIN_OP(LANA_CMD_BATCH),
 	{ .cmd = LANA_CMD_ENGINE, .doit = lana_nl_doit, .flags = GENL_ADMIN_PERM },
 	/* Reading needs no privilege, as with `ip link show`. */
 	{ .cmd = LANA_CMD_GET, .doit = lana_nl_doit, .dumpit = lana_nl_dumpit },
@@ -135,6 +145,12 @@ void *lana_dump_put(struct sk_buff *skb, struct netlink_callback *cb, u8 cmd, u3
 	if (hdr)
 		genl_dump_check_consistent(cb, hdr);
 	return hdr;
+}
+
+/* One change of a transaction (validated with the request, by lana_batch_policy). */
+int lana_batch_parse(const struct nlattr *nla, struct nlattr **tb)
+{
+	return nla_parse_nested(tb, LANA_A_MAX, nla, lana_policy, NULL);
 }
 
 /* The namespace of the request's sender (genl_info_net is a static inline). */

@@ -49,6 +49,7 @@ pub mod rcu;
 mod runtime;
 mod socket;
 mod space;
+mod txn;
 pub mod types;
 pub mod uapi;
 

@@ -23,6 +23,7 @@ use crate::params;
 use crate::props::PropSink;
 use crate::runtime;
 use crate::space::Space;
+use crate::txn;
 use crate::types;
 use crate::uapi::*;
 use core::fmt::{self, Write};
@@ -53,9 +54,12 @@ impl Drop for Family {
 ///
 /// # Invariants
 ///
-/// `info` is the valid `genl_info` of the running op, its attributes validated by the policy.
+/// `info` is the valid `genl_info` of the running op; `attrs` its attributes (`info->attrs`)
+/// or those of one change nested in a batch, `LANA_A_MAX + 1` entries validated by the
+/// policy, which live in the request skb for the whole op.
 struct Request {
     info: *mut bindings::genl_info,
+    attrs: *mut *mut bindings::nlattr,
 }
 
 /// A NUL-terminated string payload as `&str` (the policy guarantees the NUL).
@@ -67,10 +71,12 @@ fn nul_str(b: &[u8]) -> Option<&str> {
 impl Request {
     /// Attribute `ty`, if the request has it.
     fn nla(&self, ty: u16) -> Option<&bindings::nlattr> {
-        // SAFETY: `info` is valid (type invariant); `attrs` has maxattr + 1 entries and every
-        // `ty` used here is at most LANA_A_MAX; attributes live in the request skb for the
-        // whole op.
-        unsafe { (*(*self.info).attrs.add(ty as usize)).as_ref() }
+        if ty > LANA_A_MAX {
+            return None;
+        }
+        // SAFETY: `attrs` has LANA_A_MAX + 1 entries (type invariant), `ty` is at most
+        // LANA_A_MAX; attributes live in the request skb for the whole op.
+        unsafe { (*self.attrs.add(ty as usize)).as_ref() }
     }
 
     /// Attribute `ty`'s payload (empty when absent).
@@ -167,8 +173,13 @@ impl Request {
 /// Called by genetlink only, with the op's valid, policy-checked `info`.
 #[no_mangle]
 pub(crate) unsafe extern "C" fn lana_rust_doit(cmd: u8, info: *mut bindings::genl_info) -> c_int {
-    // INVARIANT: genetlink passes the op's valid, policy-checked info (function docs).
-    let req = Request { info };
+    // INVARIANT: genetlink passes the op's valid, policy-checked info (function docs), whose
+    // attribute table has maxattr + 1 = LANA_A_MAX + 1 entries.
+    let req = Request {
+        info,
+        // SAFETY: `info` is valid (function docs).
+        attrs: unsafe { (*info).attrs },
+    };
     match doit(cmd, &req) {
         Ok(()) => 0,
         Err(mut f) => {
@@ -202,9 +213,29 @@ fn doit(cmd: u8, req: &Request) -> CmdResult {
             );
         }
     }
+    let done = match cmd {
+        LANA_CMD_BATCH => batch(cfg, sp, req),
+        _ => change(cfg, sp, cmd, req),
+    };
+    if done.is_ok() {
+        // still under the configuration lock: listeners see changes in the order they took
+        // effect (a batch announced each of its changes)
+        if cmd != LANA_CMD_BATCH {
+            announce(cmd, req, cfg, sp);
+        }
+        if expect.is_some() || cmd == LANA_CMD_BATCH {
+            // the generation this change made, for the next change of a chain
+            let _ = reply_generation(req, cmd, sp); // applied either way; fbctl says if it lacks one
+        }
+    }
+    done
+}
+
+/// One change `cmd` of space `sp`, as `req` describes it.
+fn change(cfg: &mut Config, sp: &Arc<Space>, cmd: u8, req: &Request) -> CmdResult {
     let name = || req.string(LANA_A_NAME, "name");
     let peer = || req.string(LANA_A_PEER, "peer");
-    let done = match cmd {
+    match cmd {
         LANA_CMD_ADD => commands::add(cfg, sp, name()?, req.string(LANA_A_TYPE, "type")?),
         LANA_CMD_RM => commands::rm(cfg, sp, name()?),
         LANA_CMD_SET => commands::set(cfg, sp, name()?, &req.props()?),
@@ -218,18 +249,80 @@ fn doit(cmd: u8, req: &Request) -> CmdResult {
             req.flags() & LANA_F_DROP_STATE != 0,
         ),
         LANA_CMD_FLUSH => commands::flush(cfg, sp),
-        _ => fail!(EOPNOTSUPP, "unknown command {}", cmd),
-    };
-    if done.is_ok() {
-        // still under the configuration lock: listeners see changes in the order they took
-        // effect
-        announce(cmd, req, cfg, sp);
-        if expect.is_some() {
-            // the generation this change made, for the next change of a chain
-            let _ = reply_generation(req, cmd, sp); // applied either way; fbctl says if it lacks one
-        }
+        _ => fail!(EOPNOTSUPP, "command {} is not a change of the graph", cmd),
     }
-    done
+}
+
+/// `LANA_CMD_BATCH` (`fbctl -b FILE`): the changes nested in `LANA_A_BATCH`, as one
+/// transaction (`txn.rs`): all of them, published at once, or none. A failure names the
+/// change by its number (from 1). Each change is announced after the commit, in order.
+fn batch(cfg: &mut Config, sp: &Arc<Space>, req: &Request) -> CmdResult {
+    if req.nla(LANA_A_BATCH).is_none() {
+        fail!(EINVAL, "missing attribute: batch");
+    }
+    txn::begin(cfg);
+    let made = each_change(req, |index, c| {
+        if let Some(j) = cfg.txn.as_mut() {
+            j.index = index;
+        }
+        let cmd = match c.u32(LANA_A_CMD) {
+            Some(cmd) => cmd as u8,
+            None => fail!(EINVAL, "missing attribute: cmd"),
+        };
+        change(cfg, sp, cmd, c).map_err(|f| txn::numbered(index, f))
+    });
+    if let Err(f) = made {
+        txn::rollback(cfg);
+        return Err(f);
+    }
+    txn::commit(cfg, sp)?;
+    let _ = each_change(req, |_, c| {
+        if let Some(cmd) = c.u32(LANA_A_CMD) {
+            announce(cmd as u8, c, cfg, sp);
+        }
+        Ok(())
+    });
+    Ok(())
+}
+
+/// Call `f` with the number (from 1) and attributes of each change nested in `req`'s
+/// `LANA_A_BATCH`, in order, until one fails.
+fn each_change(req: &Request, mut f: impl FnMut(usize, &Request) -> CmdResult) -> CmdResult {
+    let mut rest = req.attr(LANA_A_BATCH);
+    let mut index = 0;
+    // the nested attributes were validated by the policy: well-formed, each a
+    // LANA_A_BATCH_CMD nest of the family's attributes
+    while rest.len() >= 4 {
+        let len = u16::from_ne_bytes([rest[0], rest[1]]) as usize;
+        let ty = u16::from_ne_bytes([rest[2], rest[3]]) & 0x3fff;
+        if len < 4 || len > rest.len() {
+            fail!(EINVAL, "malformed batch");
+        }
+        if ty == LANA_A_BATCH_CMD {
+            index += 1;
+            let mut tb = [core::ptr::null_mut::<bindings::nlattr>(); LANA_A_MAX as usize + 1];
+            // SAFETY: `rest` starts with a whole, validated attribute in the request skb;
+            // `tb` has LANA_A_MAX + 1 entries.
+            let r = unsafe { ffi::lana_batch_parse(rest.as_ptr().cast(), tb.as_mut_ptr()) };
+            if r < 0 {
+                fail!(Error::from_errno(r), "{}: malformed change", index);
+            }
+            // INVARIANT: the change's attributes, parsed and validated, in the request skb.
+            let c = Request {
+                info: req.info,
+                attrs: tb.as_mut_ptr(),
+            };
+            if c.nla(LANA_A_BATCH).is_some() {
+                fail!(EINVAL, "{}: a batch cannot nest a batch", index);
+            }
+            f(index, &c)?;
+        }
+        rest = &rest[((len + 3) & !3).min(rest.len())..];
+    }
+    if index == 0 {
+        fail!(EINVAL, "an empty batch");
+    }
+    Ok(())
 }
 
 /// Reply with the graph's generation (after a change made with `LANA_A_EXPECT_GEN`).
@@ -306,11 +399,9 @@ fn engine_settings(cfg: &mut Config, req: &Request) -> CmdResult {
     if let Some(on) = rt {
         runtime::switch(cfg, on != 0);
     }
-    // `fbctl stats` shows the settings in every namespace: a new generation for each, and
-    // an event for the sender's (the settings are not any one namespace's news)
-    for sp in cfg.spaces()?.iter() {
-        cfg.changed(sp);
-    }
+    // The settings are the machine's, not a graph's: no graph's generation changes (a
+    // container's `--expect-gen` commit does not fail for them); the sender's namespace
+    // hears of them.
     if let Ok(sp) = cfg.space_for(req.net()) {
         announce(LANA_CMD_ENGINE, req, cfg, &sp);
     }

@@ -66,6 +66,8 @@ pub struct FbType {
     pub(crate) max_egress: u32,
     /// Whether a replace carries state over: the type implements `adopt_state`.
     pub(crate) has_state: bool,
+    /// The type answers `Event::Check`: its settings can be part of a transaction.
+    pub(crate) checks_settings: bool,
     /// The type forwards every packet unchanged (it keeps `Block::receive`'s default): the
     /// engine skips calls into it.
     pub(crate) pass_through: bool,
@@ -95,6 +97,7 @@ impl<T: Block> TypeOf for T {
         max_ingress: T::MAX_INGRESS,
         max_egress: T::MAX_EGRESS,
         has_state: T::HAS_ADOPT_STATE,
+        checks_settings: T::CHECKS_SETTINGS,
         pass_through: !T::HAS_RECEIVE,
         new: new_block::<T>,
         module: module_of::<T>,

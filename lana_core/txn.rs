@@ -1,0 +1,314 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Transactions: a list of changes applied as one (`fbctl -b FILE`, `LANA_CMD_BATCH`), as
+//! `nft -f` applies a file: every change or none, and one publish, so no packet ever sees a
+//! half-applied file.
+//!
+//! While a transaction is open ([`Config::txn`]) the commands check and make their changes
+//! as usual, but publish nothing and leave an [`Undo`] in the [`Journal`]; blocks they remove
+//! are kept (not retired) until the commit. A `set` is checked by its block
+//! (`Event::Check`) and kept, to be applied once the new graph is published. If a change
+//! fails, the journal is unwound in reverse order: the configuration is exactly as it was
+//! (blocks added by the transaction are retired; nothing was ever published). The commit
+//! publishes the new graph, applies the settings in order, carries the state of replaced
+//! blocks over (one grace period for all of them) and retires the removed blocks.
+//!
+//! Neighbour news (bind, unbind, replace) is told as each change is made; an unwound change
+//! tells the opposite news (a bind's neighbours hear of the unbind).
+
+use crate::binding;
+use crate::block::{Entry, Event};
+use crate::commands;
+use crate::config::{retire, Binding, Config, Node};
+use crate::instance::Instance;
+use crate::msg::{CmdResult, Fail};
+use crate::name::Name;
+use crate::notifier::Subscription;
+use crate::space::Space;
+use core::ptr::NonNull;
+use kernel::prelude::*;
+use kernel::rbtree::RBTreeNode;
+
+/// A name-tree node kept to put a block's name back.
+pub(crate) type NameNode = RBTreeNode<(u64, Name), u32>;
+
+/// How to take one change back.
+pub(crate) enum Undo {
+    /// An added block (in `slot`): retire it.
+    Add { slot: u32 },
+    /// A removed block: put it back.
+    Rm { slot: u32, node: Node, name: NameNode },
+    /// A binding from `f` to `t` (the last of each's list): take it off.
+    Bind { f: u32, t: u32 },
+    /// A binding taken off: put it back where it was.
+    Unbind {
+        f: u32,
+        t: u32,
+        fpos: usize,
+        tpos: usize,
+        fb: Binding,
+        tb: Binding,
+    },
+    /// A replace: move the bindings back from `new` (slot `n`) to `old`, in slot `o`.
+    Replace {
+        o: u32,
+        n: u32,
+        old: Node,
+        name: NameNode,
+        /// `old`'s subscriptions to its neighbours' chains, which `new`'s took the place of:
+        /// (direction, index in `new`'s list, subscription).
+        hears: KVec<(crate::block::Direction, usize, Pin<KBox<Subscription>>)>,
+        /// The state goes over at the commit.
+        carry_state: bool,
+    },
+    /// A flush of the space: every block, in slot order, to put back.
+    Flush { nodes: KVec<(u32, Node, NameNode)> },
+}
+
+/// A `set` checked in the transaction, applied at its commit.
+pub(crate) struct DeferredSet {
+    /// The block (alive until the commit: a block the transaction removes is retired only
+    /// after its settings are applied).
+    inst: NonNull<Instance>,
+    /// Its `key=value` strings.
+    props: KVec<KVec<u8>>,
+    /// The change's number in the transaction (from 1).
+    index: usize,
+}
+
+/// What an open transaction did so far.
+pub(crate) struct Journal {
+    undo: KVec<Undo>,
+    sets: KVec<DeferredSet>,
+    /// The number of the change being made (from 1).
+    pub(crate) index: usize,
+}
+
+// SAFETY: the journal lives in the configuration, under its mutex; `DeferredSet::inst`
+// points to a block the configuration or the journal owns.
+unsafe impl Send for Journal {}
+
+impl Journal {
+    /// Make room for one more change's undo (before the change is made, so recording it
+    /// cannot fail).
+    pub(crate) fn reserve(&mut self) -> Result {
+        Ok(self.undo.reserve(1, GFP_KERNEL)?)
+    }
+
+    /// Record how to undo a change (room made by [`Self::reserve`]).
+    pub(crate) fn record(&mut self, u: Undo) {
+        if let Err(u) = self.undo.push_within_capacity(u) {
+            // Cannot happen (reserved); if it did, keep the configuration consistent: a
+            // change that cannot be undone is leaked rather than freed while referenced.
+            core::mem::forget(u);
+        }
+    }
+
+    /// Keep a checked `set` of `inst` for the commit.
+    pub(crate) fn defer_set(&mut self, inst: &Instance, raw: &[&str]) -> Result {
+        let mut props = KVec::with_capacity(raw.len(), GFP_KERNEL)?;
+        for p in raw {
+            let mut v = KVec::with_capacity(p.len(), GFP_KERNEL)?;
+            v.extend_from_slice(p.as_bytes(), GFP_KERNEL)?;
+            props.push(v, GFP_KERNEL)?;
+        }
+        self.sets.push(
+            DeferredSet {
+                inst: NonNull::from(inst),
+                props,
+                index: self.index,
+            },
+            GFP_KERNEL,
+        )?;
+        Ok(())
+    }
+}
+
+kernel::sync::global_lock! {
+    // SAFETY: initialised by `init()` in the module initialiser, before any command.
+    unsafe(uninit) static LEAVING: Mutex<KVec<u64>> = KVec::new();
+}
+
+/// Set up the list of blocks the open transaction removes (module init).
+pub(crate) fn init() {
+    // SAFETY: called once, before any other use of LEAVING.
+    unsafe { LEAVING.init() };
+}
+
+/// Whether the open transaction removes the block entered at `e` (its devices are free for
+/// the transaction's own settings: it lets go of them before they apply).
+pub(crate) fn is_leaving(e: Entry) -> bool {
+    LEAVING.lock().iter().any(|&x| x == e.pack())
+}
+
+/// The open transaction removes the block `inst` (in `slot`).
+pub(crate) fn leaving(slot: u32, inst: &Instance) {
+    let _ = LEAVING.lock().push(Entry { slot, id: inst.id }.pack(), GFP_KERNEL);
+}
+
+fn forget_leaving() {
+    let mut l = LEAVING.lock();
+    l.clear();
+    if l.capacity() > 64 {
+        *l = KVec::new();
+    }
+}
+
+/// Open a transaction on `cfg`.
+pub(crate) fn begin(cfg: &mut Config) {
+    cfg.txn = Some(Journal {
+        undo: KVec::new(),
+        sets: KVec::new(),
+        index: 0,
+    });
+}
+
+/// Unwind the open transaction: the configuration is as it was before it.
+pub(crate) fn rollback(cfg: &mut Config) {
+    if let Some(j) = cfg.txn.take() {
+        unwind(cfg, j.undo);
+    }
+    forget_leaving();
+}
+
+fn unwind(cfg: &mut Config, undo: KVec<Undo>) {
+    let mut undo = undo;
+    while let Some(u) = undo.pop() {
+        match u {
+            Undo::Add { slot } => {
+                if let Some(n) = cfg.take(slot) {
+                    let _ = cfg.free.push_within_capacity(slot);
+                    // (never published, unless a commit failed after its publish: retired
+                    // either way, after a grace period)
+                    retire(n);
+                }
+            }
+            Undo::Rm { slot, node, name } => {
+                cfg.free.pop();
+                cfg.put_back(slot, node, name);
+            }
+            Undo::Bind { f, t } => binding::undo_bind(cfg, f, t),
+            Undo::Unbind {
+                f,
+                t,
+                fpos,
+                tpos,
+                fb,
+                tb,
+            } => binding::undo_unbind(cfg, f, t, fpos, tpos, fb, tb),
+            Undo::Replace {
+                o,
+                n,
+                old,
+                name,
+                hears,
+                ..
+            } => binding::undo_replace(cfg, o, n, old, name, hears),
+            Undo::Flush { nodes } => commands::undo_flush(cfg, nodes),
+        }
+    }
+}
+
+/// A failure of change number `index`: its message, numbered.
+pub(crate) fn numbered(index: usize, f: Fail) -> Fail {
+    Fail::new(f.err, format_args!("{}: {}", index, f.msg.as_str()))
+}
+
+/// Commit the open transaction of space `sp`: publish, apply the settings, carry state over,
+/// retire what was removed. On error nothing of the transaction stays (see the message for
+/// settings of blocks that were there before, which a failure after the publish cannot
+/// take back).
+pub(crate) fn commit(cfg: &mut Config, sp: &Space) -> CmdResult {
+    let Some(j) = cfg.txn.take() else {
+        return Ok(());
+    };
+    let Journal { undo, sets, .. } = j;
+    forget_leaving();
+    if let Err(e) = cfg.publish() {
+        unwind(cfg, undo);
+        return Err(Fail::new(
+            e,
+            format_args!("out of memory while publishing the new graph"),
+        ));
+    }
+    // The removed blocks let go of their devices and sockets first: a setting of the
+    // transaction may take a device one of them held ("flush; add in eth; set in dev=...").
+    for u in undo.iter() {
+        match u {
+            Undo::Rm { node, .. } | Undo::Replace { old: node, .. } => node.inst.fb.detach(),
+            Undo::Flush { nodes } => nodes.iter().for_each(|(_, n, _)| n.inst.fb.detach()),
+            _ => {}
+        }
+    }
+    for (done, s) in sets.iter().enumerate() {
+        // SAFETY: the block is alive until the end of the commit (`DeferredSet::inst`).
+        let inst = unsafe { s.inst.as_ref() };
+        let r = apply_set(inst, &s.props);
+        if let Err(f) = r {
+            // Take the structure back and publish the old graph again. Settings applied
+            // before this one to blocks the transaction did not add stay applied.
+            unwind(cfg, undo);
+            let _ = cfg.publish();
+            cfg.changed(sp);
+            // (the check passed: only memory, or a device taken meanwhile by something
+            // else than LANA, gets here)
+            let f = numbered(s.index, f);
+            return Err(Fail::new(
+                f.err,
+                format_args!(
+                    "{} (rolled back after the publish: {} earlier setting(s) and released devices stay)",
+                    f.msg.as_str(),
+                    done
+                ),
+            ));
+        }
+    }
+    // The state of replaced blocks is final once no packet can be inside them any more.
+    let carries = undo
+        .iter()
+        .any(|u| matches!(u, Undo::Replace { carry_state: true, .. }));
+    if carries {
+        kernel::sync::rcu::synchronize_rcu();
+    }
+    let mut undo = undo;
+    for u in undo.drain_all() {
+        match u {
+            Undo::Rm { node, .. } => retire(node),
+            Undo::Flush { nodes } => {
+                let mut nodes = nodes;
+                for (_, n, _) in nodes.drain_all() {
+                    retire(n);
+                }
+            }
+            Undo::Replace {
+                n,
+                old,
+                carry_state,
+                ..
+            } => {
+                if carry_state {
+                    if let Some(nn) = cfg.node(n) {
+                        nn.inst.fb.adopt_state_of(&*old.inst.fb);
+                        nn.inst.stats.add_totals(old.inst.stats.sum());
+                    }
+                }
+                retire(old);
+            }
+            _ => {}
+        }
+    }
+    cfg.changed(sp);
+    Ok(())
+}
+
+/// Apply a deferred `set`.
+fn apply_set(inst: &Instance, raw: &KVec<KVec<u8>>) -> CmdResult {
+    let mut strs: KVec<&str> = KVec::with_capacity(raw.len(), GFP_KERNEL)?;
+    for p in raw.iter() {
+        // checked UTF-8 when it was kept
+        strs.push(core::str::from_utf8(p).unwrap_or(""), GFP_KERNEL)?;
+    }
+    let parsed = commands::parse_props(inst, &strs)?;
+    inst.chain
+        .ask(&Event::Set(&parsed))
+        .map_err(|e| commands::veto(inst.name.as_str(), "setting", e))
+}
