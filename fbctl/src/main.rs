@@ -292,26 +292,21 @@ fn check_name(what: &str, name: &str) -> Result<(), Failure> {
     Ok(())
 }
 
-fn run(lana: &mut Lana, cmd: &Cmd, json_out: bool) -> Result<(), Failure> {
-    if let Cmd::Filter { expression } = cmd {
-        return print_filter(&expression.join(" "), json_out);
-    }
+/// The request for a change of the graph (add, rm, set, bind, unbind, replace, flush):
+/// command, attributes and how to name it in errors; `None` for any other command.
+fn change_request(cmd: &Cmd) -> Result<Option<(u8, AttrWriter, String)>, Failure> {
     let mut a = AttrWriter::new();
     match cmd {
         Cmd::Add { name, r#type } => {
             check_name("add", name)?;
             check_name("add", r#type)?;
             a.put_str(LANA_A_NAME, name).put_str(LANA_A_TYPE, r#type);
-            lana.call(
-                LANA_CMD_ADD,
-                &a,
-                &format!("add {name} {type}", type = r#type),
-            )?;
+            return Ok(Some((LANA_CMD_ADD, a, format!("add {name} {type}", type = r#type))));
         }
         Cmd::Rm { name } => {
             check_name("rm", name)?;
             a.put_str(LANA_A_NAME, name);
-            lana.call(LANA_CMD_RM, &a, &format!("rm {name}"))?;
+            return Ok(Some((LANA_CMD_RM, a, format!("rm {name}"))));
         }
         Cmd::Set { name, props } => {
             check_name("set", name)?;
@@ -337,19 +332,19 @@ fn run(lana: &mut Lana, cmd: &Cmd, json_out: bool) -> Result<(), Failure> {
             }
             a.put_str(LANA_A_NAME, name)
                 .put_nested(LANA_A_PROPS, &inner);
-            lana.call(LANA_CMD_SET, &a, &format!("set {name}"))?;
+            return Ok(Some((LANA_CMD_SET, a, format!("set {name}"))));
         }
         Cmd::Bind { from, to } => {
             check_name("bind", from)?;
             check_name("bind", to)?;
             a.put_str(LANA_A_NAME, from).put_str(LANA_A_PEER, to);
-            lana.call(LANA_CMD_BIND, &a, &format!("bind {from} {to}"))?;
+            return Ok(Some((LANA_CMD_BIND, a, format!("bind {from} {to}"))));
         }
         Cmd::Unbind { from, to } => {
             check_name("unbind", from)?;
             check_name("unbind", to)?;
             a.put_str(LANA_A_NAME, from).put_str(LANA_A_PEER, to);
-            lana.call(LANA_CMD_UNBIND, &a, &format!("unbind {from} {to}"))?;
+            return Ok(Some((LANA_CMD_UNBIND, a, format!("unbind {from} {to}"))));
         }
         Cmd::Replace {
             old,
@@ -363,11 +358,32 @@ fn run(lana: &mut Lana, cmd: &Cmd, json_out: bool) -> Result<(), Failure> {
                 LANA_A_FLAGS,
                 if *drop_state { LANA_F_DROP_STATE } else { 0 },
             );
-            lana.call(LANA_CMD_REPLACE, &a, &format!("replace {old} {new}"))?;
+            return Ok(Some((LANA_CMD_REPLACE, a, format!("replace {old} {new}"))));
         }
         Cmd::Flush => {
-            lana.call(LANA_CMD_FLUSH, &a, "flush")?;
+            return Ok(Some((LANA_CMD_FLUSH, a, "flush".to_string())));
         }
+        _ => Ok(None),
+    }
+}
+
+fn run(lana: &mut Lana, cmd: &Cmd, json_out: bool) -> Result<(), Failure> {
+    if let Cmd::Filter { expression } = cmd {
+        return print_filter(&expression.join(" "), json_out);
+    }
+    if let Some((n, a, what)) = change_request(cmd)? {
+        return lana.call(n, &a, &what);
+    }
+    let mut a = AttrWriter::new();
+    match cmd {
+        // (sent above)
+        Cmd::Add { .. }
+        | Cmd::Rm { .. }
+        | Cmd::Set { .. }
+        | Cmd::Bind { .. }
+        | Cmd::Unbind { .. }
+        | Cmd::Replace { .. }
+        | Cmd::Flush => {}
         Cmd::List => {
             let blocks = lana.0.list().map_err(|e| refused("list", e))?;
             if json_out {
@@ -808,27 +824,50 @@ fn main_inner(cli: Cli) -> Result<(), Failure> {
             errno: None,
             text: format!("{file}: {e}"),
         })?;
-        // The whole file must parse before anything is sent.
+        // The whole file must parse before anything is sent; then it is one transaction.
         let cmds = parse_batch(&text, file)?;
-        if cli.expect_gen.is_some() {
-            if let Some((n, _)) = cmds.iter().find(|(_, c)| !changes(c)) {
+        let mut changes = AttrWriter::new();
+        for (n, cmd) in &cmds {
+            let Some((num, mut a, _)) = change_request(cmd).map_err(|f| Failure {
+                text: format!("{file}:{n}: {}", f.text),
+                ..f
+            })?
+            else {
                 return Err(Failure {
                     code: EXIT_USAGE,
                     errno: None,
-                    text: format!("{file}:{n}: --expect-gen: a batch of changes only"),
+                    text: format!(
+                        "{file}:{n}: a batch is one transaction of changes to the graph \
+                         (add, rm, set, bind, unbind, replace, flush); run this on its own"
+                    ),
                 });
-            }
+            };
+            a.put_u32(LANA_A_CMD, u32::from(num));
+            changes.put_nested(LANA_A_BATCH_CMD, &a);
         }
+        if cmds.is_empty() {
+            return Ok(());
+        }
+        let mut req = AttrWriter::new();
+        req.put_nested(LANA_A_BATCH, &changes);
         let mut lana = Lana::connect()?;
+        lana.0.nl.reserve_send(req.buf.len());
         lana.1 = cli.expect_gen;
-        for (n, cmd) in &cmds {
-            run(&mut lana, cmd, cli.json).map_err(|f| Failure {
-                code: f.code,
-                errno: f.errno,
-                text: format!("{file}:{n}: {}", f.text),
-            })?;
-        }
-        return Ok(());
+        return lana.call(LANA_CMD_BATCH, &req, "").map_err(|f| {
+            // The kernel numbers the failing change: name its line instead.
+            let msg = f.text.trim_start_matches(": ");
+            let (num, rest) = msg.split_once(": ").unwrap_or(("", msg));
+            match num.parse::<usize>().ok().and_then(|i| cmds.get(i.wrapping_sub(1))) {
+                Some((line, _)) => Failure {
+                    text: format!("{file}:{line}: {rest} (nothing applied)"),
+                    ..f
+                },
+                None => Failure {
+                    text: format!("{file}: {msg} (nothing applied)"),
+                    ..f
+                },
+            }
+        });
     }
     let Some(cmd) = &cli.cmd else {
         return Err(Failure {

@@ -117,6 +117,27 @@ impl Genl {
         })
     }
 
+    /// Make the socket's send buffer hold a request of `bytes` (a large batch): forced with
+    /// CAP_NET_ADMIN, else as far as `net.core.wmem_max` allows.
+    pub fn reserve_send(&mut self, bytes: usize) {
+        let want = i32::try_from(bytes.saturating_add(64 * 1024)).unwrap_or(i32::MAX);
+        for opt in [libc::SO_SNDBUFFORCE, libc::SO_SNDBUF] {
+            // SAFETY: valid fd and a pointer to an int of the given size.
+            let r = unsafe {
+                libc::setsockopt(
+                    self.fd,
+                    libc::SOL_SOCKET,
+                    opt,
+                    (&want as *const i32).cast(),
+                    size_of::<i32>() as u32,
+                )
+            };
+            if r == 0 {
+                return;
+            }
+        }
+    }
+
     /// Send one request and collect the payloads (attributes after the genl header) of the
     /// replies, until the ack (or the end of a dump). A dump the kernel flags as interrupted
     /// (the configuration changed while it was read: NLM_F_DUMP_INTR) is read again, so the
