@@ -41,28 +41,59 @@ fbctl graph --dot
 fbctl flush
 
 echo
-echo "== two hosts: namespaces hostA (a0) and hostB (b0) joined by a veth pair; LANA stacks socket <-> counter <-> eth(EtherType 0x88b5) on each end"
-. /lana/tests/guest/50-socket.sh	# two_stacks: the same setup the socket tests use
-two_stacks ns
+echo "== two hosts: network namespaces hostA and hostB joined by a veth pair (a0 <-> b0),"
+echo "   each with its own LANA graph: socket <-> counter <-> eth(EtherType 0x88b5)"
+ip netns add hostA
+ip netns add hostB
+ip link add a0 netns hostA type veth peer name b0 netns hostB
+ip -n hostA link set a0 up
+ip -n hostB link set b0 up
+amac=$(ip netns exec hostA cat /sys/class/net/a0/address)
+bmac=$(ip netns exec hostB cat /sys/class/net/b0/address)
+ip netns exec hostA fbctl -b /dev/stdin <<CMDS
+add sa socket
+add ca counter
+add ea eth
+set ea dev=a0 ethertype=0x88b5 peer=$bmac
+bind ea ca
+bind ca sa
+CMDS
+ip netns exec hostB fbctl -b /dev/stdin <<CMDS
+add sb socket
+add cb counter
+add eb eth
+set eb dev=b0 ethertype=0x88b5 peer=$amac
+bind eb cb
+bind cb sb
+CMDS
+echo "-- the initial namespace's graph is empty now; hostA's and hostB's:"
 fbctl list
+ip netns exec hostA fbctl list
+ip netns exec hostB fbctl list
 echo "-- host A sends 3000 numbered messages to B; A's counter is replaced twice mid-stream"
-lana-nc recv sb --count 3000 --check > /tmp/b.out &
+ip netns exec hostB lana-nc recv sb --count 3000 --check > /tmp/b.out &
 receiver=$!
 sleep 0.3
-lana-nc send sa --count 3000 --size 256 --interval-us 300 &
+ip netns exec hostA lana-nc send sa --count 3000 --size 256 --interval-us 300 &
 sender=$!
-sleep 0.3; fbctl add ca2 counter; fbctl replace ca ca2
-sleep 0.3; fbctl add ca3 counter; fbctl replace ca2 ca3
+sleep 0.3; ip netns exec hostA fbctl add ca2 counter; ip netns exec hostA fbctl replace ca ca2
+sleep 0.3; ip netns exec hostA fbctl add ca3 counter; ip netns exec hostA fbctl replace ca2 ca3
 wait $sender $receiver
 echo "B: $(tail -n 1 /tmp/b.out)"
 echo "-- and B answers with 1000 messages"
-lana-nc recv sa --count 1000 --check > /tmp/a.out &
+ip netns exec hostA lana-nc recv sa --count 1000 --check > /tmp/a.out &
 receiver=$!
 sleep 0.3
-lana-nc send sb --count 1000 --size 64 --interval-us 300
+ip netns exec hostB lana-nc send sb --count 1000 --size 64 --interval-us 300
 wait $receiver
 echo "A: $(tail -n 1 /tmp/a.out)"
-echo "-- host A's graph"
-fbctl list
-fbctl graph
-no_stacks
+echo "-- host A's graph and each host's engine"
+ip netns exec hostA fbctl list
+ip netns exec hostA fbctl graph
+ip netns exec hostA fbctl stats
+ip netns exec hostB fbctl stats
+echo "-- host B goes away, and its graph with it; host A's stays"
+ip netns del hostB
+sleep 0.5
+ip netns exec hostA fbctl list
+ip netns del hostA

@@ -168,8 +168,79 @@ test_errors_malformed_batch() {
 	# nothing ran: the file is checked before anything is sent
 	eq "$(fbctl -j list)" "[]" "no block created by a malformed batch"
 	printf 'add b1 fwd\nadd b1 fwd\nadd b3 fwd\n' >/tmp/dup.txt
-	expect_err 1 EEXIST "/tmp/dup.txt:2:" fbctl -b /tmp/dup.txt || return 1
-	eq "$(fbctl -j list | jq -r '[.[].name] | join(",")')" b1 "stopped at the failing line"
+	expect_err 1 EEXIST "/tmp/dup.txt:2: a functional block named 'b1' exists already" fbctl -b /tmp/dup.txt || return 1
+	grep -q "nothing applied" /tmp/expect.err || fail "the error does not say nothing was applied"
+	eq "$(fbctl -j list)" "[]" "a batch is all or nothing: line 1 did not stay"
+}
+
+# the graph as JSON, with what a batch could change (names, types, bindings, settings)
+graph_state() {
+	fbctl -j list | jq -S -c 'map({name, type, ingress, egress, props: (.props | del(.packets, .bytes, .passed_to_stack))})'
+}
+
+test_batch_is_one_transaction() {
+	load lana_core fb_eth fb_fwd fb_counter fb_bpf || return 1
+	ip link add rx0 type dummy && ip link set rx0 up
+	check fbctl -b /dev/stdin <<-'CMDS'
+	add in eth
+	add c counter
+	add f bpf
+	add sink fwd
+	set in dev=rx0
+	set f filter=udp
+	bind in c
+	bind c f
+	bind f sink
+	CMDS
+	before=$(graph_state)
+	g=$(fbctl -j stats | jq -r .generation)
+	fbctl -j monitor >/tmp/mon.json 2>/dev/null &
+	mon=$!
+	sleep 0.3
+	# 49 good lines of every kind (a reload: flush, then a new graph), then a bad one
+	{
+		echo "flush"
+		for i in $(seq 10); do echo "add n$i counter"; done
+		for i in $(seq 9); do echo "bind n$i n$((i + 1))"; done
+		for i in $(seq 9); do echo "set n$i reset=1"; done
+		echo "add in eth"
+		echo "set in dev=rx0"
+		echo "add f2 bpf"
+		echo "set f2 filter=tcp"
+		echo "bind in n1"
+		echo "unbind n9 n10"
+		echo "rm n10"
+		echo "add r counter"
+		echo "replace n9 r"
+		echo "bind r f2"
+		for i in $(seq 40 49); do echo "add x$i fwd"; done
+		echo "bind x49 nosuch"
+		echo "add never fwd"
+	} >/tmp/t.txt
+	eq "$(grep -n 'nosuch' /tmp/t.txt | cut -d: -f1)" 50 "the bad line is line 50"
+	expect_err 1 ENOENT "/tmp/t.txt:50: no functional block named 'nosuch'" fbctl -b /tmp/t.txt || return 1
+	eq "$(graph_state)" "$before" "the graph is exactly as it was"
+	eq "$(fbctl -j stats | jq -r .generation)" "$g" "the generation did not move"
+	eq "$(fbctl -j show in | jq -r .props.dev)" rx0 "the eth block kept its device"
+	# the same file without its bad line: all of it, at once
+	grep -v nosuch /tmp/t.txt >/tmp/t2.txt
+	check fbctl -b /tmp/t2.txt
+	eq "$(fbctl -j list | jq -r '[.[].name] | sort | join(",")')" \
+		"f2,in,n1,n2,n3,n4,n5,n6,n7,n8,never,r,x40,x41,x42,x43,x44,x45,x46,x47,x48,x49" "the file's graph"
+	eq "$(fbctl -j show in | jq -r .props.dev)" rx0 "the new eth block holds the device"
+	eq "$(fbctl -j show f2 | jq -r .props.filter)" tcp "the settings applied at the commit"
+	eq "$(fbctl -j show n8 | jq -r '.ingress | join(",")')" r "r took n9's place"
+	eq "$(fbctl -j stats | jq -r .generation)" "$((g + 1))" "one commit, one generation"
+	kill $mon
+	wait $mon 2>/dev/null
+	# the failed file announced nothing; the good one each of its changes, in order
+	eq "$(jq -r .event /tmp/mon.json | head -n 1)" flush "the first event is the file's first line"
+	eq "$(wc -l </tmp/mon.json)" "$(wc -l </tmp/t2.txt)" "one event per line of the committed file"
+	# a device held by a block the file does not remove stays taken: refused at the check
+	printf 'add e2 eth\nset e2 dev=rx0\n' >/tmp/t3.txt
+	expect_err 1 EBUSY "/tmp/t3.txt:2:" fbctl -b /tmp/t3.txt || return 1
+	eq "$(fbctl -j list | jq -r 'map(select(.name == "e2")) | length')" 0 "and e2 was not added"
+	ip link del rx0
 }
 
 test_rmmod_refused_with_live_instances() {
@@ -215,11 +286,11 @@ test_expect_gen_lets_one_of_two_committers_win() {
 	names=$(fbctl -j list | jq -r '[.[].name] | sort | join(",")')
 	if [ $r1 = 0 ] && [ $r2 = 1 ]; then
 		eq "$names" a,x1,x2 "the first committer's file, whole"
-		grep -q "/tmp/b2:1: add y1 fwd: the graph changed since generation $g .*(ESTALE)" /tmp/e2 ||
+		grep -q "/tmp/b2: the graph changed since generation $g .*(ESTALE)" /tmp/e2 ||
 			fail "loser's error: $(cat /tmp/e2)"
 	elif [ $r1 = 1 ] && [ $r2 = 0 ]; then
 		eq "$names" a,y1,y2 "the second committer's file, whole"
-		grep -q "/tmp/b1:1: add x1 fwd: the graph changed since generation $g .*(ESTALE)" /tmp/e1 ||
+		grep -q "/tmp/b1: the graph changed since generation $g .*(ESTALE)" /tmp/e1 ||
 			fail "loser's error: $(cat /tmp/e1)"
 	else
 		fail "exits $r1 and $r2: expected one 0 and one 1 ($(cat /tmp/e1 /tmp/e2))"
