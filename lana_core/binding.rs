@@ -202,6 +202,8 @@ pub(crate) fn replace(
     cfg.free.reserve(1, GFP_KERNEL)?;
     cfg.journal()?;
     let (onode, nnode) = (at(cfg, o)?, at(cfg, n)?);
+    // (the block itself does not move while the configuration changes around it)
+    let new_inst = core::ptr::NonNull::from(&*nnode.inst);
     if nnode.is_bound() {
         fail!(EBUSY, "'{}' is bound: the replacement must be unbound", new);
     }
@@ -233,10 +235,8 @@ pub(crate) fn replace(
             .push_within_capacity(Subscription::neighbour(&*nnode.inst.fb, &nnode.inst.chain)?);
     }
     // In a transaction, `old`'s own subscriptions are kept to be put back.
-    let mut kept = KVec::with_capacity(
-        if cfg.txn.is_some() { hears.len() } else { 0 },
-        GFP_KERNEL,
-    )?;
+    let mut kept =
+        KVec::with_capacity(if cfg.txn.is_some() { hears.len() } else { 0 }, GFP_KERNEL)?;
     let undo_name = RBTreeNode::new((sp.key, onode.inst.name), o, GFP_KERNEL)?;
     let oev = Event::ReplaceOut { new };
     onode
@@ -285,6 +285,7 @@ pub(crate) fn replace(
         j.record(Undo::Replace {
             o,
             n,
+            new: new_inst,
             old: old_node,
             name: undo_name,
             hears: kept,
@@ -493,7 +494,7 @@ mod tests {
     fn bind_refuses_cycles_limits_and_repeats() {
         let (mut c, sp) = config();
         let Ok(sp) = sp else {
-            assert!(false, "no memory for a space");
+            assert!(false);
             return;
         };
         for n in ["a", "b", "c"] {
@@ -510,7 +511,10 @@ mod tests {
         assert_eq!(errno(super::bind(&mut c, &sp, "c", "t")), 0);
         assert_eq!(errno(super::unbind(&mut c, &sp, "c", "t")), 0);
         assert_eq!(errno(commands::rm(&mut c, &sp, "b")), EBUSY.to_errno());
-        assert_eq!(errno(super::unbind(&mut c, &sp, "a", "c")), ENOENT.to_errno());
+        assert_eq!(
+            errno(super::unbind(&mut c, &sp, "a", "c")),
+            ENOENT.to_errno()
+        );
         assert_eq!(errno(super::unbind(&mut c, &sp, "a", "b")), 0);
         // ingress and egress bindings mirror each other
         let b = c
@@ -526,7 +530,7 @@ mod tests {
     fn replace_moves_every_binding_in_one_step() {
         let (mut c, sp) = config();
         let Ok(sp) = sp else {
-            assert!(false, "no memory for a space");
+            assert!(false);
             return;
         };
         for n in ["a", "m", "z", "m2"] {

@@ -217,8 +217,14 @@ fn flush_in_txn(cfg: &mut Config, sp: &Space) -> CmdResult {
     let n = sp.blocks.load(Ordering::Relaxed) as usize;
     let mut kept = KVec::with_capacity(n, GFP_KERNEL)?;
     let mut names = KVec::with_capacity(n, GFP_KERNEL)?;
-    for (slot, node) in cfg.nodes().filter(|(_, node)| node.inst.space.key == sp.key) {
-        names.push(RBTreeNode::new((sp.key, node.inst.name), slot, GFP_KERNEL)?, GFP_KERNEL)?;
+    for (slot, node) in cfg
+        .nodes()
+        .filter(|(_, node)| node.inst.space.key == sp.key)
+    {
+        names.push(
+            RBTreeNode::new((sp.key, node.inst.name), slot, GFP_KERNEL)?,
+            GFP_KERNEL,
+        )?;
     }
     cfg.free.reserve(n, GFP_KERNEL)?;
     cfg.journal()?;
@@ -372,7 +378,6 @@ pub(crate) mod testing {
     use crate::packet::Packet;
     use crate::percpu::PacketContext;
     use crate::space::Space;
-use crate::txn::{NameNode, Undo};
     use crate::types::TypeOf;
     use kernel::prelude::*;
     use kernel::sync::Arc;
@@ -447,12 +452,18 @@ mod tests {
     fn add_checks_names_types_and_duplicates() {
         let (mut c, sp) = config();
         let Ok(sp) = sp else {
-            assert!(false, "no memory for a space");
+            assert!(false);
             return;
         };
         assert_eq!(errno(super::add(&mut c, &sp, "a", "kt-one")), 0);
-        assert_eq!(errno(super::add(&mut c, &sp, "a", "kt-two")), EEXIST.to_errno());
-        assert_eq!(errno(super::add(&mut c, &sp, "b", "nosuch")), ENOENT.to_errno());
+        assert_eq!(
+            errno(super::add(&mut c, &sp, "a", "kt-two")),
+            EEXIST.to_errno()
+        );
+        assert_eq!(
+            errno(super::add(&mut c, &sp, "b", "nosuch")),
+            ENOENT.to_errno()
+        );
         assert_eq!(
             errno(super::add(&mut c, &sp, "b/c", "kt-one")),
             EINVAL.to_errno()

@@ -230,7 +230,13 @@ impl Config {
         self.spaces.reserve(1, GFP_KERNEL)?;
         // SAFETY: `net` is alive now (a caller's namespace, see above) and its pernet exit
         // calls `forget_space` under the configuration mutex before it is freed.
-        let s = unsafe { Space::new(if self.live { net } else { core::ptr::null_mut() })? };
+        let s = unsafe {
+            Space::new(if self.live {
+                net
+            } else {
+                core::ptr::null_mut()
+            })?
+        };
         // Capacity reserved above.
         let _ = self.spaces.push_within_capacity(s.clone());
         Ok(s)

@@ -434,7 +434,8 @@ fn run_fanout<'g>(sp: &Space, g: &'g Graph, ctx: &PacketContext, first: Work<'g>
     let mut copies_left = crate::params::max_copies();
     let mut pending: [Option<Work<'_>>; PENDING] = Default::default();
     let mut npending = 0usize;
-    let mut next = fan_out(sp,
+    let mut next = fan_out(
+        sp,
         g,
         ctx,
         first,
@@ -457,7 +458,9 @@ fn run_fanout<'g>(sp: &Space, g: &'g Graph, ctx: &PacketContext, first: Work<'g>
         next = match step(sp, ctx, w) {
             Step::Go(w) => Some(w),
             Step::Done => None,
-            Step::Fanout(f) => fan_out(sp, g, ctx, f, &mut copies_left, &mut pending, &mut npending),
+            Step::Fanout(f) => {
+                fan_out(sp, g, ctx, f, &mut copies_left, &mut pending, &mut npending)
+            }
         };
     }
 }

@@ -328,7 +328,10 @@ fn each_change(req: &Request, mut f: impl FnMut(usize, &Request) -> CmdResult) -
 /// Reply with the graph's generation (after a change made with `LANA_A_EXPECT_GEN`).
 fn reply_generation(req: &Request, cmd: u8, sp: &Space) -> CmdResult {
     let mut r = req.reply(cmd)?;
-    if let Err(e) = r.writer().put_u32(LANA_A_GENERATION, sp.generation.current()) {
+    if let Err(e) = r
+        .writer()
+        .put_u32(LANA_A_GENERATION, sp.generation.current())
+    {
         fail!(e, "reply does not fit a netlink message");
     }
     Ok(r.send()?)
@@ -484,7 +487,10 @@ fn fill_type(w: &mut Writer, cfg: &Config, sp: Option<&Space>, ty: &types::FbTyp
     w.put_str(LANA_A_DESC, ty.description)?;
     w.put_u32(LANA_A_MAX_INGRESS, ty.max_ingress)?;
     w.put_u32(LANA_A_MAX_EGRESS, ty.max_egress)?;
-    w.put_u32(LANA_A_INSTANCES, sp.map_or(0, |sp| cfg.instances_of(sp, ty)))?;
+    w.put_u32(
+        LANA_A_INSTANCES,
+        sp.map_or(0, |sp| cfg.instances_of(sp, ty)),
+    )?;
     w.nest(LANA_A_KEYS, |w| {
         for k in ty.keys {
             let mut s = MsgBuf::<PROP_LEN>::new();
@@ -512,9 +518,9 @@ fn reply_get(req: &Request) -> CmdResult {
 fn reply_stats(req: &Request) -> CmdResult {
     let sp = config::lock().space_of(req.net());
     let f = sp.as_ref().map(|sp| sp.totals()).unwrap_or_default();
-    let blocks = sp
-        .as_ref()
-        .map_or(0, |sp| sp.blocks.load(core::sync::atomic::Ordering::Relaxed));
+    let blocks = sp.as_ref().map_or(0, |sp| {
+        sp.blocks.load(core::sync::atomic::Ordering::Relaxed)
+    });
     let generation = sp.as_ref().map_or(1, |sp| sp.generation.current());
     let mut r = req.reply(LANA_CMD_STATS)?;
     let w = r.writer();

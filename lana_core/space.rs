@@ -39,9 +39,11 @@ impl Generation {
 
     /// Something it covers changed.
     pub(crate) fn changed(&self) {
-        let _ = self.0.fetch_update(Ordering::AcqRel, Ordering::Acquire, |g| {
-            Some(g.wrapping_add(1).max(1))
-        });
+        let _ = self
+            .0
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |g| {
+                Some(g.wrapping_add(1).max(1))
+            });
     }
 }
 
@@ -180,7 +182,10 @@ pub(crate) unsafe extern "C" fn lana_rust_net_exit(net: *mut bindings::net) {
         }
         cfg.forget_space(&sp);
         if n != 0 {
-            pr_info!("a network namespace went away: removed its {} block(s)\n", n);
+            pr_info!(
+                "a network namespace went away: removed its {} block(s)\n",
+                n
+            );
         }
     }
 }

@@ -36,7 +36,11 @@ pub(crate) enum Undo {
     /// An added block (in `slot`): retire it.
     Add { slot: u32 },
     /// A removed block: put it back.
-    Rm { slot: u32, node: Node, name: NameNode },
+    Rm {
+        slot: u32,
+        node: Node,
+        name: NameNode,
+    },
     /// A binding from `f` to `t` (the last of each's list): take it off.
     Bind { f: u32, t: u32 },
     /// A binding taken off: put it back where it was.
@@ -52,6 +56,10 @@ pub(crate) enum Undo {
     Replace {
         o: u32,
         n: u32,
+        /// The replacement, which adopts `old`'s state at the commit: by pointer, as a later
+        /// change of the transaction may replace or remove it in turn and reuse its slot
+        /// (it stays alive until the commit retires it, after every adoption).
+        new: NonNull<Instance>,
         old: Node,
         name: NameNode,
         /// `old`'s subscriptions to its neighbours' chains, which `new`'s took the place of:
@@ -142,15 +150,15 @@ pub(crate) fn is_leaving(e: Entry) -> bool {
 
 /// The open transaction removes the block `inst` (in `slot`).
 pub(crate) fn leaving(slot: u32, inst: &Instance) {
-    let _ = LEAVING.lock().push(Entry { slot, id: inst.id }.pack(), GFP_KERNEL);
+    let _ = LEAVING
+        .lock()
+        .push(Entry { slot, id: inst.id }.pack(), GFP_KERNEL);
 }
 
+/// The transaction ended: forget its list, memory included (nothing stays allocated
+/// between transactions, or at unload).
 fn forget_leaving() {
-    let mut l = LEAVING.lock();
-    l.clear();
-    if l.capacity() > 64 {
-        *l = KVec::new();
-    }
+    *LEAVING.lock() = KVec::new();
 }
 
 /// Open a transaction on `cfg`.
@@ -263,9 +271,15 @@ pub(crate) fn commit(cfg: &mut Config, sp: &Space) -> CmdResult {
         }
     }
     // The state of replaced blocks is final once no packet can be inside them any more.
-    let carries = undo
-        .iter()
-        .any(|u| matches!(u, Undo::Replace { carry_state: true, .. }));
+    let carries = undo.iter().any(|u| {
+        matches!(
+            u,
+            Undo::Replace {
+                carry_state: true,
+                ..
+            }
+        )
+    });
     if carries {
         kernel::sync::rcu::synchronize_rcu();
     }
@@ -280,16 +294,19 @@ pub(crate) fn commit(cfg: &mut Config, sp: &Space) -> CmdResult {
                 }
             }
             Undo::Replace {
-                n,
+                new,
                 old,
                 carry_state,
                 ..
             } => {
                 if carry_state {
-                    if let Some(nn) = cfg.node(n) {
-                        nn.inst.fb.adopt_state_of(&*old.inst.fb);
-                        nn.inst.stats.add_totals(old.inst.stats.sum());
-                    }
+                    // SAFETY: the replacement is in the configuration or in this journal,
+                    // retired only later in this loop (`Undo::Replace::new`).
+                    let nn = unsafe { new.as_ref() };
+                    // in the order of the changes: a chain of replaces carries the state
+                    // along, to the last block
+                    nn.fb.adopt_state_of(&*old.inst.fb);
+                    nn.stats.add_totals(old.inst.stats.sum());
                 }
                 retire(old);
             }
@@ -311,4 +328,77 @@ fn apply_set(inst: &Instance, raw: &KVec<KVec<u8>>) -> CmdResult {
     inst.chain
         .ask(&Event::Set(&parsed))
         .map_err(|e| commands::veto(inst.name.as_str(), "setting", e))
+}
+
+#[kernel::macros::kunit_tests(lana_txn)]
+mod tests {
+    use crate::binding;
+    use crate::commands::{
+        self,
+        testing::{config, errno},
+    };
+    use crate::config::Config;
+    use crate::space::Space;
+    use kernel::prelude::*;
+
+    /// Names, types and bindings (by name), in slot order.
+    fn shape(c: &Config, sp: &Space) -> KVec<(u32, u32, KVec<u32>, KVec<u32>)> {
+        let mut v = KVec::new();
+        for (slot, n) in c.nodes().filter(|(_, n)| n.inst.space.key == sp.key) {
+            let mut ing = KVec::new();
+            let mut eg = KVec::new();
+            for b in n.ingress.iter() {
+                let _ = ing.push(b.slot, GFP_KERNEL);
+            }
+            for b in n.egress.iter() {
+                let _ = eg.push(b.slot, GFP_KERNEL);
+            }
+            let _ = v.push((slot, n.inst.id, ing, eg), GFP_KERNEL);
+        }
+        v
+    }
+
+    #[test]
+    fn a_failed_transaction_leaves_everything_as_it_was() {
+        let (mut c, sp) = config();
+        let Ok(sp) = sp else {
+            assert!(false);
+            return;
+        };
+        for n in ["a", "b", "m"] {
+            assert_eq!(errno(commands::add(&mut c, &sp, n, "kt-one")), 0);
+        }
+        assert_eq!(errno(commands::add(&mut c, &sp, "t", "kt-two")), 0);
+        assert_eq!(errno(binding::bind(&mut c, &sp, "a", "m")), 0);
+        assert_eq!(errno(binding::bind(&mut c, &sp, "m", "b")), 0);
+        let before = shape(&c, &sp);
+        super::begin(&mut c);
+        // every kind of change, then one that fails
+        assert_eq!(errno(commands::add(&mut c, &sp, "x", "kt-one")), 0);
+        assert_eq!(errno(binding::bind(&mut c, &sp, "b", "x")), 0);
+        assert_eq!(errno(binding::unbind(&mut c, &sp, "a", "m")), 0);
+        assert_eq!(errno(commands::add(&mut c, &sp, "m2", "kt-one")), 0);
+        assert_eq!(errno(binding::replace(&mut c, &sp, "m", "m2", false)), 0);
+        assert_eq!(errno(commands::rm(&mut c, &sp, "t")), 0);
+        assert_eq!(errno(commands::add(&mut c, &sp, "t", "kt-one")), 0);
+        assert_eq!(errno(commands::flush(&mut c, &sp)), 0);
+        assert_eq!(errno(commands::add(&mut c, &sp, "a", "kt-one")), 0);
+        assert_eq!(
+            errno(commands::add(&mut c, &sp, "a", "kt-one")),
+            EEXIST.to_errno()
+        );
+        super::rollback(&mut c);
+        assert!(shape(&c, &sp) == before);
+        assert!(c.find(&sp, "x").is_none() && c.find(&sp, "m2").is_none());
+        // and a transaction that commits applies all of it
+        super::begin(&mut c);
+        assert_eq!(errno(commands::add(&mut c, &sp, "x", "kt-one")), 0);
+        assert_eq!(errno(binding::bind(&mut c, &sp, "b", "x")), 0);
+        assert_eq!(errno(super::commit(&mut c, &sp)), 0);
+        assert!(c.txn.is_none());
+        let b = c.find(&sp, "b").and_then(|s| c.node(s));
+        assert_eq!(b.map(|n| n.ingress.len()), Some(1));
+        assert_eq!(errno(commands::flush(&mut c, &sp)), 0);
+        assert_eq!(c.len(), 0);
+    }
 }

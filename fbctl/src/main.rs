@@ -301,12 +301,16 @@ fn change_request(cmd: &Cmd) -> Result<Option<(u8, AttrWriter, String)>, Failure
             check_name("add", name)?;
             check_name("add", r#type)?;
             a.put_str(LANA_A_NAME, name).put_str(LANA_A_TYPE, r#type);
-            return Ok(Some((LANA_CMD_ADD, a, format!("add {name} {type}", type = r#type))));
+            Ok(Some((
+                LANA_CMD_ADD,
+                a,
+                format!("add {name} {type}", type = r#type),
+            )))
         }
         Cmd::Rm { name } => {
             check_name("rm", name)?;
             a.put_str(LANA_A_NAME, name);
-            return Ok(Some((LANA_CMD_RM, a, format!("rm {name}"))));
+            Ok(Some((LANA_CMD_RM, a, format!("rm {name}"))))
         }
         Cmd::Set { name, props } => {
             check_name("set", name)?;
@@ -332,19 +336,19 @@ fn change_request(cmd: &Cmd) -> Result<Option<(u8, AttrWriter, String)>, Failure
             }
             a.put_str(LANA_A_NAME, name)
                 .put_nested(LANA_A_PROPS, &inner);
-            return Ok(Some((LANA_CMD_SET, a, format!("set {name}"))));
+            Ok(Some((LANA_CMD_SET, a, format!("set {name}"))))
         }
         Cmd::Bind { from, to } => {
             check_name("bind", from)?;
             check_name("bind", to)?;
             a.put_str(LANA_A_NAME, from).put_str(LANA_A_PEER, to);
-            return Ok(Some((LANA_CMD_BIND, a, format!("bind {from} {to}"))));
+            Ok(Some((LANA_CMD_BIND, a, format!("bind {from} {to}"))))
         }
         Cmd::Unbind { from, to } => {
             check_name("unbind", from)?;
             check_name("unbind", to)?;
             a.put_str(LANA_A_NAME, from).put_str(LANA_A_PEER, to);
-            return Ok(Some((LANA_CMD_UNBIND, a, format!("unbind {from} {to}"))));
+            Ok(Some((LANA_CMD_UNBIND, a, format!("unbind {from} {to}"))))
         }
         Cmd::Replace {
             old,
@@ -358,11 +362,9 @@ fn change_request(cmd: &Cmd) -> Result<Option<(u8, AttrWriter, String)>, Failure
                 LANA_A_FLAGS,
                 if *drop_state { LANA_F_DROP_STATE } else { 0 },
             );
-            return Ok(Some((LANA_CMD_REPLACE, a, format!("replace {old} {new}"))));
+            Ok(Some((LANA_CMD_REPLACE, a, format!("replace {old} {new}"))))
         }
-        Cmd::Flush => {
-            return Ok(Some((LANA_CMD_FLUSH, a, "flush".to_string())));
-        }
+        Cmd::Flush => Ok(Some((LANA_CMD_FLUSH, a, "flush".to_string()))),
         _ => Ok(None),
     }
 }
@@ -857,7 +859,11 @@ fn main_inner(cli: Cli) -> Result<(), Failure> {
             // The kernel numbers the failing change: name its line instead.
             let msg = f.text.trim_start_matches(": ");
             let (num, rest) = msg.split_once(": ").unwrap_or(("", msg));
-            match num.parse::<usize>().ok().and_then(|i| cmds.get(i.wrapping_sub(1))) {
+            match num
+                .parse::<usize>()
+                .ok()
+                .and_then(|i| cmds.get(i.wrapping_sub(1)))
+            {
                 Some((line, _)) => Failure {
                     text: format!("{file}:{line}: {rest} (nothing applied)"),
                     ..f

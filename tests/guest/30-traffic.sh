@@ -168,3 +168,38 @@ test_device_removed_under_graph() {
 	eq "$(counter_packets c)" 200 "counting after reattach"
 	ip link del rx1
 }
+
+# An atomic batch of 1,000 changes committed while frames flow: 500 counters, each replacing
+# the one before, their counts carried over at the commit. Every frame is counted exactly
+# once by the counter in place (the last one ends with all of them) and ends in one fate.
+test_batch_of_1000_changes_under_traffic_loses_and_duplicates_nothing() {
+	load lana_core fb_eth fb_counter fb_fwd || return 1
+	ip link add rx0 type dummy && ip link set rx0 up
+	check fbctl -b /dev/stdin <<-'CMDS'
+	add in eth
+	add c0 counter
+	add sink fwd
+	set in dev=rx0
+	bind in c0
+	bind c0 sink
+	CMDS
+	for i in $(seq 500); do
+		echo "add c$i counter"
+		echo "replace c$((i - 1)) c$i"
+	done >/tmp/big.txt
+	N=500000
+	pktgen_inject rx0 $N &
+	pg=$!
+	for i in $(seq 100); do
+		[ "$(fbctl -j show c0 | jq -r .props.packets)" -gt 1000 ] 2>/dev/null && break
+		sleep 0.1
+	done
+	check fbctl -b /tmp/big.txt
+	kill -0 $pg 2>/dev/null || fail "pktgen had finished before the commit: not under traffic"
+	wait $pg
+	eq "$(fbctl -j list | jq -r '[.[].name] | sort | join(",")')" c500,in,sink "the file's graph"
+	eq "$(fbctl -j show c500 | jq -r .props.packets)" $N "every frame counted once, across the commit"
+	eq "$(fbctl -j show sink | jq -r .packets)" $N "and reached the end of the path once"
+	eq "$(fbctl -j stats | jq -r .dropped.no_next)" $N "where each ended, counted"
+	ip link del rx0
+}

@@ -51,6 +51,7 @@ while read -r f t; do
 	# A failed check fails the test even if the test went on and returned 0.
 	if [ $rc = 0 ] && [ -s /tmp/test-failures ]; then
 		rc=1
+		sed 's/^/failed check: /' /tmp/test-failures >>/tmp/case.log
 	fi
 	# Every packet that entered the engine during the test ended in one counted fate.
 	if grep -q '^lana_core ' /proc/modules && ! (check_balance "after the test, the engine is") >>/tmp/case.log 2>&1; then
