@@ -282,7 +282,9 @@ pub(crate) fn replace(
     if let Some(j) = cfg.txn.as_mut() {
         crate::txn::leaving(o, &old_node.inst);
         // the state goes over and `old` is retired at the commit
+        let index = j.index;
         j.record(Undo::Replace {
+            index,
             o,
             n,
             new: new_inst,

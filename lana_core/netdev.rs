@@ -210,6 +210,11 @@ impl Port {
         // SAFETY: as in `configure`: `c` is valid, `buf` NUL-terminated, `net` alive,
         // `other` a valid out pointer.
         let r = unsafe { ffi::lana_port_match(self.c(), buf.as_ptr().cast(), net, &mut other) };
+        if r >= 0 {
+            // no earlier setting of the transaction gives this device or this port away
+            let me: *const Port = self;
+            crate::txn::claim(me as usize, net as usize, ifname)?;
+        }
         if r == 2 {
             // Held by another eth block: free by the commit if the transaction removes it
             // (it lets go before the settings apply).

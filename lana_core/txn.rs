@@ -54,6 +54,9 @@ pub(crate) enum Undo {
     },
     /// A replace: move the bindings back from `new` (slot `n`) to `old`, in slot `o`.
     Replace {
+        /// The change's number: the commit carries the state over in the order of the
+        /// changes, between the settings before and after it.
+        index: usize,
         o: u32,
         n: u32,
         /// The replacement, which adopts `old`'s state at the commit: by pointer, as a later
@@ -131,9 +134,21 @@ impl Journal {
     }
 }
 
+/// What the open transaction's checks must know beyond the configuration: the blocks it
+/// removes, and the devices its settings will take.
+struct Marks {
+    /// Entries (`Entry::pack`) of the blocks the transaction removes.
+    leaving: KVec<u64>,
+    /// Devices taken by checked settings: (port, namespace, interface name).
+    claims: KVec<(usize, usize, [u8; 16])>,
+}
+
 kernel::sync::global_lock! {
     // SAFETY: initialised by `init()` in the module initialiser, before any command.
-    unsafe(uninit) static LEAVING: Mutex<KVec<u64>> = KVec::new();
+    unsafe(uninit) static LEAVING: Mutex<Marks> = Marks {
+        leaving: KVec::new(),
+        claims: KVec::new(),
+    };
 }
 
 /// Set up the list of blocks the open transaction removes (module init).
@@ -145,20 +160,46 @@ pub(crate) fn init() {
 /// Whether the open transaction removes the block entered at `e` (its devices are free for
 /// the transaction's own settings: it lets go of them before they apply).
 pub(crate) fn is_leaving(e: Entry) -> bool {
-    LEAVING.lock().iter().any(|&x| x == e.pack())
+    LEAVING.lock().leaving.iter().any(|&x| x == e.pack())
+}
+
+/// Whether the open transaction removes the block with id `id`.
+fn is_leaving_id(id: u32) -> bool {
+    LEAVING.lock().leaving.iter().any(|&x| x as u32 == id)
 }
 
 /// The open transaction removes the block `inst` (in `slot`).
 pub(crate) fn leaving(slot: u32, inst: &Instance) {
     let _ = LEAVING
         .lock()
+        .leaving
         .push(Entry { slot, id: inst.id }.pack(), GFP_KERNEL);
 }
 
-/// The transaction ended: forget its list, memory included (nothing stays allocated
+/// A checked setting of the open transaction will attach `port` to device `ifname` of
+/// namespace `net`: `EBUSY` if an earlier setting of the transaction gives that device to
+/// another port, or this port to another device (each would fail at the commit).
+pub(crate) fn claim(port: usize, net: usize, ifname: &str) -> Result {
+    let mut name = [0u8; 16];
+    let n = ifname.len().min(name.len());
+    name[..n].copy_from_slice(&ifname.as_bytes()[..n]);
+    let mut m = LEAVING.lock();
+    for &(p, ns, d) in m.claims.iter() {
+        let same_dev = ns == net && d == name;
+        if (p == port) != same_dev {
+            return Err(EBUSY);
+        }
+    }
+    m.claims.push((port, net, name), GFP_KERNEL)?;
+    Ok(())
+}
+
+/// The transaction ended: forget its marks, memory included (nothing stays allocated
 /// between transactions, or at unload).
 fn forget_leaving() {
-    *LEAVING.lock() = KVec::new();
+    let mut m = LEAVING.lock();
+    m.leaving = KVec::new();
+    m.claims = KVec::new();
 }
 
 /// Open a transaction on `cfg`.
@@ -173,21 +214,30 @@ pub(crate) fn begin(cfg: &mut Config) {
 /// Unwind the open transaction: the configuration is as it was before it.
 pub(crate) fn rollback(cfg: &mut Config) {
     if let Some(j) = cfg.txn.take() {
-        unwind(cfg, j.undo);
+        unwind(cfg, j.undo, None);
     }
     forget_leaving();
 }
 
-fn unwind(cfg: &mut Config, undo: KVec<Undo>) {
+/// Undo every change of `undo`, last first. Blocks the transaction added are retired, or,
+/// with `held` (a failure after the publish, while the new graph may still be walked), kept
+/// there for the caller to retire once the old graph is published again.
+fn unwind(cfg: &mut Config, undo: KVec<Undo>, mut held: Option<&mut KVec<Node>>) {
     let mut undo = undo;
     while let Some(u) = undo.pop() {
         match u {
             Undo::Add { slot } => {
                 if let Some(n) = cfg.take(slot) {
                     let _ = cfg.free.push_within_capacity(slot);
-                    // (never published, unless a commit failed after its publish: retired
-                    // either way, after a grace period)
-                    retire(n);
+                    match held.as_deref_mut() {
+                        // (room reserved for every added block)
+                        Some(h) => {
+                            if let Err(e) = h.push_within_capacity(n) {
+                                retire(e.0);
+                            }
+                        }
+                        None => retire(n),
+                    }
                 }
             }
             Undo::Rm { slot, node, name } => {
@@ -230,9 +280,38 @@ pub(crate) fn commit(cfg: &mut Config, sp: &Space) -> CmdResult {
         return Ok(());
     };
     let Journal { undo, sets, .. } = j;
+    // A setting of a block the transaction removes later has nothing to apply to at the
+    // commit: refused, before anything is published.
+    for s in sets.iter() {
+        // SAFETY: the block is alive until the end of the commit (`DeferredSet::inst`).
+        let inst = unsafe { s.inst.as_ref() };
+        if is_leaving_id(inst.id) {
+            unwind(cfg, undo, None);
+            forget_leaving();
+            return Err(numbered(
+                s.index,
+                Fail::new(
+                    EINVAL,
+                    format_args!("'{}' is set, then removed by the batch", inst.name.as_str()),
+                ),
+            ));
+        }
+    }
     forget_leaving();
+    // Room to keep the blocks the transaction added, should it fail after the publish.
+    let adds = undo
+        .iter()
+        .filter(|u| matches!(u, Undo::Add { .. }))
+        .count();
+    let mut held = match KVec::with_capacity(adds, GFP_KERNEL) {
+        Ok(h) => h,
+        Err(e) => {
+            unwind(cfg, undo, None);
+            return Err(e.into());
+        }
+    };
     if let Err(e) = cfg.publish() {
-        unwind(cfg, undo);
+        unwind(cfg, undo, None);
         return Err(Fail::new(
             e,
             format_args!("out of memory while publishing the new graph"),
@@ -245,29 +324,6 @@ pub(crate) fn commit(cfg: &mut Config, sp: &Space) -> CmdResult {
             Undo::Rm { node, .. } | Undo::Replace { old: node, .. } => node.inst.fb.detach(),
             Undo::Flush { nodes } => nodes.iter().for_each(|(_, n, _)| n.inst.fb.detach()),
             _ => {}
-        }
-    }
-    for (done, s) in sets.iter().enumerate() {
-        // SAFETY: the block is alive until the end of the commit (`DeferredSet::inst`).
-        let inst = unsafe { s.inst.as_ref() };
-        let r = apply_set(inst, &s.props);
-        if let Err(f) = r {
-            // Take the structure back and publish the old graph again. Settings applied
-            // before this one to blocks the transaction did not add stay applied.
-            unwind(cfg, undo);
-            let _ = cfg.publish();
-            cfg.changed(sp);
-            // (the check passed: only memory, or a device taken meanwhile by something
-            // else than LANA, gets here)
-            let f = numbered(s.index, f);
-            return Err(Fail::new(
-                f.err,
-                format_args!(
-                    "{} (rolled back after the publish: {} earlier setting(s) and released devices stay)",
-                    f.msg.as_str(),
-                    done
-                ),
-            ));
         }
     }
     // The state of replaced blocks is final once no packet can be inside them any more.
@@ -283,32 +339,67 @@ pub(crate) fn commit(cfg: &mut Config, sp: &Space) -> CmdResult {
     if carries {
         kernel::sync::rcu::synchronize_rcu();
     }
+    // Settings and carried state, in the order of the changes.
+    let mut next_set = sets.iter().peekable();
+    let mut failed = None;
+    for u in Iterator::chain(undo.iter().map(Some), core::iter::once(None)) {
+        let until = match u {
+            Some(&Undo::Replace { index, .. }) => index,
+            Some(_) => continue,
+            None => usize::MAX,
+        };
+        while let Some(s) = next_set.next_if(|s| s.index < until) {
+            // SAFETY: the block is alive until the end of the commit (`DeferredSet::inst`).
+            let inst = unsafe { s.inst.as_ref() };
+            if let Err(f) = apply_set(inst, &s.props) {
+                failed = Some(numbered(s.index, f));
+                break;
+            }
+        }
+        if failed.is_some() {
+            break;
+        }
+        if let Some(Undo::Replace {
+            new,
+            old,
+            carry_state: true,
+            ..
+        }) = u
+        {
+            // SAFETY: the replacement is in the configuration or in this journal, retired
+            // only after this loop (`Undo::Replace::new`).
+            let nn = unsafe { new.as_ref() };
+            // a chain of replaces carries the state along, to the last block
+            nn.fb.adopt_state_of(&*old.inst.fb);
+            nn.stats.add_totals(old.inst.stats.sum());
+        }
+    }
+    if let Some(f) = failed {
+        // (the checks passed: only memory, or a device taken meanwhile by something else
+        // than LANA, gets here) Take the structure back, publish the old graph again, and
+        // only then retire what the transaction added, which the new graph pointed to.
+        unwind(cfg, undo, Some(&mut held));
+        while cfg.publish().is_err() {
+            kernel::time::delay::fsleep(kernel::time::Delta::from_millis(10));
+        }
+        for n in held.drain_all() {
+            retire(n);
+        }
+        cfg.changed(sp);
+        return Err(Fail::new(
+            f.err,
+            format_args!("{} (undone after the commit began)", f.msg.as_str()),
+        ));
+    }
     let mut undo = undo;
     for u in undo.drain_all() {
         match u {
-            Undo::Rm { node, .. } => retire(node),
+            Undo::Rm { node, .. } | Undo::Replace { old: node, .. } => retire(node),
             Undo::Flush { nodes } => {
                 let mut nodes = nodes;
                 for (_, n, _) in nodes.drain_all() {
                     retire(n);
                 }
-            }
-            Undo::Replace {
-                new,
-                old,
-                carry_state,
-                ..
-            } => {
-                if carry_state {
-                    // SAFETY: the replacement is in the configuration or in this journal,
-                    // retired only later in this loop (`Undo::Replace::new`).
-                    let nn = unsafe { new.as_ref() };
-                    // in the order of the changes: a chain of replaces carries the state
-                    // along, to the last block
-                    nn.fb.adopt_state_of(&*old.inst.fb);
-                    nn.stats.add_totals(old.inst.stats.sum());
-                }
-                retire(old);
             }
             _ => {}
         }

@@ -202,7 +202,7 @@ test_batch_is_one_transaction() {
 		echo "flush"
 		for i in $(seq 10); do echo "add n$i counter"; done
 		for i in $(seq 9); do echo "bind n$i n$((i + 1))"; done
-		for i in $(seq 9); do echo "set n$i reset=1"; done
+		for i in $(seq 8); do echo "set n$i reset=1"; done
 		echo "add in eth"
 		echo "set in dev=rx0"
 		echo "add f2 bpf"
@@ -213,7 +213,7 @@ test_batch_is_one_transaction() {
 		echo "add r counter"
 		echo "replace n9 r"
 		echo "bind r f2"
-		for i in $(seq 40 49); do echo "add x$i fwd"; done
+		for i in $(seq 39 49); do echo "add x$i fwd"; done
 		echo "bind x49 nosuch"
 		echo "add never fwd"
 	} >/tmp/t.txt
@@ -226,7 +226,7 @@ test_batch_is_one_transaction() {
 	grep -v nosuch /tmp/t.txt >/tmp/t2.txt
 	check fbctl -b /tmp/t2.txt
 	eq "$(fbctl -j list | jq -r '[.[].name] | sort | join(",")')" \
-		"f2,in,n1,n2,n3,n4,n5,n6,n7,n8,never,r,x40,x41,x42,x43,x44,x45,x46,x47,x48,x49" "the file's graph"
+		"f2,in,n1,n2,n3,n4,n5,n6,n7,n8,never,r,x39,x40,x41,x42,x43,x44,x45,x46,x47,x48,x49" "the file's graph"
 	eq "$(fbctl -j show in | jq -r .props.dev)" rx0 "the new eth block holds the device"
 	eq "$(fbctl -j show f2 | jq -r .props.filter)" tcp "the settings applied at the commit"
 	eq "$(fbctl -j show n8 | jq -r '.ingress | join(",")')" r "r took n9's place"
@@ -240,7 +240,29 @@ test_batch_is_one_transaction() {
 	printf 'add e2 eth\nset e2 dev=rx0\n' >/tmp/t3.txt
 	expect_err 1 EBUSY "/tmp/t3.txt:2:" fbctl -b /tmp/t3.txt || return 1
 	eq "$(fbctl -j list | jq -r 'map(select(.name == "e2")) | length')" 0 "and e2 was not added"
+	# settings of one file that would collide at the commit are refused at their check
+	ip link add rx1 type dummy && ip link add rx2 type dummy
+	printf 'add a eth\nadd b eth\nset a dev=rx1\nset b dev=rx1\n' >/tmp/t4.txt
+	expect_err 1 EBUSY "/tmp/t4.txt:4:" fbctl -b /tmp/t4.txt || return 1
+	printf 'add a eth\nset a dev=rx1\nset a dev=rx2\n' >/tmp/t5.txt
+	expect_err 1 EBUSY "/tmp/t5.txt:3:" fbctl -b /tmp/t5.txt || return 1
+	# a block set and then removed by the same file: refused, nothing applied
+	printf 'set n1 reset=1\nunbind in n1\nunbind n1 n2\nrm n1\n' >/tmp/t6.txt
+	expect_err 1 EINVAL "/tmp/t6.txt:1: 'n1' is set, then removed by the batch" fbctl -b /tmp/t6.txt || return 1
+	eq "$(fbctl -j show in | jq -r '.ingress | join(",")')" n1 "the refused file left n1 bound"
+	# settings and carried state apply in the order of the lines
+	pktgen_inject rx0 100 >/dev/null || return 1
+	eq "$(fbctl -j show n1 | jq -r .props.packets)" 100 "n1 counted 100 frames"
+	printf 'add m1 counter\nreplace n1 m1\nset m1 reset=1\n' >/tmp/t7.txt
+	check fbctl -b /tmp/t7.txt
+	eq "$(fbctl -j show m1 | jq -r .props.packets)" 0 "reset after the replace: 0"
+	pktgen_inject rx0 10 >/dev/null || return 1
+	printf 'add m2 counter\nset m2 reset=1\nreplace m1 m2\n' >/tmp/t8.txt
+	check fbctl -b /tmp/t8.txt
+	eq "$(fbctl -j show m2 | jq -r .props.packets)" 10 "reset before the replace: m1's 10 carried"
 	ip link del rx0
+	ip link del rx1
+	ip link del rx2
 }
 
 test_rmmod_refused_with_live_instances() {

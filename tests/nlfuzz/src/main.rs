@@ -63,7 +63,28 @@ const PROPS: &[&str] = &[
     "colour=red",
 ];
 
+/// A well-formed request: one command, or (15%) a transaction of up to 20 changes, which
+/// fails whole when one of them fails.
 fn valid(rng: &mut Rng) -> (u8, AttrWriter, bool) {
+    if rng.chance(15) {
+        let mut a = AttrWriter::new();
+        let mut changes = AttrWriter::new();
+        for _ in 0..rng.below(20) + 1 {
+            let (c, mut e, _) = valid_one(rng);
+            if matches!(c, LANA_CMD_GET | LANA_CMD_TYPES | LANA_CMD_STATS) {
+                continue;
+            }
+            e.put_u32(LANA_A_CMD, u32::from(c));
+            changes.put_nested(LANA_A_BATCH_CMD, &e);
+        }
+        a.put_nested(LANA_A_BATCH, &changes);
+        return (LANA_CMD_BATCH, a, false);
+    }
+    valid_one(rng)
+}
+
+/// One well-formed command.
+fn valid_one(rng: &mut Rng) -> (u8, AttrWriter, bool) {
     let mut a = AttrWriter::new();
     let cmd = *rng.pick(&[
         LANA_CMD_ADD,
