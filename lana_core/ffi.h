@@ -66,6 +66,7 @@ void lana_extack_msg(struct netlink_ext_ack *extack, const char *msg);
 struct sk_buff *lana_reply_new(struct genl_info *info, u8 cmd, void **hdr);
 int lana_reply_send(struct sk_buff *msg, void *hdr, struct genl_info *info);
 struct net *lana_genl_info_net(struct genl_info *info);
+const void *lana_genl_attrs(struct genl_info *info, int *len);
 int lana_batch_parse(const struct nlattr *nla, struct nlattr **tb);
 struct net *lana_dump_net(struct netlink_callback *cb);
 void *lana_dump_put(struct sk_buff *skb, struct netlink_callback *cb, u8 cmd, u32 generation);

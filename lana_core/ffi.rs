@@ -83,6 +83,8 @@ extern "C" {
         info: *mut bindings::genl_info,
     ) -> c_int;
     pub(crate) fn lana_genl_info_net(info: *mut bindings::genl_info) -> *mut bindings::net;
+    pub(crate) fn lana_genl_attrs(info: *mut bindings::genl_info, len: *mut c_int)
+        -> *const c_void;
     pub(crate) fn lana_batch_parse(
         nla: *const bindings::nlattr,
         tb: *mut *mut bindings::nlattr,

@@ -18,11 +18,6 @@ static const struct nla_policy lana_prop_policy[LANA_A_MAX + 1] = {
 
 static const struct nla_policy lana_policy[LANA_A_MAX + 1];
 
-/* A transaction: its changes, each a nest of the family's own attributes. */
-static const struct nla_policy lana_batch_policy[LANA_A_MAX + 1] = {
-	[LANA_A_BATCH_CMD] = NLA_POLICY_NESTED(lana_policy),
-};
-
 static const struct nla_policy lana_policy[LANA_A_MAX + 1] = {
 	[LANA_A_NAME] = { .type = NLA_NUL_STRING, .len = LANA_NAME_MAX },
 	[LANA_A_TYPE] = { .type = NLA_NUL_STRING, .len = LANA_NAME_MAX },
@@ -32,7 +27,8 @@ static const struct nla_policy lana_policy[LANA_A_MAX + 1] = {
 	[LANA_A_ENGINE_MAX_HOPS] = NLA_POLICY_RANGE(NLA_U32, 1, LANA_MAX_HOPS_LIMIT),
 	[LANA_A_ENGINE_RUNTIME] = NLA_POLICY_MAX(NLA_U32, 1),
 	[LANA_A_EXPECT_GEN] = { .type = NLA_U32 },
-	[LANA_A_BATCH] = NLA_POLICY_NESTED(lana_batch_policy),
+	/* a transaction's change: a nest of the family's own attributes */
+	[LANA_A_BATCH_CMD] = NLA_POLICY_NESTED(lana_policy),
 	[LANA_A_CMD] = NLA_POLICY_RANGE(NLA_U32, LANA_CMD_ADD, LANA_CMD_FLUSH),
 };
 
@@ -147,7 +143,14 @@ void *lana_dump_put(struct sk_buff *skb, struct netlink_callback *cb, u8 cmd, u3
 	return hdr;
 }
 
-/* One change of a transaction (validated with the request, by lana_batch_policy). */
+/* The request's attributes, all of them (a transaction repeats LANA_A_BATCH_CMD). */
+const void *lana_genl_attrs(struct genl_info *info, int *len)
+{
+	*len = genlmsg_len(info->genlhdr);
+	return genlmsg_data(info->genlhdr);
+}
+
+/* One change of a transaction (validated with the request, by the policy). */
 int lana_batch_parse(const struct nlattr *nla, struct nlattr **tb)
 {
 	return nla_parse_nested(tb, LANA_A_MAX, nla, lana_policy, NULL);

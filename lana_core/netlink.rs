@@ -257,8 +257,8 @@ fn change(cfg: &mut Config, sp: &Arc<Space>, cmd: u8, req: &Request) -> CmdResul
 /// transaction (`txn.rs`): all of them, published at once, or none. A failure names the
 /// change by its number (from 1). Each change is announced after the commit, in order.
 fn batch(cfg: &mut Config, sp: &Arc<Space>, req: &Request) -> CmdResult {
-    if req.nla(LANA_A_BATCH).is_none() {
-        fail!(EINVAL, "missing attribute: batch");
+    if req.nla(LANA_A_BATCH_CMD).is_none() {
+        fail!(EINVAL, "an empty batch");
     }
     txn::begin(cfg);
     let made = each_change(req, |index, c| {
@@ -285,10 +285,15 @@ fn batch(cfg: &mut Config, sp: &Arc<Space>, req: &Request) -> CmdResult {
     Ok(())
 }
 
-/// Call `f` with the number (from 1) and attributes of each change nested in `req`'s
-/// `LANA_A_BATCH`, in order, until one fails.
+/// Call `f` with the number (from 1) and attributes of each change (`LANA_A_BATCH_CMD`,
+/// repeated at the top level of the request), in order, until one fails.
 fn each_change(req: &Request, mut f: impl FnMut(usize, &Request) -> CmdResult) -> CmdResult {
-    let mut rest = req.attr(LANA_A_BATCH);
+    let mut len: c_int = 0;
+    // SAFETY: `info` is the running op's (type invariant); `len` a valid out pointer.
+    let attrs = unsafe { ffi::lana_genl_attrs(req.info, &mut len) };
+    // SAFETY: the request's attributes: `len` bytes in the request skb, for the whole op.
+    let mut rest: &[u8] =
+        unsafe { core::slice::from_raw_parts(attrs.cast::<u8>(), len.max(0) as usize) };
     let mut index = 0;
     // the nested attributes were validated by the policy: well-formed, each a
     // LANA_A_BATCH_CMD nest of the family's attributes
@@ -312,7 +317,7 @@ fn each_change(req: &Request, mut f: impl FnMut(usize, &Request) -> CmdResult) -
                 info: req.info,
                 attrs: tb.as_mut_ptr(),
             };
-            if c.nla(LANA_A_BATCH).is_some() {
+            if c.nla(LANA_A_BATCH_CMD).is_some() {
                 fail!(EINVAL, "{}: a batch cannot nest a batch", index);
             }
             f(index, &c)?;

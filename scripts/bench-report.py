@@ -154,7 +154,7 @@ with open(f"{out}/bench.md", "w") as f:
         f.write("\nEngine-thread context switches per packet (why the thread rows are slower): " +
                 ", ".join(f"{r['config']} {r['thread_switches_per_packet']:.3f}" for r in sw) + ".\n")
     if control:
-        f.write("\nControl plane (guest seconds; `fbctl -b` sends one request per line):\n\n")
+        f.write("\nControl plane (guest seconds; `fbctl -b` applies the file as one transaction):\n\n")
         f.write("| operation | median seconds | runs |\n|---|---:|---:|\n")
         for c in control:
             kind, n = c["what"].split("-")

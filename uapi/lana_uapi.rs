@@ -35,7 +35,8 @@ pub const LANA_CMD_ENGINE: u8 = 11;
 /// Event only (no request): the device of an eth block changed state or went away: NAME,
 /// `LANA_A_ATTACHED`, `LANA_A_LINK_UP`, `LANA_A_MTU`.
 pub const LANA_CMD_LINK: u8 = 12;
-/// Apply a list of changes (`LANA_A_BATCH`) as one transaction: every change is checked and
+/// Apply a list of changes (`LANA_A_BATCH_CMD` nests, repeated at the top level of the
+/// message: a nest cannot exceed 64 KiB, a message can) as one transaction: every change is checked and
 /// made, then the graph is published once; if any fails, none stays (the error message
 /// starts with the failing change's number, from 1).
 pub const LANA_CMD_BATCH: u8 = 13;
@@ -118,9 +119,9 @@ pub const LANA_A_MTU: u16 = 34;
 /// else ESTALE (optimistic concurrency, as bpf_mprog's expected_revision); the reply then
 /// carries the new `LANA_A_GENERATION`, for the next change of a chain.
 pub const LANA_A_EXPECT_GEN: u16 = 35;
-/// A transaction's changes: `LANA_A_BATCH_CMD` nests, in order.
-pub const LANA_A_BATCH: u16 = 36;
-/// One change of a transaction: `LANA_A_CMD` and that command's attributes.
+/// (36 is unused: an early draft nested a transaction's changes in one attribute.)
+/// One change of a transaction, repeated in order: `LANA_A_CMD` and that command's
+/// attributes.
 pub const LANA_A_BATCH_CMD: u16 = 37;
 /// The command of a transaction's change (u32: `LANA_CMD_ADD` ... `LANA_CMD_FLUSH`).
 pub const LANA_A_CMD: u16 = 38;

@@ -850,8 +850,8 @@ fn main_inner(cli: Cli) -> Result<(), Failure> {
         if cmds.is_empty() {
             return Ok(());
         }
-        let mut req = AttrWriter::new();
-        req.put_nested(LANA_A_BATCH, &changes);
+        // (the changes go at the top level: a nest cannot exceed 64 KiB, a message can)
+        let req = changes;
         let mut lana = Lana::connect()?;
         lana.0.nl.reserve_send(req.buf.len());
         lana.1 = cli.expect_gen;

@@ -67,7 +67,6 @@ const PROPS: &[&str] = &[
 /// fails whole when one of them fails.
 fn valid(rng: &mut Rng) -> (u8, AttrWriter, bool) {
     if rng.chance(15) {
-        let mut a = AttrWriter::new();
         let mut changes = AttrWriter::new();
         for _ in 0..rng.below(20) + 1 {
             let (c, mut e, _) = valid_one(rng);
@@ -77,8 +76,7 @@ fn valid(rng: &mut Rng) -> (u8, AttrWriter, bool) {
             e.put_u32(LANA_A_CMD, u32::from(c));
             changes.put_nested(LANA_A_BATCH_CMD, &e);
         }
-        a.put_nested(LANA_A_BATCH, &changes);
-        return (LANA_CMD_BATCH, a, false);
+        return (LANA_CMD_BATCH, changes, false);
     }
     valid_one(rng)
 }
