@@ -150,17 +150,7 @@ impl Port {
             self.config.replace(Some(cfg));
             return Ok(None);
         };
-        let mut buf = [0u8; 17];
-        if ifname.is_empty() || ifname.len() >= buf.len() {
-            return Err(EINVAL);
-        }
-        buf[..ifname.len()].copy_from_slice(ifname.as_bytes());
-        // The block's namespace: alive while the block is in the configuration, which its
-        // pernet exit empties under the configuration mutex our caller holds.
-        let net = self.space.net();
-        if net.is_null() {
-            return Err(ENODEV); // a private (test) configuration has no devices
-        }
+        let (buf, net) = self.device(ifname)?;
         let mut other = core::ptr::null_mut();
         // SAFETY: `c` is valid; `buf` is NUL-terminated; `net` is alive (above); `other` a
         // valid out pointer. The port's attachment changes only under the configuration
@@ -191,12 +181,10 @@ impl Port {
         Ok(Some(Attached::Now))
     }
 
-    /// Whether [`Port::configure`] with `dev` would succeed now, changing nothing (a
-    /// transaction's check). The same errors.
-    pub fn check(&self, dev: Option<&str>) -> Result {
-        let Some(ifname) = dev else {
-            return Ok(());
-        };
+    /// Device `ifname` as C wants it (NUL-terminated) and the namespace to look it up in:
+    /// the block's, alive while the block is in the configuration, which its pernet exit
+    /// empties under the configuration mutex our caller holds.
+    fn device(&self, ifname: &str) -> Result<([u8; 17], *mut bindings::net)> {
         let mut buf = [0u8; 17];
         if ifname.is_empty() || ifname.len() >= buf.len() {
             return Err(EINVAL);
@@ -204,8 +192,18 @@ impl Port {
         buf[..ifname.len()].copy_from_slice(ifname.as_bytes());
         let net = self.space.net();
         if net.is_null() {
-            return Err(ENODEV);
+            return Err(ENODEV); // a private (test) configuration has no devices
         }
+        Ok((buf, net))
+    }
+
+    /// Whether [`Port::configure`] with `dev` would succeed now, changing nothing (a
+    /// transaction's check). The same errors.
+    pub fn check(&self, dev: Option<&str>) -> Result {
+        let Some(ifname) = dev else {
+            return Ok(());
+        };
+        let (buf, net) = self.device(ifname)?;
         let mut other = core::ptr::null_mut::<c_void>();
         // SAFETY: as in `configure`: `c` is valid, `buf` NUL-terminated, `net` alive,
         // `other` a valid out pointer.
