@@ -173,16 +173,7 @@ test_device_removed_under_graph() {
 # the one before, their counts carried over at the commit. Every frame is counted exactly
 # once by the counter in place (the last one ends with all of them) and ends in one fate.
 test_batch_of_1000_changes_under_traffic_loses_and_duplicates_nothing() {
-	load lana_core fb_eth fb_counter fb_fwd || return 1
-	ip link add rx0 type dummy && ip link set rx0 up
-	check fbctl -b /dev/stdin <<-'CMDS'
-	add in eth
-	add c0 counter
-	add sink fwd
-	set in dev=rx0
-	bind in c0
-	bind c0 sink
-	CMDS
+	counter_path || return 1
 	for i in $(seq 500); do
 		echo "add c$i counter"
 		echo "replace c$((i - 1)) c$i"
