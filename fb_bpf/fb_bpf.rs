@@ -109,10 +109,13 @@ impl Block for Bpf {
         match self.program.get(&guard) {
             Some(p) => {
                 let label = core::str::from_utf8(&p.label).unwrap_or("?");
-                out.put("filter", format_args!("{}", label));
-                out.put("instructions", format_args!("{}", p.filter.len()));
+                out.text("filter", format_args!("{}", label));
+                out.num("instructions", p.filter.len() as u64);
             }
-            None => out.put("filter", format_args!("none (passes everything)")),
+            None => {
+                out.text("filter", format_args!("none (passes everything)"));
+                out.num("instructions", 0);
+            }
         }
     }
 }

@@ -52,8 +52,8 @@ impl Block for Counter {
 
     fn show(&self, out: &mut dyn PropSink) {
         let t = self.counts.sum();
-        out.put("packets", format_args!("{}", t.packets));
-        out.put("bytes", format_args!("{}", t.bytes));
+        out.num("packets", t.packets);
+        out.num("bytes", t.bytes);
     }
 
     fn adopt_state(&self, old: &Self) {

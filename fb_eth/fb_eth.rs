@@ -162,27 +162,27 @@ impl Block for Eth {
     fn show(&self, out: &mut dyn PropSink) {
         let mut buf = [0u8; 17];
         match self.port.ifname(&mut buf) {
-            Some(dev) => out.put("dev", format_args!("{}", dev)),
-            None => out.put("dev", format_args!("detached")),
+            Some(dev) => out.text("dev", format_args!("{}", dev)),
+            None => out.text("dev", format_args!("detached")),
         }
         let cfg = self.port.config();
-        out.put("ethertype", format_args!("{:#06x}", cfg.ethertype));
+        out.hex("ethertype", u64::from(cfg.ethertype));
         put_mac(out, "dst", cfg.dst, "any");
         put_mac(out, "peer", cfg.peer, "broadcast");
-        out.put("passed_to_stack", format_args!("{}", self.port.passed()));
+        out.num("passed_to_stack", self.port.passed());
     }
 }
 
 fn put_mac(out: &mut dyn PropSink, key: &str, mac: Option<Mac>, none_word: &str) {
     match mac {
-        Some(m) => out.put(
+        Some(m) => out.text(
             key,
             format_args!(
                 "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
                 m[0], m[1], m[2], m[3], m[4], m[5]
             ),
         ),
-        None => out.put(key, format_args!("{}", none_word)),
+        None => out.text(key, format_args!("{}", none_word)),
     }
 }
 

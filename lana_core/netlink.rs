@@ -12,6 +12,7 @@
 //! machine's, `GENL_ADMIN_PERM`; genetlink checks both. Reads need no privilege.
 
 use crate::binding;
+use crate::block::KeyInfo;
 use crate::commands::{self, MAX_PROPS};
 use crate::config::{self, Config};
 use crate::ffi;
@@ -345,15 +346,24 @@ fn reply_generation(req: &Request, cmd: u8, sp: &Space) -> CmdResult {
 /// Tell the `config` multicast group about the change `req` made: its command, its own
 /// attributes (copied as sent), the new block's id for an add, and the new generation.
 fn announce(cmd: u8, req: &Request, cfg: &Config, sp: &Arc<Space>) {
-    // what each command takes (a request may carry more, which the command ignored)
-    let takes: &[u16] = match cmd {
-        LANA_CMD_ADD => &[LANA_A_NAME, LANA_A_TYPE],
-        LANA_CMD_RM => &[LANA_A_NAME],
-        LANA_CMD_SET => &[LANA_A_NAME, LANA_A_PROPS],
-        LANA_CMD_BIND | LANA_CMD_UNBIND => &[LANA_A_NAME, LANA_A_PEER],
-        LANA_CMD_REPLACE => &[LANA_A_NAME, LANA_A_PEER, LANA_A_FLAGS],
-        LANA_CMD_ENGINE => &[LANA_A_ENGINE_MAX_HOPS, LANA_A_ENGINE_RUNTIME],
-        _ => &[],
+    // the event's number, and what the command takes (a request may carry more, which the
+    // command ignored)
+    let (ntf, takes): (u8, &[u16]) = match cmd {
+        LANA_CMD_ADD => (LANA_CMD_ADD_NTF, &[LANA_A_NAME, LANA_A_TYPE]),
+        LANA_CMD_RM => (LANA_CMD_RM_NTF, &[LANA_A_NAME]),
+        LANA_CMD_SET => (LANA_CMD_SET_NTF, &[LANA_A_NAME, LANA_A_PROPS]),
+        LANA_CMD_BIND => (LANA_CMD_BIND_NTF, &[LANA_A_NAME, LANA_A_PEER]),
+        LANA_CMD_UNBIND => (LANA_CMD_UNBIND_NTF, &[LANA_A_NAME, LANA_A_PEER]),
+        LANA_CMD_REPLACE => (
+            LANA_CMD_REPLACE_NTF,
+            &[LANA_A_NAME, LANA_A_PEER, LANA_A_FLAGS],
+        ),
+        LANA_CMD_FLUSH => (LANA_CMD_FLUSH_NTF, &[]),
+        LANA_CMD_ENGINE => (
+            LANA_CMD_ENGINE_NTF,
+            &[LANA_A_ENGINE_MAX_HOPS, LANA_A_ENGINE_RUNTIME],
+        ),
+        _ => return,
     };
     // room for what is copied (a set's properties may be long filters)
     let size = takes
@@ -361,7 +371,7 @@ fn announce(cmd: u8, req: &Request, cfg: &Config, sp: &Arc<Space>) {
         .map(|&ty| req.attr(ty).len() + 8)
         .sum::<usize>()
         + 64;
-    let Some(mut ev) = Event::new(sp, cmd, size) else {
+    let Some(mut ev) = Event::new(sp, ntf, size) else {
         return; // nobody listens
     };
     let w = ev.writer();
@@ -438,19 +448,43 @@ pub(crate) fn announce_link(sp: &Space, name: &str, attached: bool, up: bool, mt
 /// The nested flag of a netlink attribute type.
 const NLA_F_NESTED: u16 = 1 << 15;
 
-/// Formats `key=value` pairs from a block's `show` into `LANA_A_PROP` strings.
-struct PropWriter<'a> {
+/// Writes the values of a block's `show` that belong to one part, its settings (`keys` of
+/// its type) or its figures (every other key), as `LANA_A_VALUE` nests.
+struct ValueWriter<'a> {
     w: &'a mut Writer,
+    keys: &'static [KeyInfo],
+    settings: bool,
     err: Result,
 }
 
-impl PropSink for PropWriter<'_> {
-    fn put(&mut self, key: &str, value: fmt::Arguments<'_>) {
-        let mut s = MsgBuf::<PROP_LEN>::new();
-        let _ = write!(s, "{}={}", key, value);
-        if self.err.is_ok() {
-            self.err = self.w.put_str(LANA_A_PROP, s.as_str());
+impl ValueWriter<'_> {
+    fn entry(&mut self, key: &str, value: impl FnOnce(&mut Writer) -> Result) {
+        let is_setting = self.keys.iter().any(|k| k.key == key);
+        if self.err.is_ok() && is_setting == self.settings {
+            self.err = self.w.nest(LANA_A_VALUE, |w| {
+                w.put_str(LANA_A_KEY, key)?;
+                value(w)
+            });
         }
+    }
+}
+
+impl PropSink for ValueWriter<'_> {
+    fn num(&mut self, key: &str, value: u64) {
+        self.entry(key, |w| w.put_u64(LANA_A_NUM, value));
+    }
+
+    fn hex(&mut self, key: &str, value: u64) {
+        self.entry(key, |w| {
+            w.put_u64(LANA_A_NUM, value)?;
+            w.put_raw(LANA_A_HEX, &[])
+        });
+    }
+
+    fn text(&mut self, key: &str, value: fmt::Arguments<'_>) {
+        let mut s = MsgBuf::<PROP_LEN>::new();
+        let _ = write!(s, "{}", value);
+        self.entry(key, |w| w.put_str(LANA_A_TEXT, s.as_str()));
     }
 }
 
@@ -479,11 +513,21 @@ fn fill_instance(w: &mut Writer, cfg: &Config, slot: u32) -> Result {
     let rt = inst.runtime.sum();
     w.put_u64(LANA_A_CALLS, rt.calls)?;
     w.put_u64(LANA_A_RUNTIME_NS, rt.ns)?;
-    w.nest(LANA_A_PROPS, |w| {
-        let mut pw = PropWriter { w, err: Ok(()) };
-        inst.fb.show(&mut pw);
-        pw.err
-    })
+    // The block describes itself twice, once for each part: show is cheap, and each part is
+    // one nest.
+    for (attr, settings) in [(LANA_A_CONFIG, true), (LANA_A_STATE, false)] {
+        w.nest(attr, |w| {
+            let mut vw = ValueWriter {
+                w,
+                keys: inst.ty.keys,
+                settings,
+                err: Ok(()),
+            };
+            inst.fb.show(&mut vw);
+            vw.err
+        })?;
+    }
+    Ok(())
 }
 
 /// Describe type `ty` (instances: those in space `sp`).
@@ -498,9 +542,11 @@ fn fill_type(w: &mut Writer, cfg: &Config, sp: Option<&Space>, ty: &types::FbTyp
     )?;
     w.nest(LANA_A_KEYS, |w| {
         for k in ty.keys {
-            let mut s = MsgBuf::<PROP_LEN>::new();
-            let _ = write!(s, "{}={}: {}", k.key, k.kind.as_str(), k.help);
-            w.put_str(LANA_A_PROP, s.as_str())?;
+            w.nest(LANA_A_KEY_INFO, |w| {
+                w.put_str(LANA_A_KEY, k.key)?;
+                w.put_str(LANA_A_KIND, k.kind.as_str())?;
+                w.put_str(LANA_A_DESC, k.help)
+            })?;
         }
         Ok(())
     })

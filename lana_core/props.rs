@@ -94,10 +94,17 @@ fn parse_u64(text: &str) -> Option<u64> {
     u64::from_str_radix(digits, radix).ok()
 }
 
-/// Where a block writes `key=value` pairs describing itself (`fbctl show`).
+/// Where a block describes itself (`fbctl show`): typed values, one per key. The core sorts
+/// them: a key of the type's [`KeyInfo`](crate::block::KeyInfo)s is a setting and goes to the
+/// block's `config`, any other key is a figure it keeps and goes to its `state`; so a figure
+/// can never pass for something `fbctl set` takes.
 pub trait PropSink {
-    /// Add one pair; the value is formatted like `format!`'s arguments.
-    fn put(&mut self, key: &str, value: fmt::Arguments<'_>);
+    /// A number.
+    fn num(&mut self, key: &str, value: u64);
+    /// A number best read in hex (an EtherType); machines get the number.
+    fn hex(&mut self, key: &str, value: u64);
+    /// Text, formatted like `format!`'s arguments (at most 255 bytes are kept).
+    fn text(&mut self, key: &str, value: fmt::Arguments<'_>);
 }
 
 /// Split `key=value`; `None` when there is no `=` or the key is empty.

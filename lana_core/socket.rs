@@ -154,20 +154,20 @@ impl Block for SocketBlock {
 
     fn show(&self, out: &mut dyn PropSink) {
         let bound = !self.link.sk.load(Ordering::Relaxed).is_null();
-        out.put(
+        out.text(
             "socket",
             format_args!("{}", if bound { "bound" } else { "none" }),
         );
         let up = self.link.path_up.load(Ordering::Relaxed);
-        out.put("path", format_args!("{}", if up { "up" } else { "down" }));
-        out.put(
+        out.text("path", format_args!("{}", if up { "up" } else { "down" }));
+        out.num(
             "path_mtu",
-            format_args!("{}", self.link.path_mtu.load(Ordering::Relaxed)),
+            u64::from(self.link.path_mtu.load(Ordering::Relaxed)),
         );
         let t = self.delivered.sum();
-        out.put("delivered", format_args!("{}", t.packets));
-        out.put("queue_full_drops", format_args!("{}", t.drops));
-        out.put("family", format_args!("{}", family()));
+        out.num("delivered", t.packets);
+        out.num("queue_full_drops", t.drops);
+        out.num("family", u64::try_from(family()).unwrap_or(0));
     }
 }
 

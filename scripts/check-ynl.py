@@ -66,16 +66,22 @@ want("LANA_PROP_MAX", consts["prop-max"]["value"], "prop-max")
 want("LANA_F_DROP_STATE", 1 << consts["replace-flags"]["entries"].index("drop-state"), "drop-state")
 sets = {s["name"]: s for s in spec["attribute-sets"]}
 seen = set()
-for a in sets["lana"]["attributes"]:
-    if a["type"] == "unused":
+# Every attribute set but drop-counts (numbered by reason) shares the LANA_A_ numbers: a name
+# means the same number in every set it appears in.
+for st in spec["attribute-sets"]:
+    if st["name"] == "drop-counts":
         continue
-    n = "LANA_A_" + a["name"].upper().replace("-", "_")
-    want(n, a["value"], f"attribute {a['name']}")
-    seen.add(n)
+    for a in st["attributes"]:
+        if a["type"] == "unused":
+            continue
+        n = "LANA_A_" + a["name"].upper().replace("-", "_")
+        want(n, a["value"], f"attribute {a['name']} of set {st['name']}")
+        seen.add(n)
 missing = [k for k in uapi if k.startswith("LANA_A_") and k != "LANA_A_MAX" and k not in seen]
 if missing:
     errors.append("attributes missing from the spec: " + ", ".join(missing))
-want("LANA_A_MAX", max(a["value"] for a in sets["lana"]["attributes"]), "highest attribute")
+want("LANA_A_MAX", max(a["value"] for st in spec["attribute-sets"] if st["name"] != "drop-counts"
+                        for a in st["attributes"]), "highest attribute")
 want("LANA_A_NAME", sets["names"]["attributes"][0]["value"], "names nest")
 want("LANA_A_PROP", sets["props"]["attributes"][0]["value"], "props nest")
 reasons = [a["name"].replace("-", "_") for a in sets["drop-counts"]["attributes"]]

@@ -25,7 +25,7 @@ fbctl graph
 . /lana/tests/lib.sh
 echo "== pushing 50000 64-byte packets into rx0's receive path with pktgen"
 pktgen_inject rx0 50000
-fbctl list
+fbctl -s list
 fbctl stats
 echo "== replacing the first counter while packets flow (counts carried over)"
 pktgen_inject rx0 200000 &
@@ -34,8 +34,8 @@ fbctl add count2 counter
 sleep 0.2
 fbctl replace count count2
 wait $pg
-fbctl show count2
-fbctl show tail
+fbctl -s show count2
+fbctl -s show tail
 echo "== the graph, for Graphviz"
 fbctl graph --dot
 fbctl flush
@@ -67,7 +67,7 @@ bind eb cb
 bind cb sb
 CMDS
 echo "-- the initial namespace's graph is empty now; hostA's and hostB's:"
-fbctl list
+fbctl -s list
 ip netns exec hostA fbctl list
 ip netns exec hostB fbctl list
 echo "-- host A sends 3000 numbered messages to B; A's counter is replaced twice mid-stream"

@@ -40,10 +40,31 @@ pub const LANA_CMD_LINK: u8 = 12;
 /// made, then the graph is published once; if any fails, none stays (the error message
 /// starts with the failing change's number, from 1).
 pub const LANA_CMD_BATCH: u8 = 13;
+/// Events (notifications only, on `LANA_MCGRP_CONFIG`): a change was made. Numbers of
+/// their own, apart from the replies', as the kernel's families do, so a generic client
+/// (ynl) tells an event from a reply. Each carries the change's attributes and the new
+/// `LANA_A_GENERATION`.
+///
+/// Event: a block was added (`LANA_A_NAME`, `LANA_A_TYPE`, `LANA_A_ID`).
+pub const LANA_CMD_ADD_NTF: u8 = 14;
+/// Event: a block was removed.
+pub const LANA_CMD_RM_NTF: u8 = 15;
+/// Event: settings were applied (`LANA_A_PROPS` as sent).
+pub const LANA_CMD_SET_NTF: u8 = 16;
+/// Event: a bind.
+pub const LANA_CMD_BIND_NTF: u8 = 17;
+/// Event: an unbind.
+pub const LANA_CMD_UNBIND_NTF: u8 = 18;
+/// Event: a replace (`LANA_A_FLAGS` as sent).
+pub const LANA_CMD_REPLACE_NTF: u8 = 19;
+/// Event: every block was removed.
+pub const LANA_CMD_FLUSH_NTF: u8 = 20;
+/// Event: the engine's settings changed.
+pub const LANA_CMD_ENGINE_NTF: u8 = 21;
 
-/// The multicast group announcing every change, once, after it took effect: a message with
-/// the command that made it (`LANA_CMD_ADD` ... `LANA_CMD_ENGINE`, `LANA_CMD_LINK`), the
-/// request's attributes and the new `LANA_A_GENERATION`.
+/// The multicast group announcing every change, once, after it took effect: an event
+/// (`LANA_CMD_ADD_NTF` ... `LANA_CMD_ENGINE_NTF`, `LANA_CMD_LINK`) with the request's
+/// attributes and the new `LANA_A_GENERATION`.
 pub const LANA_MCGRP_CONFIG: &str = "config";
 
 /// Instance name (NUL-terminated string, at most `LANA_NAME_MAX` bytes without the NUL).
@@ -72,7 +93,7 @@ pub const LANA_A_BYTES: u16 = 11;
 pub const LANA_A_DROPS: u16 = 12;
 /// Human-readable description of a type (string).
 pub const LANA_A_DESC: u16 = 13;
-/// Nested list of `LANA_A_PROP` strings "key: help" describing a type's keys.
+/// The keys a type takes: a nest of `LANA_A_KEY_INFO`.
 pub const LANA_A_KEYS: u16 = 14;
 /// How many blocks a type may pass packets to, ingress (u32).
 pub const LANA_A_MAX_INGRESS: u16 = 15;
@@ -125,8 +146,29 @@ pub const LANA_A_EXPECT_GEN: u16 = 35;
 pub const LANA_A_BATCH_CMD: u16 = 37;
 /// The command of a transaction's change (u32: `LANA_CMD_ADD` ... `LANA_CMD_FLUSH`).
 pub const LANA_A_CMD: u16 = 38;
+/// A block's settings as they are now (`GET`): a nest of `LANA_A_VALUE`, one per key of
+/// its type that it reports.
+pub const LANA_A_CONFIG: u16 = 39;
+/// The figures a block keeps (`GET`; not settable): a nest of `LANA_A_VALUE`.
+pub const LANA_A_STATE: u16 = 40;
+/// One value (nest): `LANA_A_KEY` and one of `LANA_A_NUM` or `LANA_A_TEXT`, with
+/// `LANA_A_HEX` when the number reads best in hex.
+pub const LANA_A_VALUE: u16 = 41;
+/// A value's or a type key's name (string).
+pub const LANA_A_KEY: u16 = 42;
+/// A value that is a number (u64).
+pub const LANA_A_NUM: u16 = 43;
+/// A value that is text (string).
+pub const LANA_A_TEXT: u16 = 44;
+/// Flag: show `LANA_A_NUM` in hex (an EtherType).
+pub const LANA_A_HEX: u16 = 45;
+/// One key a type takes (nest, inside `LANA_A_KEYS`): `LANA_A_KEY`, `LANA_A_KIND`,
+/// `LANA_A_DESC`.
+pub const LANA_A_KEY_INFO: u16 = 46;
+/// The kind of value a key takes (string: u32, u64, bool, string).
+pub const LANA_A_KIND: u16 = 47;
 /// Highest attribute number.
-pub const LANA_A_MAX: u16 = 38;
+pub const LANA_A_MAX: u16 = 47;
 
 /// Number of drop reasons.
 pub const LANA_DROP_REASON_COUNT: u32 = 11;

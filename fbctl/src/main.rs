@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 use lana_client::attr::AttrWriter;
 use lana_client::genl::NlError;
 use lana_client::uapi::*;
-use lana_client::{Block, ConnectError, Stats};
+use lana_client::{Block, ConnectError, Stats, Values};
 use std::process::ExitCode;
 
 const EXIT_REFUSED: u8 = 1;
@@ -33,8 +33,12 @@ struct Cli {
     /// Pretty-print the JSON (with -j)
     #[arg(short = 'p', long = "pretty", global = true)]
     pretty: bool,
-    /// Run the commands in FILE ('-': standard input), one per line ('#' starts a comment);
-    /// the whole file is checked first, then run; it stops at the first error
+    /// Show statistics: the figures blocks keep and what the engine counted for each (as
+    /// `ip -s`; JSON always has them)
+    #[arg(short = 's', long = "stats", global = true)]
+    stats: bool,
+    /// Apply the changes in FILE ('-': standard input), one per line ('#' starts a comment),
+    /// as one transaction: all of them, published at once, or none (as `nft -f`)
     #[arg(short = 'b', long = "batch", value_name = "FILE")]
     batch: Option<String>,
     /// Change only if the graph is still at generation N (see `fbctl stats`), else ESTALE
@@ -250,16 +254,33 @@ fn names(v: &[String]) -> String {
     }
 }
 
-fn print_block(b: &Block) {
+/// `key value` pairs on one line, `(none)` for none.
+fn values_line(v: &Values) -> String {
+    if v.is_empty() {
+        return "(none)".into();
+    }
+    v.0.iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect::<Vec<_>>()
+        .join("  ")
+}
+
+/// `fbctl show`: the block, its bindings, its settings and what it keeps; with `-s`, what
+/// the engine counted for it.
+fn print_block(b: &Block, stats: bool) {
     println!("{} (id {}, type {})", b.name, b.id, b.kind);
     println!("  ingress -> {}", names(&b.ingress));
     println!("  egress  -> {}", names(&b.egress));
-    println!(
-        "  packets {}  bytes {}  drops {}",
-        b.packets, b.bytes, b.drops
-    );
-    for (k, v) in &b.props {
-        println!("  {k}={v}");
+    println!("  config: {}", values_line(&b.config));
+    if !b.state.is_empty() {
+        println!("  state:  {}", values_line(&b.state));
+    }
+    if stats {
+        let s = &b.stats;
+        println!(
+            "  engine: packets {}  bytes {}  drops {}  calls {}  runtime_ns {}",
+            s.packets, s.bytes, s.drops, s.calls, s.runtime_ns
+        );
     }
 }
 
@@ -369,7 +390,7 @@ fn change_request(cmd: &Cmd) -> Result<Option<(u8, AttrWriter, String)>, Failure
     }
 }
 
-fn run(lana: &mut Lana, cmd: &Cmd, json_out: bool) -> Result<(), Failure> {
+fn run(lana: &mut Lana, cmd: &Cmd, json_out: bool, stats: bool) -> Result<(), Failure> {
     if let Cmd::Filter { expression } = cmd {
         return print_filter(&expression.join(" "), json_out);
     }
@@ -391,20 +412,33 @@ fn run(lana: &mut Lana, cmd: &Cmd, json_out: bool) -> Result<(), Failure> {
             if json_out {
                 println!("{}", json(&blocks));
             } else {
+                let counts = |p: &dyn std::fmt::Display,
+                              by: &dyn std::fmt::Display,
+                              d: &dyn std::fmt::Display| {
+                    if stats {
+                        format!(" {p:>12} {by:>14} {d:>8}")
+                    } else {
+                        String::new()
+                    }
+                };
                 println!(
-                    "{:>4}  {:<16} {:<10} {:<20} {:<20} {:>12} {:>8}",
-                    "ID", "NAME", "TYPE", "INGRESS", "EGRESS", "PACKETS", "DROPS"
+                    "{:>4}  {:<16} {:<10} {:<20} {:<20}{}",
+                    "ID",
+                    "NAME",
+                    "TYPE",
+                    "INGRESS",
+                    "EGRESS",
+                    counts(&"PACKETS", &"BYTES", &"DROPS")
                 );
                 for b in &blocks {
                     println!(
-                        "{:>4}  {:<16} {:<10} {:<20} {:<20} {:>12} {:>8}",
+                        "{:>4}  {:<16} {:<10} {:<20} {:<20}{}",
                         b.id,
                         b.name,
                         b.kind,
                         names(&b.ingress),
                         names(&b.egress),
-                        b.packets,
-                        b.drops
+                        counts(&b.stats.packets, &b.stats.bytes, &b.stats.drops)
                     );
                 }
             }
@@ -417,7 +451,7 @@ fn run(lana: &mut Lana, cmd: &Cmd, json_out: bool) -> Result<(), Failure> {
                 .map_err(|e| refused(&format!("show {name}"), e))?;
             match (b, json_out) {
                 (Some(b), true) => println!("{}", json(&b)),
-                (Some(b), false) => print_block(&b),
+                (Some(b), false) => print_block(&b, stats),
                 (None, _) => {}
             }
         }
@@ -444,7 +478,7 @@ fn run(lana: &mut Lana, cmd: &Cmd, json_out: bool) -> Result<(), Failure> {
                         t.name, t.description, t.max_ingress, t.max_egress, t.instances
                     );
                     for k in &t.keys {
-                        println!("    {k}");
+                        println!("    {}={}: {}", k.key, k.kind, k.help);
                     }
                 }
             }
@@ -474,7 +508,7 @@ fn run(lana: &mut Lana, cmd: &Cmd, json_out: bool) -> Result<(), Failure> {
                 for b in &blocks {
                     println!(
                         "  \"{}\" [label=\"{}\\n{}\\n{} pkts\"];",
-                        b.name, b.name, b.kind, b.packets
+                        b.name, b.name, b.kind, b.stats.packets
                     );
                 }
                 for (f, t) in &edges {
@@ -678,8 +712,9 @@ fn print_runtime(v: &Stats, blocks: &[Block], json_out: bool) {
             .iter()
             .map(|b| {
                 serde_json::json!({
-                    "name": b.name, "type": b.kind, "packets": b.packets, "calls": b.calls,
-                    "runtime_ns": b.runtime_ns, "ns_per_call": per(b.runtime_ns, b.calls),
+                    "name": b.name, "type": b.kind, "packets": b.stats.packets,
+                    "calls": b.stats.calls, "runtime_ns": b.stats.runtime_ns,
+                    "ns_per_call": per(b.stats.runtime_ns, b.stats.calls),
                 })
             })
             .collect();
@@ -703,10 +738,10 @@ fn print_runtime(v: &Stats, blocks: &[Block], json_out: bool) {
             "{:<16} {:<10} {:>12} {:>12} {:>14} {:>10.1}",
             b.name,
             b.kind,
-            b.packets,
-            b.calls,
-            b.runtime_ns,
-            per(b.runtime_ns, b.calls)
+            b.stats.packets,
+            b.stats.calls,
+            b.stats.runtime_ns,
+            per(b.stats.runtime_ns, b.stats.calls)
         );
     }
 }
@@ -895,7 +930,7 @@ fn main_inner(cli: Cli) -> Result<(), Failure> {
     }
     let mut lana = Lana::connect()?;
     lana.1 = cli.expect_gen;
-    run(&mut lana, cmd, cli.json)
+    run(&mut lana, cmd, cli.json, cli.stats)
 }
 
 /// Whether `cmd` changes the configuration (and so may carry `--expect-gen`).

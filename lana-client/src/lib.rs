@@ -14,6 +14,94 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use uapi::*;
 
+/// One value a block reports: a number or text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    Num(u64),
+    /// A number that reads best in hex (an EtherType); JSON gets the number.
+    Hex(u64),
+    Text(String),
+}
+
+impl std::fmt::Display for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Value::Num(n) => write!(f, "{n}"),
+            Value::Hex(n) => write!(f, "{n:#06x}"),
+            Value::Text(t) => f.write_str(t),
+        }
+    }
+}
+
+impl Serialize for Value {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Value::Num(n) | Value::Hex(n) => s.serialize_u64(*n),
+            Value::Text(t) => s.serialize_str(t),
+        }
+    }
+}
+
+/// Values by key, in the order the block reported them (a JSON object).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Values(pub Vec<(String, Value)>);
+
+impl Values {
+    /// Decode the `LANA_A_VALUE` nests inside `p`.
+    pub fn decode(p: &[u8]) -> Self {
+        Values(
+            attr::attrs(p)
+                .filter(|(ty, _)| *ty == LANA_A_VALUE)
+                .map(|(_, v)| {
+                    let value = match (attr::find(v, LANA_A_NUM), attr::find(v, LANA_A_TEXT)) {
+                        (Some(n), _) if attr::find(v, LANA_A_HEX).is_some() => {
+                            Value::Hex(attr::as_u64(n).unwrap_or(0))
+                        }
+                        (Some(n), _) => Value::Num(attr::as_u64(n).unwrap_or(0)),
+                        (None, Some(t)) => Value::Text(attr::as_str(t)),
+                        (None, None) => Value::Text(String::new()),
+                    };
+                    (attr::find_str(v, LANA_A_KEY), value)
+                })
+                .collect(),
+        )
+    }
+
+    /// The value of `key`.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Serialize for Values {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
+}
+
+/// What the engine counted for one block (the same for every type).
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct BlockStats {
+    /// Packets the engine passed to the block (or past it, for a pass-through block).
+    pub packets: u64,
+    pub bytes: u64,
+    /// Packets dropped at the block (by its verdict or the engine, with a reason).
+    pub drops: u64,
+    /// Calls into the block while the runtime view was on (0 for pass-through blocks).
+    pub calls: u64,
+    /// Nanoseconds those calls took.
+    pub runtime_ns: u64,
+}
+
 /// One block, as `fbctl show` and `list` describe it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Block {
@@ -25,15 +113,13 @@ pub struct Block {
     pub ingress: Vec<String>,
     /// The blocks it passes packets to, egress direction.
     pub egress: Vec<String>,
-    pub packets: u64,
-    pub bytes: u64,
-    pub drops: u64,
-    /// Calls into the block while the runtime view was on (0 for pass-through blocks).
-    pub calls: u64,
-    /// Nanoseconds those calls took.
-    pub runtime_ns: u64,
-    /// What the block says about itself (`key=value`).
-    pub props: BTreeMap<String, String>,
+    /// Its settings as they are now (keys of its type: `fbctl set` takes them).
+    pub config: Values,
+    /// The figures the block itself keeps (a counter's counts, an eth block's frames passed
+    /// to the stack); not settable.
+    pub state: Values,
+    /// What the engine counted for it.
+    pub stats: BlockStats,
 }
 
 impl Block {
@@ -45,20 +131,26 @@ impl Block {
             kind: attr::find_str(p, LANA_A_TYPE),
             ingress: attr::nested_strs(p, LANA_A_INGRESS, LANA_A_NAME),
             egress: attr::nested_strs(p, LANA_A_EGRESS, LANA_A_NAME),
-            packets: attr::find_u64(p, LANA_A_PACKETS),
-            bytes: attr::find_u64(p, LANA_A_BYTES),
-            drops: attr::find_u64(p, LANA_A_DROPS),
-            calls: attr::find_u64(p, LANA_A_CALLS),
-            runtime_ns: attr::find_u64(p, LANA_A_RUNTIME_NS),
-            props: attr::nested_strs(p, LANA_A_PROPS, LANA_A_PROP)
-                .into_iter()
-                .filter_map(|kv| {
-                    kv.split_once('=')
-                        .map(|(k, v)| (k.to_string(), v.to_string()))
-                })
-                .collect(),
+            config: Values::decode(attr::find(p, LANA_A_CONFIG).unwrap_or(&[])),
+            state: Values::decode(attr::find(p, LANA_A_STATE).unwrap_or(&[])),
+            stats: BlockStats {
+                packets: attr::find_u64(p, LANA_A_PACKETS),
+                bytes: attr::find_u64(p, LANA_A_BYTES),
+                drops: attr::find_u64(p, LANA_A_DROPS),
+                calls: attr::find_u64(p, LANA_A_CALLS),
+                runtime_ns: attr::find_u64(p, LANA_A_RUNTIME_NS),
+            },
         }
     }
+}
+
+/// One key a block type takes.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct TypeKey {
+    pub key: String,
+    /// u32, u64, bool or string.
+    pub kind: String,
+    pub help: String,
 }
 
 /// A registered block type, as `fbctl types` describes it.
@@ -70,8 +162,8 @@ pub struct BlockType {
     pub max_ingress: u32,
     pub max_egress: u32,
     pub instances: u32,
-    /// `key=kind: help`, one per key it accepts.
-    pub keys: Vec<String>,
+    /// The keys `fbctl set` takes for its blocks.
+    pub keys: Vec<TypeKey>,
 }
 
 impl BlockType {
@@ -83,7 +175,14 @@ impl BlockType {
             max_ingress: attr::find_u32(p, LANA_A_MAX_INGRESS),
             max_egress: attr::find_u32(p, LANA_A_MAX_EGRESS),
             instances: attr::find_u32(p, LANA_A_INSTANCES),
-            keys: attr::nested_strs(p, LANA_A_KEYS, LANA_A_PROP),
+            keys: attr::attrs(attr::find(p, LANA_A_KEYS).unwrap_or(&[]))
+                .filter(|(ty, _)| *ty == LANA_A_KEY_INFO)
+                .map(|(_, k)| TypeKey {
+                    key: attr::find_str(k, LANA_A_KEY),
+                    kind: attr::find_str(k, LANA_A_KIND),
+                    help: attr::find_str(k, LANA_A_DESC),
+                })
+                .collect(),
         }
     }
 }
@@ -186,14 +285,14 @@ impl Event {
     /// The event of command `cmd` with attributes `p`.
     pub fn decode(cmd: u8, p: &[u8]) -> Self {
         let event = match cmd {
-            LANA_CMD_ADD => "add",
-            LANA_CMD_RM => "rm",
-            LANA_CMD_SET => "set",
-            LANA_CMD_BIND => "bind",
-            LANA_CMD_UNBIND => "unbind",
-            LANA_CMD_REPLACE => "replace",
-            LANA_CMD_FLUSH => "flush",
-            LANA_CMD_ENGINE => "engine",
+            LANA_CMD_ADD_NTF => "add",
+            LANA_CMD_RM_NTF => "rm",
+            LANA_CMD_SET_NTF => "set",
+            LANA_CMD_BIND_NTF => "bind",
+            LANA_CMD_UNBIND_NTF => "unbind",
+            LANA_CMD_REPLACE_NTF => "replace",
+            LANA_CMD_FLUSH_NTF => "flush",
+            LANA_CMD_ENGINE_NTF => "engine",
             LANA_CMD_LINK => "link",
             _ => "unknown",
         };
@@ -312,27 +411,59 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_block_decodes_with_its_bindings_and_properties() {
+    fn a_block_decodes_with_its_bindings_settings_and_figures() {
         let mut ingress = AttrWriter::new();
         ingress.put_str(LANA_A_NAME, "b");
-        let mut props = AttrWriter::new();
-        props
-            .put_str(LANA_A_PROP, "packets=5")
-            .put_str(LANA_A_PROP, "dev=v0");
+        let value = |key: &str, num: Option<u64>, hex: bool, text: Option<&str>| {
+            let mut v = AttrWriter::new();
+            v.put_str(LANA_A_KEY, key);
+            if let Some(n) = num {
+                v.put(LANA_A_NUM, &n.to_ne_bytes());
+            }
+            if hex {
+                v.put(LANA_A_HEX, &[]);
+            }
+            if let Some(t) = text {
+                v.put_str(LANA_A_TEXT, t);
+            }
+            v
+        };
+        let mut config = AttrWriter::new();
+        config
+            .put_nested(LANA_A_VALUE, &value("dev", None, false, Some("v0")))
+            .put_nested(LANA_A_VALUE, &value("ethertype", Some(0x88b5), true, None));
+        let mut state = AttrWriter::new();
+        state.put_nested(
+            LANA_A_VALUE,
+            &value("passed_to_stack", Some(5), false, None),
+        );
         let mut a = AttrWriter::new();
         a.put_u32(LANA_A_ID, 3)
             .put_str(LANA_A_NAME, "a")
-            .put_str(LANA_A_TYPE, "counter");
+            .put_str(LANA_A_TYPE, "eth")
+            .put(LANA_A_PACKETS, &7u64.to_ne_bytes());
         a.put_nested(LANA_A_INGRESS, &ingress)
-            .put_nested(LANA_A_PROPS, &props);
+            .put_nested(LANA_A_CONFIG, &config)
+            .put_nested(LANA_A_STATE, &state);
         let b = Block::decode(&a.buf);
-        assert_eq!(
-            (b.id, b.name.as_str(), b.kind.as_str()),
-            (3, "a", "counter")
-        );
+        assert_eq!((b.id, b.name.as_str(), b.kind.as_str()), (3, "a", "eth"));
         assert_eq!(b.ingress, vec!["b"]);
         assert!(b.egress.is_empty());
-        assert_eq!(b.props.get("dev").map(String::as_str), Some("v0"));
+        assert_eq!(b.config.get("dev"), Some(&Value::Text("v0".into())));
+        assert_eq!(
+            b.config.get("ethertype").map(|v| v.to_string()),
+            Some("0x88b5".into())
+        );
+        assert_eq!(b.state.get("passed_to_stack"), Some(&Value::Num(5)));
+        assert_eq!(b.stats.packets, 7);
+        // JSON: typed numbers, keys in the kernel's order, engine figures apart.
+        let j = serde_json::to_string(&b).unwrap_or_default();
+        assert!(
+            j.contains(r#""config":{"dev":"v0","ethertype":34997}"#),
+            "{j}"
+        );
+        assert!(j.contains(r#""state":{"passed_to_stack":5}"#), "{j}");
+        assert!(j.contains(r#""stats":{"packets":7,"#), "{j}");
     }
 
     #[test]

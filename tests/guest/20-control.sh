@@ -15,7 +15,9 @@ test_types_lists_loaded_modules() {
 	setup_blocks || return 1
 	types=$(fbctl -j types | jq -r '[.[].type] | sort | join(",")')
 	eq "$types" "counter,eth,fwd,socket" "registered types (socket is the core's own)"
-	eq "$(fbctl -j types | jq -r '.[] | select(.type=="counter") | .keys[0]')" "reset=bool: 1 zeroes the counts" "counter's key doc"
+	eq "$(fbctl -j types | jq -c '.[] | select(.type=="counter") | .keys')" \
+		'[{"key":"reset","kind":"bool","help":"1 zeroes the counts"}]' "counter's keys, typed"
+	fbctl types counter | grep -qx '    reset=bool: 1 zeroes the counts' || fail "fbctl types counter lists its key"
 	check rmmod fb_eth
 	eq "$(fbctl -j types | jq -r '[.[].type] | sort | join(",")')" "counter,fwd,socket" "types after rmmod fb_eth"
 }
@@ -25,7 +27,7 @@ test_add_show_list_rm() {
 	check fbctl add f1 fwd
 	check fbctl add c1 counter
 	eq "$(block_field f1 .type)" fwd "type of f1"
-	eq "$(block_field c1 .props.packets)" 0 "fresh counter"
+	eq "$(block_field c1 .state.packets)" 0 "fresh counter"
 	eq "$(fbctl -j list | jq -r '[.[].name] | sort | join(",")')" "c1,f1" "list"
 	id1=$(block_field f1 .id)
 	id2=$(block_field c1 .id)
@@ -57,9 +59,42 @@ test_set_properties() {
 	check fbctl add e eth
 	ip link add d0 type dummy || return 1
 	check fbctl set e dev=d0 ethertype=0x88b5
-	eq "$(block_field e .props.dev)" d0 "eth attached"
-	eq "$(block_field e .props.ethertype)" 0x88b5 "eth ethertype"
+	eq "$(block_field e .config.dev)" d0 "eth attached"
+	eq "$(block_field e .config.ethertype)" 34997 "eth ethertype (0x88b5, a typed number)"
 	ip link del d0
+}
+
+# What a block reports comes in two parts: `config`, exactly the keys `fbctl set` takes, and
+# `state`, the figures it keeps; the engine's own figures are apart under `stats`. Numbers are
+# typed, in JSON and on the wire.
+test_show_splits_settings_from_figures() {
+	setup_blocks || return 1
+	ip link add d1 type dummy || return 1
+	check fbctl add e eth
+	check fbctl set e dev=d1 ethertype=0x88b5
+	check fbctl add c counter
+	eq "$(block_field e '.config | keys | sort | join(",")')" "dev,dst,ethertype,peer" \
+		"eth's config: its type's keys, nothing else"
+	eq "$(fbctl -j types | jq -r '.[] | select(.type=="eth") | [.keys[].key] | sort | join(",")')" \
+		"dev,dst,ethertype,peer" "the keys eth takes"
+	eq "$(block_field e '.state | keys | join(",")')" passed_to_stack "passed_to_stack is a figure"
+	eq "$(block_field e '.state.passed_to_stack | type')" number "typed number"
+	eq "$(block_field c '.config | length')" 0 "a counter reports no setting (reset is an action)"
+	eq "$(block_field c '[.state.packets, .state.bytes] | map(type) | join(",")')" number,number \
+		"the counter's counts are numbers"
+	eq "$(block_field c '.stats | keys | join(",")')" bytes,calls,drops,packets,runtime_ns \
+		"the engine's figures, apart"
+	# Text: settings and figures labelled; the engine's line only with -s, as `ip -s`.
+	fbctl show e >/tmp/show.txt || fail "fbctl show e"
+	grep -q '^  config: dev d1  ethertype 0x88b5  dst any  peer broadcast$' /tmp/show.txt ||
+		fail "config line: $(cat /tmp/show.txt)"
+	grep -q '^  state:  passed_to_stack 0$' /tmp/show.txt || fail "state line: $(cat /tmp/show.txt)"
+	grep -q 'engine:' /tmp/show.txt && fail "engine figures without -s"
+	fbctl -s show c | grep -q '^  engine: packets 0  bytes 0  drops 0' || fail "fbctl -s show: engine line"
+	fbctl -s show c | grep -q '^  state:  packets 0  bytes 0$' || fail "fbctl -s show: counter's own line"
+	fbctl list | head -1 | grep -q PACKETS && fail "fbctl list: counts without -s"
+	fbctl -s list | head -1 | grep -q 'PACKETS.*BYTES.*DROPS' || fail "fbctl -s list: counts"
+	ip link del d1
 }
 
 test_batch_file() {
@@ -114,8 +149,8 @@ test_errors_set_keys_and_values() {
 	expect_err 2 "" "is not KEY=VALUE" fbctl set c reset || return 1
 	# all or nothing: a bad key next to a good one changes nothing
 	expect_err 1 EINVAL "has no key" fbctl set e ethertype=0x88b5 bogus=1 || return 1
-	eq "$(block_field e .props.ethertype)" 0x0000 "ethertype unchanged"
-	eq "$(block_field e .props.dev)" detached "eth still detached"
+	eq "$(block_field e .config.ethertype)" 0 "ethertype unchanged"
+	eq "$(block_field e .config.dev)" detached "eth still detached"
 }
 
 test_errors_replace() {
@@ -175,7 +210,7 @@ test_errors_malformed_batch() {
 
 # the graph as JSON, with what a batch could change (names, types, bindings, settings)
 graph_state() {
-	fbctl -j list | jq -S -c 'map({name, type, ingress, egress, props: (.props | del(.packets, .bytes, .passed_to_stack))})'
+	fbctl -j list | jq -S -c 'map({name, type, ingress, egress, config})'
 }
 
 test_batch_is_one_transaction() {
@@ -221,14 +256,14 @@ test_batch_is_one_transaction() {
 	expect_err 1 ENOENT "/tmp/t.txt:50: no functional block named 'nosuch'" fbctl -b /tmp/t.txt || return 1
 	eq "$(graph_state)" "$before" "the graph is exactly as it was"
 	eq "$(fbctl -j stats | jq -r .generation)" "$g" "the generation did not move"
-	eq "$(fbctl -j show in | jq -r .props.dev)" rx0 "the eth block kept its device"
+	eq "$(fbctl -j show in | jq -r .config.dev)" rx0 "the eth block kept its device"
 	# the same file without its bad line: all of it, at once
 	grep -v nosuch /tmp/t.txt >/tmp/t2.txt
 	check fbctl -b /tmp/t2.txt
 	eq "$(fbctl -j list | jq -r '[.[].name] | sort | join(",")')" \
 		"f2,in,n1,n2,n3,n4,n5,n6,n7,n8,never,r,x39,x40,x41,x42,x43,x44,x45,x46,x47,x48,x49" "the file's graph"
-	eq "$(fbctl -j show in | jq -r .props.dev)" rx0 "the new eth block holds the device"
-	eq "$(fbctl -j show f2 | jq -r .props.filter)" tcp "the settings applied at the commit"
+	eq "$(fbctl -j show in | jq -r .config.dev)" rx0 "the new eth block holds the device"
+	eq "$(fbctl -j show f2 | jq -r .config.filter)" tcp "the settings applied at the commit"
 	eq "$(fbctl -j show n8 | jq -r '.ingress | join(",")')" r "r took n9's place"
 	eq "$(fbctl -j stats | jq -r .generation)" "$((g + 1))" "one commit, one generation"
 	kill $mon
@@ -252,14 +287,14 @@ test_batch_is_one_transaction() {
 	eq "$(fbctl -j show in | jq -r '.ingress | join(",")')" n1 "the refused file left n1 bound"
 	# settings and carried state apply in the order of the lines
 	pktgen_inject rx0 100 >/dev/null || return 1
-	eq "$(fbctl -j show n1 | jq -r .props.packets)" 100 "n1 counted 100 frames"
+	eq "$(fbctl -j show n1 | jq -r .state.packets)" 100 "n1 counted 100 frames"
 	printf 'add m1 counter\nreplace n1 m1\nset m1 reset=1\n' >/tmp/t7.txt
 	check fbctl -b /tmp/t7.txt
-	eq "$(fbctl -j show m1 | jq -r .props.packets)" 0 "reset after the replace: 0"
+	eq "$(fbctl -j show m1 | jq -r .state.packets)" 0 "reset after the replace: 0"
 	pktgen_inject rx0 10 >/dev/null || return 1
 	printf 'add m2 counter\nset m2 reset=1\nreplace m1 m2\n' >/tmp/t8.txt
 	check fbctl -b /tmp/t8.txt
-	eq "$(fbctl -j show m2 | jq -r .props.packets)" 10 "reset before the replace: m1's 10 carried"
+	eq "$(fbctl -j show m2 | jq -r .state.packets)" 10 "reset before the replace: m1's 10 carried"
 	ip link del rx0
 	ip link del rx1
 	ip link del rx2

@@ -10,12 +10,12 @@ make_rx_dev() {
 
 # counter_packets NAME
 counter_packets() {
-	fbctl -j show "$1" | jq -r .props.packets
+	fbctl -j show "$1" | jq -r .state.packets
 }
 
 # core_field NAME FIELD: the engine's own per-block counters (packets, drops)
 core_field() {
-	fbctl -j show "$1" | jq -r ".$2"
+	fbctl -j show "$1" | jq -r ".stats.$2"
 }
 
 test_chain_counts_are_exact() {
@@ -38,7 +38,7 @@ test_chain_counts_are_exact() {
 	eq "$(counter_packets c1)" $N "c1 packets"
 	eq "$(counter_packets c2)" $N "c2 packets"
 	# blocks see frames from the Ethernet header on: pkt_size 64 is 64 bytes here
-	eq "$(fbctl -j show c1 | jq -r .props.bytes)" $((N * 64)) "c1 bytes"
+	eq "$(fbctl -j show c1 | jq -r .state.bytes)" $((N * 64)) "c1 bytes"
 	for b in in c1 f1 f2 c2; do
 		eq "$(core_field $b packets)" $N "packets seen by $b"
 	done
@@ -62,7 +62,7 @@ test_unclaimed_ethertype_goes_to_the_stack() {
 	rx0=$(cat /sys/class/net/rx0/statistics/rx_packets)
 	pktgen_inject rx0 1000 || return 1
 	eq "$(counter_packets c)" 0 "nothing claimed"
-	eq "$(fbctl -j show in | jq -r .props.passed_to_stack)" 1000 "frames passed to the stack"
+	eq "$(fbctl -j show in | jq -r .state.passed_to_stack)" 1000 "frames passed to the stack"
 	check fbctl set in ethertype=0
 	pktgen_inject rx0 1000 || return 1
 	eq "$(counter_packets c)" 1000 "all claimed with ethertype=0"
@@ -160,7 +160,7 @@ test_device_removed_under_graph() {
 	check fbctl bind in c
 	pktgen_inject rx0 100 || return 1
 	check ip link del rx0
-	eq "$(fbctl -j show in | jq -r .props.dev)" detached "eth reports detached"
+	eq "$(fbctl -j show in | jq -r .config.dev)" detached "eth reports detached"
 	# the rest of the graph stays usable: reattach to a new device
 	make_rx_dev rx1 || return 1
 	check fbctl set in dev=rx1
@@ -182,15 +182,15 @@ test_batch_of_1000_changes_under_traffic_loses_and_duplicates_nothing() {
 	pktgen_inject rx0 $N &
 	pg=$!
 	for i in $(seq 100); do
-		[ "$(fbctl -j show c0 | jq -r .props.packets)" -gt 1000 ] 2>/dev/null && break
+		[ "$(fbctl -j show c0 | jq -r .state.packets)" -gt 1000 ] 2>/dev/null && break
 		sleep 0.1
 	done
 	check fbctl -b /tmp/big.txt
 	kill -0 $pg 2>/dev/null || fail "pktgen had finished before the commit: not under traffic"
 	wait $pg
 	eq "$(fbctl -j list | jq -r '[.[].name] | sort | join(",")')" c500,in,sink "the file's graph"
-	eq "$(fbctl -j show c500 | jq -r .props.packets)" $N "every frame counted once, across the commit"
-	eq "$(fbctl -j show sink | jq -r .packets)" $N "and reached the end of the path once"
+	eq "$(fbctl -j show c500 | jq -r .state.packets)" $N "every frame counted once, across the commit"
+	eq "$(fbctl -j show sink | jq -r .stats.packets)" $N "and reached the end of the path once"
 	eq "$(fbctl -j stats | jq -r .dropped.no_next)" $N "where each ended, counted"
 	ip link del rx0
 }

@@ -7,7 +7,7 @@ stat_of() {
 }
 
 counter_packets() {
-	fbctl -j show "$1" | jq -r .props.packets
+	fbctl -j show "$1" | jq -r .state.packets
 }
 
 # pcount_start IF DDD NAME [NS]: count what DDD accepts on IF, in the background
@@ -60,7 +60,7 @@ test_five_block_stack_on_veth() {
 	bind t c2
 	bind t out
 	CMDS
-	eq "$(fbctl -j show f | jq -r .props.filter)" "udp and dst port 9" "filter label"
+	eq "$(fbctl -j show f | jq -r .config.filter)" "udp and dst port 9" "filter label"
 	ddd=$(fbctl -j filter udp and dst port 9 | jq -r .ddd)
 	pcount_start o1 "$ddd" far far || return 1
 	tx0=$(stat_of o0 tx_packets)
@@ -71,9 +71,9 @@ test_five_block_stack_on_veth() {
 	sleep 0.5
 	far=$(pcount_stop far)
 	eq "$(counter_packets c1)" $((N1 + N2)) "c1 saw everything"
-	eq "$(fbctl -j show f | jq -r .drops)" $N2 "bpf dropped the port-10 packets"
+	eq "$(fbctl -j show f | jq -r .stats.drops)" $N2 "bpf dropped the port-10 packets"
 	eq "$(counter_packets c2)" $N1 "c2 got one copy of each match"
-	eq "$(fbctl -j show out | jq -r .packets)" $N1 "eth(out) got the other copy"
+	eq "$(fbctl -j show out | jq -r .stats.packets)" $N1 "eth(out) got the other copy"
 	eq "$(( $(stat_of o0 tx_packets) - tx0 ))" $N1 "o0 transmitted"
 	eq "$(( $(ns_rx_packets far o1) - rx0 ))" $N1 "o1 received (far side)"
 	eq "$far" $N1 "capture on the far side"
@@ -137,7 +137,7 @@ test_unclaimed_traffic_keeps_working() {
 	check fbctl set in ethertype=0 dst=02:00:00:00:00:99
 	timeout 20 ping -c 2 -W 2 10.9.0.2 >/tmp/ping.out || { cat /tmp/ping.out; fail "ping with dst= set elsewhere"; }
 	eq "$(counter_packets c)" 0 "frames to our MAC not claimed"
-	eq "$(fbctl -j show in | jq -r .props.dst)" 02:00:00:00:00:99 "dst read back"
+	eq "$(fbctl -j show in | jq -r .config.dst)" 02:00:00:00:00:99 "dst read back"
 	PG_DST_MAC=02:00:00:00:00:99 pktgen_inject a0 100 || return 1
 	eq "$(counter_packets c)" 100 "frames to the claimed MAC"
 	ip link del a0
@@ -162,7 +162,7 @@ test_device_deleted_under_traffic() {
 	[ "$before" -gt 0 ] || fail "no traffic reached LANA before the delete"
 	check ip link del v1
 	wait $pg
-	eq "$(fbctl -j show in | jq -r .props.dev)" detached "eth detached itself"
+	eq "$(fbctl -j show in | jq -r .config.dev)" detached "eth detached itself"
 	info "deleted v1 after $before packets, during traffic"
 	# the rest of the graph stays usable
 	check fbctl add f fwd
@@ -184,7 +184,7 @@ test_errors_eth_bpf_tee() {
 	check fbctl add e2 eth
 	check fbctl set e1 dev=rx0
 	expect_err 1 EBUSY "device is taken" fbctl set e2 dev=rx0 || return 1
-	eq "$(fbctl -j show e2 | jq -r .props.dev)" detached "e2 unchanged"
+	eq "$(fbctl -j show e2 | jq -r .config.dev)" detached "e2 unchanged"
 	expect_err 1 ENODEV "no such network device" fbctl set e2 dev=nope0 || return 1
 	expect_err 1 EINVAL "no key 'netns'" fbctl set e2 dev=rx0 netns=1 || return 1
 	expect_err 1 EINVAL "MAC address" fbctl set e2 dst=01:02:03 || return 1
@@ -194,7 +194,7 @@ test_errors_eth_bpf_tee() {
 	expect_err 1 EINVAL "refused the BPF program" fbctl set f "filter-ddd=2,21 0 5 2048,6 0 0 0" || return 1
 	expect_err 1 EINVAL "instruction count" fbctl set f "filter-ddd=3,6 0 0 0" || return 1
 	expect_err 1 EINVAL "code jt jf k" fbctl set f "filter-ddd=1,6 0 0" || return 1
-	eq "$(fbctl -j show f | jq -r .props.filter)" udp "filter unchanged by the errors"
+	eq "$(fbctl -j show f | jq -r .config.filter)" udp "filter unchanged by the errors"
 	check fbctl add t tee
 	for b in a b c; do check fbctl add $b fwd; done
 	check fbctl bind t a

@@ -72,15 +72,15 @@ test_messages_both_ways_intact_in_order() {
 	# each host's graph lives in its namespace: the initial one sees neither
 	eq "$(fbctl -j list | jq length)" 0 "the initial namespace's graph is empty"
 	eq "$($ON_A fbctl -j list | jq -c '[.[].name] | sort')" '["ca","ea","sa"]' "hostA sees its own blocks only"
-	eq "$($ON_A fbctl -j show ea | jq -r .props.dev)" a0 "ea attached to a0 of hostA"
+	eq "$($ON_A fbctl -j show ea | jq -r .config.dev)" a0 "ea attached to a0 of hostA"
 	N=2000
 	RECV_IN=$ON_B
 	recv_start sb b --count $N --check || return 1
 	check $ON_A lana-nc send sa --count $N --size 200 --interval-us 100
 	recv_wait b || fail "A->B: $res"
 	info "A->B: $res"
-	eq "$($ON_A fbctl -j show ca | jq -r .props.packets)" $N "ca counted the messages going out"
-	eq "$($ON_B fbctl -j show cb | jq -r .props.packets)" $N "cb counted them coming in"
+	eq "$($ON_A fbctl -j show ca | jq -r .state.packets)" $N "ca counted the messages going out"
+	eq "$($ON_B fbctl -j show cb | jq -r .state.packets)" $N "cb counted them coming in"
 	RECV_IN=$ON_A
 	recv_start sa a --count $N --check --nonblock || return 1
 	check $ON_B lana-nc send sb --count $N --size 1000 --interval-us 100
@@ -94,7 +94,7 @@ test_messages_both_ways_intact_in_order() {
 	RECV_IN=$ON_B
 	recv_start sb s --timeout 2 || return 1
 	RECV_IN=""
-	eq "$($ON_B fbctl -j show sb | jq -r .props.socket)" bound "show reports the bound socket"
+	eq "$($ON_B fbctl -j show sb | jq -r .state.socket)" bound "show reports the bound socket"
 	printf 'hello\nlana\n' | $ON_A lana-nc send sa
 	wait "$(cat /tmp/recv.s.pid)"
 	grep -qx hello /tmp/recv.s && grep -qx lana /tmp/recv.s || fail "stdin lines did not arrive: $(cat /tmp/recv.s)"
@@ -102,8 +102,8 @@ test_messages_both_ways_intact_in_order() {
 	expect_err 1 EADDRNOTAVAIL "no block" lana-nc send sa --count 1 || return 1
 	# host B goes away: its namespace takes b0 (and the veth pair) and its graph with it
 	del_ns hostB
-	for i in $(seq 50); do [ "$($ON_A fbctl -j show ea | jq -r .props.dev)" = detached ] && break; sleep 0.1; done
-	eq "$($ON_A fbctl -j show ea | jq -r .props.dev)" detached "ea detached with the veth pair"
+	for i in $(seq 50); do [ "$($ON_A fbctl -j show ea | jq -r .config.dev)" = detached ] && break; sleep 0.1; done
+	eq "$($ON_A fbctl -j show ea | jq -r .config.dev)" detached "ea detached with the veth pair"
 	eq "$($ON_A fbctl -j list | jq length)" 3 "hostA's graph stays"
 	no_stacks
 }
@@ -125,7 +125,7 @@ test_replace_on_the_path_loses_nothing() {
 	recv_wait b || fail "stream with replaces: $res"
 	[ $i -ge 2 ] || fail "only $i replaces during the stream"
 	info "$((2 * i)) replaces during a $N-message stream: $res"
-	eq "$(fbctl -j show cb$((i - 1)) | jq -r .props.packets)" $N "B's counter, carried over across replaces"
+	eq "$(fbctl -j show cb$((i - 1)) | jq -r .state.packets)" $N "B's counter, carried over across replaces"
 	no_stacks
 }
 
@@ -176,7 +176,7 @@ two_stacks_again() {
 
 # path_of BLOCK: the path state the socket block learned from its neighbours
 path_of() {
-	fbctl -j show "$1" | jq -r '"\(.props.path) \(.props.path_mtu)"'
+	fbctl -j show "$1" | jq -r '"\(.state.path) \(.state.path_mtu)"'
 }
 
 # wait_path BLOCK STATE: until the block's path state starts with STATE (at most 5 s)

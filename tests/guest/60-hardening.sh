@@ -39,8 +39,8 @@ test_reconfigure_under_load_conserves_packets() {
 	runs=$(cat /tmp/runs)
 	[ "$runs" -ge 1 ] || fail "no traffic ran"
 	N=$((runs * 100000))
-	eq "$(fbctl -j show $cur | jq -r .props.packets)" $N "packets in = packets counted, across $replaces replaces"
-	eq "$(fbctl -j show f | jq -r .packets)" $N "every packet reached the end"
+	eq "$(fbctl -j show $cur | jq -r .state.packets)" $N "packets in = packets counted, across $replaces replaces"
+	eq "$(fbctl -j show f | jq -r .stats.packets)" $N "every packet reached the end"
 	eq "$(fbctl -j stats | jq -r '.entered')" $N "engine: entered"
 	eq "$(fbctl -j stats | jq -r '.dropped.no_next + .dropped.hop_limit')" $N "dropped-and-counted at the end of the path"
 	check_balance
@@ -74,8 +74,8 @@ test_unload_and_teardown_under_traffic() {
 	done
 	# the namespace goes away: its veth pair with it, and in2 detaches
 	del_ns far
-	for i in $(seq 50); do [ "$(fbctl -j show in2 | jq -r .props.dev)" = detached ] && break; sleep 0.1; done
-	eq "$(fbctl -j show in2 | jq -r .props.dev)" detached "eth on a0 detached when its namespace went away"
+	for i in $(seq 50); do [ "$(fbctl -j show in2 | jq -r .config.dev)" = detached ] && break; sleep 0.1; done
+	eq "$(fbctl -j show in2 | jq -r .config.dev)" detached "eth on a0 detached when its namespace went away"
 	# tear everything down while packets still arrive on rx0
 	check fbctl flush
 	check rmmod fb_counter

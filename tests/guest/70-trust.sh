@@ -31,7 +31,7 @@ stat() {
 # ran_to_the_end: every frame that ran from eth `in` reached the sink (frames dropped before
 # running, for a full queue or a device gone, are not counted at `in`)
 ran_to_the_end() {
-	eq "$(fbctl -j show sink | jq -r .packets)" "$(fbctl -j show in | jq -r .packets)" \
+	eq "$(fbctl -j show sink | jq -r .stats.packets)" "$(fbctl -j show in | jq -r .stats.packets)" \
 		"$1: frames that ran reached the sink"
 }
 
@@ -113,7 +113,7 @@ test_af_lana_needs_cap_net_raw() {
 	expect_err 1 EPERM "CAP_NET_RAW" su nobody -s /bin/sh -c "lana-nc recv sa --timeout 1" || return 1
 	expect_err 1 EPERM "CAP_NET_RAW" su nobody -s /bin/sh -c "lana-nc send sa --count 1" || return 1
 	expect_err 1 EPERM "CAP_NET_RAW" su nobody -s /bin/sh -c "lana-nc send - --count 1" || return 1
-	eq "$(fbctl -j show sa | jq -r .props.socket)" none "the block is still free for the application"
+	eq "$(fbctl -j show sa | jq -r .state.socket)" none "the block is still free for the application"
 	lana-nc hold sa 1 >/tmp/hold.out 2>&1 || fail "root could not bind: $(cat /tmp/hold.out)"
 	grep -q ready /tmp/hold.out || fail "root's socket did not bind"
 }
@@ -170,20 +170,20 @@ test_eth_attaches_in_its_own_namespace() {
 	check fbctl set ea dev=a0
 	# netns= is gone: a block attaches to devices of the namespace it was added in
 	expect_err 1 EINVAL "no key 'netns'" fbctl set ea dev=a0 netns="$(cat /tmp/ns.twin)" || return 1
-	eq "$(fbctl -j show ea | jq -r .props.dev)" a0 "the refusal left the attachment as it was"
+	eq "$(fbctl -j show ea | jq -r .config.dev)" a0 "the refusal left the attachment as it was"
 	# twin's a0 is twin's: a block of the same name there takes it, as its own
 	check in_ns twin fbctl add ea eth
 	check in_ns twin fbctl set ea dev=a0
-	eq "$(in_ns twin fbctl -j show ea | jq -r .props.dev)" a0 "twin's ea holds twin's a0"
-	eq "$(fbctl -j show ea | jq -r .props.dev)" a0 "ours still holds ours"
+	eq "$(in_ns twin fbctl -j show ea | jq -r .config.dev)" a0 "twin's ea holds twin's a0"
+	eq "$(fbctl -j show ea | jq -r .config.dev)" a0 "ours still holds ours"
 	expect_err 1 ENODEV "no such network device in this network namespace" in_ns other fbctl -b /dev/stdin <<-'CMDS' || return 1
 	add e eth
 	set e dev=a0
 	CMDS
 	# a device moved to another namespace leaves its block, as if deleted
 	ip link set a0 netns "$(cat /tmp/ns.other)" || return 1
-	for i in $(seq 50); do [ "$(fbctl -j show ea | jq -r .props.dev)" = detached ] && break; sleep 0.1; done
-	eq "$(fbctl -j show ea | jq -r .props.dev)" detached "ea let go of a0 when it moved"
+	for i in $(seq 50); do [ "$(fbctl -j show ea | jq -r .config.dev)" = detached ] && break; sleep 0.1; done
+	eq "$(fbctl -j show ea | jq -r .config.dev)" detached "ea let go of a0 when it moved"
 	del_ns other
 	del_ns twin
 }
@@ -193,7 +193,7 @@ test_eth_attaches_only_to_ethernet_devices() {
 	check fbctl add e eth
 	# the loopback device is not Ethernet (ARPHRD_LOOPBACK): its frames are not ours to parse
 	expect_err 1 EOPNOTSUPP "not an Ethernet device" fbctl set e dev=lo || return 1
-	eq "$(fbctl -j show e | jq -r .props.dev)" detached "e stays detached"
+	eq "$(fbctl -j show e | jq -r .config.dev)" detached "e stays detached"
 }
 
 test_fan_outs_are_bounded_per_packet() {
@@ -216,7 +216,7 @@ test_fan_outs_are_bounded_per_packet() {
 	ran=$(stat '.copies - .dropped.fanout_failed')
 	[ "$ran" -le $((100 * 64)) ] || fail "$ran copies ran, more than max_copies (64) per frame"
 	[ "$(stat .dropped.fanout_failed)" -gt 0 ] || fail "no copy was refused"
-	visits=$(fbctl -j list | jq '[.[].packets] | add')
+	visits=$(fbctl -j list | jq '[.[].stats.packets] | add')
 	[ "$visits" -le $((100 * 65 * 64)) ] || fail "$visits block visits, more than (max_copies + 1) * max_hops per frame"
 	check_balance "after the ladder"
 	info "100 frames: $ran copies ran, $(stat .dropped.fanout_failed) refused, $visits block visits"
@@ -236,7 +236,7 @@ test_transmit_on_a_down_device_is_a_counted_drop() {
 	pktgen_inject rx0 4000 || return 1
 	eq "$(stat .transmitted)" 0 "transmitted on a down device"
 	eq "$(stat .dropped.device_down)" 4000 "dropped: device down"
-	eq "$(fbctl -j show out | jq -r .drops)" 4000 "charged to the eth block"
+	eq "$(fbctl -j show out | jq -r .stats.drops)" 4000 "charged to the eth block"
 	check ip link set d0 up
 	pktgen_inject rx0 1000 || return 1
 	eq "$(stat .transmitted)" 1000 "transmitted once the device is up"
@@ -287,9 +287,9 @@ test_queued_frames_of_a_removed_device_are_counted() {
 	check ip link del rx0
 	eq "$(stat .dropped.flushed)" 5000 "queued frames flushed with the device"
 	hold 0
-	eq "$(fbctl -j show in | jq -r .props.dev)" detached "in detached"
+	eq "$(fbctl -j show in | jq -r .config.dev)" detached "in detached"
 	check_balance "after removing a device with frames queued"
-	eq "$(fbctl -j show sink | jq -r .packets)" 0 "no frame of the removed device ran"
+	eq "$(fbctl -j show sink | jq -r .stats.packets)" 0 "no frame of the removed device ran"
 }
 
 test_a_stale_socket_cannot_enter_at_a_new_block() {
@@ -299,8 +299,8 @@ test_a_stale_socket_cannot_enter_at_a_new_block() {
 	exec 3<>/tmp/in.fifo
 	lana-nc send sa <&3 >/tmp/send.out 2>&1 &
 	sender=$!
-	for i in $(seq 50); do [ "$(fbctl -j show sa | jq -r .props.socket)" = bound ] && break; sleep 0.1; done
-	eq "$(fbctl -j show sa | jq -r .props.socket)" bound "the sender bound its socket"
+	for i in $(seq 50); do [ "$(fbctl -j show sa | jq -r .state.socket)" = bound ] && break; sleep 0.1; done
+	eq "$(fbctl -j show sa | jq -r .state.socket)" bound "the sender bound its socket"
 	check fbctl flush
 	# new blocks take the freed slot; the old socket's messages must not enter there
 	check fbctl add c0 counter
@@ -310,7 +310,7 @@ test_a_stale_socket_cannot_enter_at_a_new_block() {
 	wait $sender && fail "the send after flush succeeded"
 	grep -q ENOTCONN /tmp/send.out || fail "no ENOTCONN: $(cat /tmp/send.out)"
 	eq "$(stat .entered)" 0 "messages that entered the graph"
-	eq "$(fbctl -j show c0 | jq -r .packets)" 0 "c0 saw nothing"
+	eq "$(fbctl -j show c0 | jq -r .stats.packets)" 0 "c0 saw nothing"
 	rm -f /tmp/in.fifo
 }
 

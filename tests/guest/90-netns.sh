@@ -139,10 +139,10 @@ test_namespace_teardown_under_traffic() {
 	) >/dev/null 2>&1 &
 	pga=$!
 	for i in $(seq 100); do
-		[ "$(in_ns a fbctl -j show c | jq -r .props.packets)" -gt 1000 ] 2>/dev/null && break
+		[ "$(in_ns a fbctl -j show c | jq -r .state.packets)" -gt 1000 ] 2>/dev/null && break
 		sleep 0.1
 	done
-	ca=$(in_ns a fbctl -j show c | jq -r .props.packets)
+	ca=$(in_ns a fbctl -j show c | jq -r .state.packets)
 	[ "$ca" -gt 0 ] 2>/dev/null || fail "no traffic reached a's graph"
 	del_ns a
 	# a's veth pair goes with a: pktgen loses its device and stops
@@ -152,7 +152,7 @@ test_namespace_teardown_under_traffic() {
 	info "a's graph counted $ca frames, then a went away under traffic"
 	# b's graph is untouched: it counts every frame sent to it, and its engine balances
 	PG_MODE=xmit pktgen_inject vb 20000 >/dev/null || fail "pktgen into b"
-	eq "$(in_ns b fbctl -j show c | jq -r .props.packets)" 20000 "b counted every frame sent to it"
+	eq "$(in_ns b fbctl -j show c | jq -r .state.packets)" 20000 "b counted every frame sent to it"
 	ns_balance b || return 1
 	eq "$(in_ns b fbctl -j stats | jq -r .dropped.no_next)" 20000 "and ended each at the end of its path"
 	del_ns b

@@ -75,9 +75,9 @@ test_concurrent_reconfiguration_under_load() {
 	N=$(( $(cat /tmp/runs) * 100000 ))
 	[ "$N" -gt 0 ] || fail "no traffic ran"
 	check_balance "after concurrent reconfiguration"
-	eq "$(fbctl -j show sink | jq -r .packets)" $N "every frame reached the end of the path"
+	eq "$(fbctl -j show sink | jq -r .stats.packets)" $N "every frame reached the end of the path"
 	cur=$(fbctl -j show in | jq -r '.ingress[0]')
-	eq "$(fbctl -j show "$cur" | jq -r .props.packets)" $N "the counter on the path, carried over every replace"
+	eq "$(fbctl -j show "$cur" | jq -r .state.packets)" $N "the counter on the path, carried over every replace"
 	info "$N frames; successful commands: p $(cat /tmp/churn.p), q $(cat /tmp/churn.q), r $(cat /tmp/churn.r), s $(cat /tmp/churn.s); $(fbctl -j stats | jq -r .blocks) blocks left"
 	ip link del rx0
 }
