@@ -55,6 +55,8 @@ for b in /bin/ip /sbin/tc /sbin/genl; do
 	copy_with_libs "$b"
 done
 mkdir -p "$root/etc/iproute2"
+# ... and the kernel's own netlink CLI, which reads the graph by LANA's YNL spec alone
+bash "$LANA_ROOT/scripts/pack-ynl.sh" "$root"
 
 printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n' >"$root/etc/passwd"
 printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"

@@ -193,3 +193,38 @@ test_monitor_sees_every_change_once_in_order() {
 		fail "the set event lacks its long properties"
 	return 0
 }
+
+# The kernel's own netlink CLI (tools/net/ynl) reads the graph by LANA's YNL spec alone:
+# typed numbers (no "k=v" strings to parse), settings apart from figures, and the change
+# events, with no fbctl involved. Its figures agree with fbctl's.
+test_ynl_reads_the_graph_and_events_by_the_spec() {
+	counter_fwd_path || return 1
+	pktgen_inject rx0 300 || return 1
+	ynl --family lana --dump get --output-json >/tmp/ynl-get.json || fail "ynl --dump get"
+	local in='.[] | select(.name == "in")' c1='.[] | select(.name == "c1")'
+	eq "$(jq -c "$in | .config.value[] | select(.key == \"dev\")" /tmp/ynl-get.json)" \
+		'{"key":"dev","text":"rx0"}' "in's device, a setting"
+	eq "$(jq -c "$in | .config.value[] | select(.key == \"ethertype\")" /tmp/ynl-get.json)" \
+		'{"key":"ethertype","num":0,"hex":true}' "ethertype: a number, read best in hex"
+	eq "$(jq -r "$c1 | .state.value[] | select(.key == \"packets\") | .num" /tmp/ynl-get.json)" 300 \
+		"c1's count, a typed number"
+	eq "$(jq -r "$c1 | .packets" /tmp/ynl-get.json)" "$(fbctl -j show c1 | jq -r .stats.packets)" \
+		"the engine's count agrees with fbctl"
+	eq "$(jq -r "$c1 | .ingress.name | join(\",\")" /tmp/ynl-get.json)" f1 "c1's binding"
+	ynl --family lana --do stats --output-json >/tmp/ynl-stats.json || fail "ynl --do stats"
+	eq "$(jq -r '."engine-rx"' /tmp/ynl-stats.json)" "$(fbctl -j stats | jq -r .entered)" "engine rx"
+	eq "$(ynl --family lana --dump types --output-json |
+		jq -c '.[] | select(.type == "counter") | .keys."key-info"')" \
+		'[{"key":"reset","kind":"bool","desc":"1 zeroes the counts"}]' "a type's keys"
+	# the change events, as ynl decodes them
+	ynl --family lana --subscribe config --duration 4 --output-json >/tmp/ynl-ntf.json 2>&1 &
+	local y=$!
+	sleep 2.5
+	check fbctl add late counter
+	check fbctl bind c2 late
+	wait $y
+	eq "$(jq -r 'select(.name == "add-ntf") | .msg.name' /tmp/ynl-ntf.json)" late \
+		"ynl saw the add: $(head -c 300 /tmp/ynl-ntf.json)"
+	eq "$(jq -r 'select(.name == "bind-ntf") | "\(.msg.name) \(.msg.peer)"' /tmp/ynl-ntf.json)" \
+		"c2 late" "and the bind"
+}
