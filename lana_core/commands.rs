@@ -62,6 +62,14 @@ pub(crate) fn add(cfg: &mut Config, sp: &Arc<Space>, name: &str, ty: &str) -> Cm
             max
         );
     }
+    let share = params::max_ns_blocks();
+    if sp.in_container && sp.blocks.load(Ordering::Relaxed) >= share {
+        fail!(
+            ENOSPC,
+            "this container's namespace holds max_ns_blocks={} blocks already",
+            share
+        );
+    }
     let Some((fbty, module)) = cfg.find_type(ty) else {
         fail!(
             ENOENT,
@@ -79,7 +87,8 @@ pub(crate) fn add(cfg: &mut Config, sp: &Arc<Space>, name: &str, ty: &str) -> Cm
             cfg.slots.len() as u32
         }
     };
-    let name_node = RBTreeNode::new((sp.key, name_ok), slot, GFP_KERNEL)?;
+    // A block's memory is charged to the sender's memory cgroup (a container's to its own).
+    let name_node = RBTreeNode::new((sp.key, name_ok), slot, GFP_KERNEL_ACCOUNT)?;
     let id = cfg.new_id();
     let fb = match (fbty.new)(&NewInstance {
         id,
@@ -101,7 +110,7 @@ pub(crate) fn add(cfg: &mut Config, sp: &Arc<Space>, name: &str, ty: &str) -> Cm
             space: sp.clone(),
             fb,
         },
-        GFP_KERNEL,
+        GFP_KERNEL_ACCOUNT,
     )?;
     let owner = Subscription::owner(&*inst.fb, &inst.chain)?;
     inst.chain.subscribe(&owner);

@@ -34,7 +34,7 @@ int lana_rust_sock_bind(struct sock *sk, struct net *net, const char *name, void
 void lana_rust_sock_unbind(void *link);
 int lana_rust_sock_send(void *link, struct sk_buff *skb);
 void lana_rust_port_gone(void *port);
-void lana_rust_net_exit(struct net *net);
+unsigned int lana_rust_net_exit(struct net *net);
 
 /* Rust -> C: params.c */
 extern unsigned int lana_param_max_hops, lana_param_max_copies;
@@ -52,6 +52,8 @@ struct sk_buff *lana_event_new(struct net *net, u8 cmd, size_t size, void **hdr)
 void lana_event_send(struct net *net, struct sk_buff *msg, void *hdr);
 void lana_event_lost(struct net *net);
 unsigned int lana_max_blocks(void);
+unsigned int lana_max_ns_blocks(void);
+bool lana_net_in_container(const struct net *net);
 
 /* defer.c */
 void lana_defer(void (*fn)(void *obj), void *obj);

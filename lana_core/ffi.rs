@@ -61,6 +61,8 @@ extern "C" {
     );
     pub(crate) fn lana_event_lost(net: *mut bindings::net);
     pub(crate) fn lana_max_blocks() -> c_uint;
+    pub(crate) fn lana_max_ns_blocks() -> c_uint;
+    pub(crate) fn lana_net_in_container(net: *const bindings::net) -> bool;
 
     // defer.c
     pub(crate) fn lana_defer(f: Option<unsafe extern "C" fn(*mut c_void)>, obj: *mut c_void);

@@ -300,7 +300,16 @@ void lana_netdev_notifier_unregister(void)
  */
 static void __net_exit lana_net_exit(struct net *net)
 {
-	lana_rust_net_exit(net);
+	unsigned int n = lana_rust_net_exit(net);
+
+	/* anyone may make and drop namespaces: rate-limited */
+	if (n)
+		pr_info_ratelimited("a network namespace went away: removed its %u block(s)\n", n);
+}
+
+bool lana_net_in_container(const struct net *net)
+{
+	return net->user_ns != &init_user_ns;
 }
 
 static struct pernet_operations lana_net_ops = {

@@ -43,11 +43,22 @@ MODULE_PARM_DESC(max_copies, "copies fan-outs may make of one packet, in all (de
 
 static unsigned int max_blocks = 65536;
 module_param(max_blocks, uint, 0644);
-MODULE_PARM_DESC(max_blocks, "most blocks the graph may hold (default 65536)");
+MODULE_PARM_DESC(max_blocks, "most blocks the graphs of all namespaces may hold (default 65536)");
 
 unsigned int lana_max_blocks(void)
 {
 	return READ_ONCE(max_blocks);
+}
+
+/* A container (a network namespace owned by a user namespace other than the initial one,
+ * which any user may make) gets a share of max_blocks, so one cannot take them all. */
+static unsigned int max_ns_blocks = 4096;
+module_param(max_ns_blocks, uint, 0644);
+MODULE_PARM_DESC(max_ns_blocks, "most blocks the graph of a container's namespace may hold (default 4096)");
+
+unsigned int lana_max_ns_blocks(void)
+{
+	return READ_ONCE(max_ns_blocks);
 }
 
 /* The per-block runtime view (runtime.rs): a static key, so it costs nothing while off. */

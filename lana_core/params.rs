@@ -22,10 +22,16 @@ pub(crate) fn max_copies() -> u32 {
     unsafe { ffi::lana_param_max_copies.load(Ordering::Relaxed) }
 }
 
-/// The most blocks a graph may hold (`max_blocks`).
+/// The most blocks the graphs of all namespaces may hold (`max_blocks`).
 pub(crate) fn max_blocks() -> u32 {
     // SAFETY: reads a module parameter.
     unsafe { ffi::lana_max_blocks() }
+}
+
+/// The most blocks the graph of a container's namespace may hold (`max_ns_blocks`).
+pub(crate) fn max_ns_blocks() -> u32 {
+    // SAFETY: reads a module parameter.
+    unsafe { ffi::lana_max_ns_blocks() }
 }
 
 /// Change `max_hops` (from `fbctl engine max_hops=N`, range checked by the policy).

@@ -15,7 +15,8 @@
 
 void __percpu *lana_percpu_alloc(size_t size, size_t align)
 {
-	return __alloc_percpu(size, align);
+	/* charged to the memory cgroup of the command's sender (a container's blocks are its own) */
+	return __alloc_percpu_gfp(size, align, GFP_KERNEL_ACCOUNT);
 }
 
 /* Returns NULL past the last possible CPU; iterate from 0 while it does not. */

@@ -64,6 +64,9 @@ pub(crate) struct Space {
     pub(crate) generation: Generation,
     /// Blocks in this namespace (changed under the configuration mutex).
     pub(crate) blocks: AtomicU32,
+    /// The namespace belongs to a container (a user namespace other than the initial one
+    /// owns it): its graph gets a share of the machine's blocks (`max_ns_blocks`).
+    pub(crate) in_container: bool,
 }
 
 // SAFETY: `net` is only compared, and passed to the kernel under the configuration mutex
@@ -90,6 +93,8 @@ impl Space {
                 fates: PerCpu::new()?,
                 generation: Generation::new(),
                 blocks: AtomicU32::new(0),
+                // SAFETY: `net` is live (the function's safety requirement).
+                in_container: !net.is_null() && unsafe { ffi::lana_net_in_container(net) },
             },
             GFP_KERNEL,
         )?)
@@ -165,13 +170,13 @@ impl Drop for PernetOps {
 }
 
 /// Namespace `net` is going away (its pernet exit: its devices are gone, no socket is left
-/// in it): remove its blocks and its space.
+/// in it): remove its blocks and its space; how many blocks it had.
 ///
 /// # Safety
 ///
 /// Called by the pernet exit in `netdev.c` only, with the namespace being dismantled.
 #[no_mangle]
-pub(crate) unsafe extern "C" fn lana_rust_net_exit(net: *mut bindings::net) {
+pub(crate) unsafe extern "C" fn lana_rust_net_exit(net: *mut bindings::net) -> u32 {
     let mut cfg = crate::config::lock();
     if let Some(sp) = cfg.space_of(net) {
         let n = sp.blocks.load(Ordering::Relaxed);
@@ -181,11 +186,7 @@ pub(crate) unsafe extern "C" fn lana_rust_net_exit(net: *mut bindings::net) {
             kernel::time::delay::fsleep(kernel::time::Delta::from_millis(10));
         }
         cfg.forget_space(&sp);
-        if n != 0 {
-            pr_info!(
-                "a network namespace went away: removed its {} block(s)\n",
-                n
-            );
-        }
+        return n; // netdev.c says so, rate-limited
     }
+    0
 }

@@ -115,6 +115,31 @@ test_container_root_manages_its_own_graph_only() {
 	check fbctl rm host-block
 }
 
+# A container's graph gets a share of the machine's blocks (max_ns_blocks), so one container
+# cannot take them all; the host's namespaces (owned by the initial user namespace) are
+# bound by max_blocks only.
+test_a_container_gets_a_share_of_the_blocks() {
+	load lana_core fb_fwd fb_counter || return 1
+	local p=/sys/module/lana_core/parameters
+	eq "$(cat $p/max_ns_blocks)" 4096 "the default share"
+	echo 5 >$p/max_ns_blocks
+	su nobody -s /bin/sh -c 'unshare -U -r -n sh -c "
+		for i in 1 2 3 4 5; do fbctl add c\$i counter || exit 1; done
+		fbctl add c6 counter; echo rc=\$?; fbctl -j stats"' >/tmp/share.out 2>&1
+	grep -q "max_ns_blocks=5" /tmp/share.out || fail "the 6th block was not refused: $(cat /tmp/share.out)"
+	grep -q "ENOSPC" /tmp/share.out || fail "ENOSPC: $(cat /tmp/share.out)"
+	grep -q "rc=1" /tmp/share.out || fail "fbctl exit code: $(cat /tmp/share.out)"
+	grep -q '"blocks":5' /tmp/share.out || fail "the container kept its 5: $(cat /tmp/share.out)"
+	# the host is not a container: 6 blocks are fine here, and so in an admin's netns
+	for i in 1 2 3 4 5 6; do check fbctl add h$i fwd; done
+	ip netns add adm || return 1
+	for i in 1 2 3 4 5 6; do check ip netns exec adm fbctl add a$i fwd; done
+	ip netns del adm
+	echo 4096 >$p/max_ns_blocks
+	wait_gone container
+	check fbctl flush
+}
+
 # Two namespaces a and b, each fed by a veth pair from the initial namespace (va -> pa,
 # vb -> pb) into its graph: e (eth) -> c (counter) -> f (fwd, the end: dropped, no_next).
 test_namespace_teardown_under_traffic() {
