@@ -16,6 +16,18 @@ static const struct nla_policy lana_prop_policy[LANA_A_MAX + 1] = {
 	[LANA_A_PROP] = { .type = NLA_NUL_STRING, .len = LANA_PROP_MAX },
 };
 
+/* typed settings (what ynl sends): a nest of values, each a key and a number or a text */
+static const struct nla_policy lana_value_policy[LANA_A_MAX + 1] = {
+	[LANA_A_KEY] = { .type = NLA_NUL_STRING, .len = LANA_NAME_MAX },
+	[LANA_A_NUM] = { .type = NLA_U64 },
+	[LANA_A_TEXT] = { .type = NLA_NUL_STRING, .len = LANA_PROP_MAX },
+	[LANA_A_HEX] = { .type = NLA_FLAG },
+};
+
+static const struct nla_policy lana_values_policy[LANA_A_MAX + 1] = {
+	[LANA_A_VALUE] = NLA_POLICY_NESTED(lana_value_policy),
+};
+
 static const struct nla_policy lana_policy[LANA_A_MAX + 1];
 
 static const struct nla_policy lana_policy[LANA_A_MAX + 1] = {
@@ -23,6 +35,7 @@ static const struct nla_policy lana_policy[LANA_A_MAX + 1] = {
 	[LANA_A_TYPE] = { .type = NLA_NUL_STRING, .len = LANA_NAME_MAX },
 	[LANA_A_PEER] = { .type = NLA_NUL_STRING, .len = LANA_NAME_MAX },
 	[LANA_A_PROPS] = NLA_POLICY_NESTED(lana_prop_policy),
+	[LANA_A_CONFIG] = NLA_POLICY_NESTED(lana_values_policy),
 	[LANA_A_FLAGS] = NLA_POLICY_MASK(NLA_U32, LANA_F_DROP_STATE),
 	[LANA_A_ENGINE_MAX_HOPS] = NLA_POLICY_RANGE(NLA_U32, 1, LANA_MAX_HOPS_LIMIT),
 	[LANA_A_ENGINE_RUNTIME] = NLA_POLICY_MAX(NLA_U32, 1),

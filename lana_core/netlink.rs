@@ -69,6 +69,57 @@ fn nul_str(b: &[u8]) -> Option<&str> {
     core::str::from_utf8(&b[..end]).ok()
 }
 
+/// The attributes nested in `nest` (type without flags, payload), in order; stops at the
+/// first malformed one (the policy has checked them, so there is none).
+fn attrs_in(nest: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
+    let mut rest = nest;
+    core::iter::from_fn(move || {
+        if rest.len() < 4 {
+            return None;
+        }
+        let len = u16::from_ne_bytes([rest[0], rest[1]]) as usize;
+        let ty = u16::from_ne_bytes([rest[2], rest[3]]) & 0x3fff;
+        if len < 4 || len > rest.len() {
+            return None;
+        }
+        let payload = &rest[4..len];
+        rest = &rest[((len + 3) & !3).min(rest.len())..];
+        Some((ty, payload))
+    })
+}
+
+/// A `set`'s settings: `key=value` strings as sent, and typed values written out.
+struct Settings<'a> {
+    sent: KVec<&'a str>,
+    typed: KVec<KVec<u8>>,
+}
+
+impl Settings<'_> {
+    /// One more setting, within the bound.
+    fn count_one(&self) -> CmdResult {
+        if self.sent.len() + self.typed.len() >= MAX_PROPS {
+            fail!(E2BIG, "at most {} properties in one set", MAX_PROPS);
+        }
+        Ok(())
+    }
+
+    /// All of them, as sent first.
+    fn all(&self) -> CmdResult<KVec<&str>> {
+        let mut v = KVec::with_capacity(self.sent.len() + self.typed.len(), GFP_KERNEL)?;
+        for s in self.sent.iter() {
+            v.push(*s, GFP_KERNEL)?;
+        }
+        for t in self.typed.iter() {
+            // written from `&str`s and decimal digits above
+            match core::str::from_utf8(t) {
+                Ok(s) => v.push(s, GFP_KERNEL)?,
+                Err(_) => fail!(EINVAL, "property is not valid UTF-8"),
+            }
+        }
+        Ok(v)
+    }
+}
+
 impl Request {
     /// Attribute `ty`, if the request has it.
     fn nla(&self, ty: u16) -> Option<&bindings::nlattr> {
@@ -114,28 +165,58 @@ impl Request {
         }
     }
 
-    /// The `LANA_A_PROP` strings nested in `LANA_A_PROPS`.
-    fn props(&self) -> CmdResult<KVec<&str>> {
-        let mut out = KVec::new();
-        let mut rest = self.attr(LANA_A_PROPS);
-        // Walk the nested attributes (already validated by the policy: well-formed, each a
-        // NUL-terminated LANA_A_PROP).
-        while rest.len() >= 4 {
-            let len = u16::from_ne_bytes([rest[0], rest[1]]) as usize;
-            let ty = u16::from_ne_bytes([rest[2], rest[3]]) & 0x3fff;
-            if len < 4 || len > rest.len() {
-                fail!(EINVAL, "malformed property list");
-            }
+    /// The settings of a `set`: the `LANA_A_PROP` strings nested in `LANA_A_PROPS` as sent,
+    /// then the typed values nested in `LANA_A_CONFIG` (what `ynl` sends) written out as the
+    /// same `key=value` text (a number in decimal), so both take one path from here on.
+    fn settings(&self) -> CmdResult<Settings<'_>> {
+        let mut out = Settings {
+            sent: KVec::new(),
+            typed: KVec::new(),
+        };
+        // The nests were validated by the policy: well-formed, each attribute of its type.
+        for (ty, p) in attrs_in(self.attr(LANA_A_PROPS)) {
             if ty == LANA_A_PROP {
-                if out.len() >= MAX_PROPS {
-                    fail!(E2BIG, "at most {} properties in one set", MAX_PROPS);
-                }
-                match nul_str(&rest[4..len]) {
-                    Some(s) => out.push(s, GFP_KERNEL)?,
+                out.count_one()?;
+                match nul_str(p) {
+                    Some(s) => out.sent.push(s, GFP_KERNEL)?,
                     None => fail!(EINVAL, "property is not valid UTF-8"),
                 }
             }
-            rest = &rest[((len + 3) & !3).min(rest.len())..];
+        }
+        for (ty, v) in attrs_in(self.attr(LANA_A_CONFIG)) {
+            if ty != LANA_A_VALUE {
+                continue;
+            }
+            out.count_one()?;
+            let (mut key, mut num, mut text) = (None, None, None);
+            for (ty, p) in attrs_in(v) {
+                match ty {
+                    LANA_A_KEY => key = nul_str(p),
+                    LANA_A_NUM => num = p.try_into().ok().map(u64::from_ne_bytes),
+                    LANA_A_TEXT => text = nul_str(p),
+                    _ => {}
+                }
+            }
+            let Some(key) = key.filter(|k| !k.is_empty()) else {
+                fail!(EINVAL, "a typed value without its key");
+            };
+            let mut kv = MsgBuf::<PROP_LEN>::new();
+            let fits = match (num, text) {
+                (Some(n), None) => write!(kv, "{}={}", key, n),
+                (None, Some(t)) => write!(kv, "{}={}", key, t),
+                _ => fail!(EINVAL, "'{}': give a number or a text, one of them", key),
+            };
+            if fits.is_err() || kv.as_str().len() + 1 >= PROP_LEN {
+                fail!(
+                    E2BIG,
+                    "'{}': a typed value of at most {} bytes",
+                    key,
+                    PROP_LEN - 2
+                );
+            }
+            let mut owned = KVec::with_capacity(kv.as_str().len(), GFP_KERNEL)?;
+            owned.extend_from_slice(kv.as_str().as_bytes(), GFP_KERNEL)?;
+            out.typed.push(owned, GFP_KERNEL)?;
         }
         Ok(out)
     }
@@ -239,7 +320,7 @@ fn change(cfg: &mut Config, sp: &Arc<Space>, cmd: u8, req: &Request) -> CmdResul
     match cmd {
         LANA_CMD_ADD => commands::add(cfg, sp, name()?, req.string(LANA_A_TYPE, "type")?),
         LANA_CMD_RM => commands::rm(cfg, sp, name()?),
-        LANA_CMD_SET => commands::set(cfg, sp, name()?, &req.props()?),
+        LANA_CMD_SET => commands::set(cfg, sp, name()?, &req.settings()?.all()?),
         LANA_CMD_BIND => binding::bind(cfg, sp, name()?, peer()?),
         LANA_CMD_UNBIND => binding::unbind(cfg, sp, name()?, peer()?),
         LANA_CMD_REPLACE => binding::replace(
@@ -351,7 +432,10 @@ fn announce(cmd: u8, req: &Request, cfg: &Config, sp: &Arc<Space>) {
     let (ntf, takes): (u8, &[u16]) = match cmd {
         LANA_CMD_ADD => (LANA_CMD_ADD_NTF, &[LANA_A_NAME, LANA_A_TYPE]),
         LANA_CMD_RM => (LANA_CMD_RM_NTF, &[LANA_A_NAME]),
-        LANA_CMD_SET => (LANA_CMD_SET_NTF, &[LANA_A_NAME, LANA_A_PROPS]),
+        LANA_CMD_SET => (
+            LANA_CMD_SET_NTF,
+            &[LANA_A_NAME, LANA_A_PROPS, LANA_A_CONFIG],
+        ),
         LANA_CMD_BIND => (LANA_CMD_BIND_NTF, &[LANA_A_NAME, LANA_A_PEER]),
         LANA_CMD_UNBIND => (LANA_CMD_UNBIND_NTF, &[LANA_A_NAME, LANA_A_PEER]),
         LANA_CMD_REPLACE => (
@@ -376,13 +460,15 @@ fn announce(cmd: u8, req: &Request, cfg: &Config, sp: &Arc<Space>) {
     };
     let w = ev.writer();
     let filled = (|| {
-        for &ty in takes.iter().filter(|&&ty| ty != LANA_A_PROPS) {
+        for &ty in takes.iter() {
             if req.nla(ty).is_some() {
-                w.put_raw(ty, req.attr(ty))?;
+                let nested = if ty == LANA_A_PROPS || ty == LANA_A_CONFIG {
+                    NLA_F_NESTED
+                } else {
+                    0
+                };
+                w.put_raw(ty | nested, req.attr(ty))?;
             }
-        }
-        if takes.contains(&LANA_A_PROPS) && req.nla(LANA_A_PROPS).is_some() {
-            w.put_raw(LANA_A_PROPS | NLA_F_NESTED, req.attr(LANA_A_PROPS))?;
         }
         if cmd == LANA_CMD_ADD {
             let id = req

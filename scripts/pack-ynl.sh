@@ -37,7 +37,7 @@ trap 'rm -f "$mods"' EXIT
 PY
 grep -q '/yaml/__init__.py$' "$mods" || die "ynl's imports not found (is python3-yaml installed?)"
 
-mkdir -p "$root/usr/bin" "$root/usr/share/ynl/pyynl/lib" "$root/usr/share/ynl/specs" \
+mkdir -p "$root/bin" "$root/usr/bin" "$root/usr/share/ynl/pyynl/lib" "$root/usr/share/ynl/specs" \
 	"$root/usr/lib/python3.11/lib-dynload"
 cp "$py" "$root/usr/bin/python3.11"
 for lib in $(ldd "$py" | grep -o '/[^ ]*'); do
@@ -61,6 +61,9 @@ done <"$mods"
 cp "$pyynl"/cli.py "$root/usr/share/ynl/pyynl/"
 cp "$pyynl"/lib/*.py "$root/usr/share/ynl/pyynl/lib/"
 cp "$LANA_ROOT/uapi/lana.yaml" "$root/usr/share/ynl/specs/lana.yaml"
+# bytecode ahead (under TCG compiling the modules at every start costs seconds)
+"$py" -I -m compileall -q -s "$root" -p / "$root/usr/lib/python3.11" "$root/usr/lib/python3" \
+	"$root/usr/share/ynl" >/dev/null
 cat >"$root/bin/ynl" <<-'SH'
 	#!/bin/sh
 	# The kernel's generic netlink CLI (tools/net/ynl); specs in /usr/share/ynl/specs.

@@ -147,7 +147,8 @@ pub const LANA_A_BATCH_CMD: u16 = 37;
 /// The command of a transaction's change (u32: `LANA_CMD_ADD` ... `LANA_CMD_FLUSH`).
 pub const LANA_A_CMD: u16 = 38;
 /// A block's settings as they are now (`GET`): a nest of `LANA_A_VALUE`, one per key of
-/// its type that it reports.
+/// its type that it reports. In `SET`, typed settings (with or instead of `LANA_A_PROPS`):
+/// a number is taken as its decimal text would be.
 pub const LANA_A_CONFIG: u16 = 39;
 /// The figures a block keeps (`GET`; not settable): a nest of `LANA_A_VALUE`.
 pub const LANA_A_STATE: u16 = 40;

@@ -304,7 +304,15 @@ impl Event {
             kind: s(LANA_A_TYPE),
             peer: s(LANA_A_PEER),
             id: u(LANA_A_ID),
-            props: attr::nested_strs(p, LANA_A_PROPS, LANA_A_PROP),
+            props: attr::nested_strs(p, LANA_A_PROPS, LANA_A_PROP)
+                .into_iter()
+                .chain(
+                    Values::decode(attr::find(p, LANA_A_CONFIG).unwrap_or(&[]))
+                        .0
+                        .into_iter()
+                        .map(|(k, v)| format!("{k}={v}")),
+                )
+                .collect(),
             drop_state: u(LANA_A_FLAGS).map(|f| f & LANA_F_DROP_STATE != 0),
             max_hops: u(LANA_A_ENGINE_MAX_HOPS),
             runtime: u(LANA_A_ENGINE_RUNTIME).map(|v| v != 0),

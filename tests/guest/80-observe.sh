@@ -216,6 +216,27 @@ test_ynl_reads_the_graph_and_events_by_the_spec() {
 	eq "$(ynl --family lana --dump types --output-json |
 		jq -c '.[] | select(.type == "counter") | .keys."key-info"')" \
 		'[{"key":"reset","kind":"bool","desc":"1 zeroes the counts"}]' "a type's keys"
+	# typed settings, as ynl sends them: the same checks as fbctl's key=value text
+	ynl --family lana --do set --json \
+		'{"name": "in", "config": {"value": [{"key": "ethertype", "num": 2048}]}}' ||
+		fail "ynl --do set with a typed number"
+	eq "$(fbctl -j show in | jq -r .config.ethertype)" 2048 "set by a typed number"
+	ynl --family lana --do set --json \
+		'{"name": "c1", "config": {"value": [{"key": "reset", "num": 1}]}}' || fail "typed bool"
+	eq "$(fbctl -j show c1 | jq -r .state.packets)" 0 "reset=1, sent typed"
+	# refused with the kernel's reason (each as in fbctl's tests: one path from here on)
+	local bad why
+	while IFS='|' read -r bad why; do
+		ynl --family lana --do set --json "{\"name\": \"in\", \"config\": {\"value\": [$bad]}}" \
+			>/tmp/ynl-bad.out 2>&1 && fail "ynl set $bad was taken"
+		grep -q "Netlink error: $why: Invalid argument" /tmp/ynl-bad.out ||
+			fail "$bad: not refused with '$why': $(tail -c 300 /tmp/ynl-bad.out)"
+	done <<-'BAD'
+	{"key": "ethertype", "num": 4294967296}|bad value for 'ethertype': expected a number from 0 to 4294967295
+	{"key": "ethertype", "num": 1, "text": "1"}|'ethertype': give a number or a text, one of them
+	{"num": 1}|a typed value without its key
+	BAD
+	eq "$(fbctl -j show in | jq -r .config.ethertype)" 2048 "the refused settings changed nothing"
 	# the change events, as ynl decodes them
 	ynl --family lana --subscribe config --duration 4 --output-json >/tmp/ynl-ntf.json 2>&1 &
 	local y=$!

@@ -115,6 +115,36 @@ fn valid_one(rng: &mut Rng) -> (u8, AttrWriter, bool) {
             }
             a.put_str(LANA_A_NAME, name)
                 .put_nested(LANA_A_PROPS, &inner);
+            if rng.chance(40) {
+                // typed values too (what ynl sends): a known key's text as a number or text,
+                // sometimes with both, neither, or a number too big for the key
+                let mut values = AttrWriter::new();
+                for _ in 0..rng.below(3) + 1 {
+                    let kv = rng.pick::<&str>(PROPS);
+                    let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+                    let mut one = AttrWriter::new();
+                    if !rng.chance(5) {
+                        one.put_str(LANA_A_KEY, k);
+                    }
+                    match (v.parse::<u64>(), rng.below(10)) {
+                        (_, 0) => {
+                            one.put(LANA_A_NUM, &u64::MAX.to_ne_bytes());
+                        }
+                        (_, 1) => {
+                            one.put(LANA_A_NUM, &1u64.to_ne_bytes())
+                                .put_str(LANA_A_TEXT, v);
+                        }
+                        (Ok(n), _) => {
+                            one.put(LANA_A_NUM, &n.to_ne_bytes());
+                        }
+                        (Err(_), _) => {
+                            one.put_str(LANA_A_TEXT, v);
+                        }
+                    }
+                    values.put_nested(LANA_A_VALUE, &one);
+                }
+                a.put_nested(LANA_A_CONFIG, &values);
+            }
         }
         LANA_CMD_BIND | LANA_CMD_UNBIND => {
             a.put_str(LANA_A_NAME, name).put_str(LANA_A_PEER, peer);
