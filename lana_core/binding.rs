@@ -237,6 +237,8 @@ pub(crate) fn replace(
     // In a transaction, `old`'s own subscriptions are kept to be put back.
     let mut kept =
         KVec::with_capacity(if cfg.txn.is_some() { hears.len() } else { 0 }, GFP_KERNEL)?;
+    // (direction, index, peer) of each binding `new` takes over, for the subscriptions
+    let moved = KVec::with_capacity(hears.len(), GFP_KERNEL)?;
     let undo_name = RBTreeNode::new((sp.key, onode.inst.name), o, GFP_KERNEL)?;
     let oev = Event::ReplaceOut { new };
     onode
@@ -277,7 +279,7 @@ pub(crate) fn replace(
     // Old's neighbours hear of it while they still listen to it; then the subscriptions
     // follow the bindings.
     old_node.inst.chain.tell(&oev);
-    move_subscriptions(cfg, n, &old_node, hears, &mut kept);
+    move_subscriptions(cfg, n, &old_node, hears, moved, &mut kept);
     let carry_state = same_type && oty.has_state && !drop_state;
     if let Some(j) = cfg.txn.as_mut() {
         crate::txn::leaving(o, &old_node.inst);
@@ -332,15 +334,15 @@ fn move_subscriptions(
     n: u32,
     old: &Node,
     hears: KVec<Pin<KBox<Subscription>>>,
+    mut moved: KVec<(Direction, usize, u32)>,
     kept: &mut KVec<(Direction, usize, Pin<KBox<Subscription>>)>,
 ) {
     let Some(nn) = cfg.node(n) else { return };
-    // (direction, index, peer) of every binding n took over
-    let mut moved: KVec<(Direction, usize, u32)> = KVec::new();
+    // (direction, index, peer) of every binding n took over: as many as `hears`, for which
+    // `moved` has room (no allocation once the replace is under way)
     for dir in [Direction::Ingress, Direction::Egress] {
         for (i, b) in nn.ports(dir).iter().enumerate() {
-            // reserved: as many as `hears`
-            let _ = moved.push((dir, i, b.slot), GFP_KERNEL);
+            let _ = moved.push_within_capacity((dir, i, b.slot));
         }
     }
     // Each peer's subscription to old's chain moves to n's; old's subscription to the

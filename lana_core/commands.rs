@@ -259,15 +259,21 @@ fn flush_in_txn(cfg: &mut Config, sp: &Space) -> CmdResult {
 /// Undo a flush in a transaction: every block back in its slot, with its subscriptions.
 pub(crate) fn undo_flush(cfg: &mut Config, nodes: KVec<(u32, Node, NameNode)>) {
     let mut nodes = nodes;
-    let mut slots = KVec::with_capacity(nodes.len(), GFP_KERNEL).unwrap_or_default();
+    let space = nodes.first().map(|(_, n, _)| n.inst.space.key);
     while let Some((slot, node, name)) = nodes.pop() {
         cfg.free.pop();
         cfg.put_back(slot, node, name);
-        let _ = slots.push_within_capacity(slot);
     }
-    // The chains were cleared: every block hears itself and its neighbours again.
-    for &slot in slots.iter() {
+    // The chains were cleared: every block hears itself and its neighbours again. The
+    // flush took every block of its space, and the changes after it are undone already, so
+    // the space's blocks are exactly those put back (found without allocating: an undo
+    // cannot fail).
+    let Some(space) = space else { return };
+    for slot in 0..cfg.slots.len() as u32 {
         let Some(node) = cfg.node(slot) else { continue };
+        if node.inst.space.key != space {
+            continue;
+        }
         node.inst.chain.subscribe(&node.owner);
         for b in Iterator::chain(node.ingress.iter(), node.egress.iter()) {
             if let Some(peer) = cfg.node(b.slot) {
