@@ -55,9 +55,10 @@ impl Bpf {
             return Ok(()); // the compiled program is freed: the kernel took it
         }
         let text = label.unwrap_or("(bytecode)");
-        let mut buf = KVec::with_capacity(text.len(), GFP_KERNEL)?;
-        buf.extend_from_slice(text.as_bytes(), GFP_KERNEL)?;
-        let program = KBox::new(Program { filter, label: buf }, GFP_KERNEL)?;
+        // charged to the sender's memory cgroup, as the block is
+        let mut buf = KVec::with_capacity(text.len(), GFP_KERNEL_ACCOUNT)?;
+        buf.extend_from_slice(text.as_bytes(), GFP_KERNEL_ACCOUNT)?;
+        let program = KBox::new(Program { filter, label: buf }, GFP_KERNEL_ACCOUNT)?;
         // The old program is freed after a grace period, once no packet runs it.
         self.program.replace(Some(program));
         Ok(())

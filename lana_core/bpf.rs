@@ -91,7 +91,7 @@ pub fn parse_ddd(text: &str) -> core::result::Result<KVec<SockFilter>, &'static 
     if count == 0 || count > MAX_INSNS {
         return Err("a filter has 1 to 4096 instructions");
     }
-    let mut out = KVec::with_capacity(count, GFP_KERNEL).map_err(|_| "out of memory")?;
+    let mut out = KVec::with_capacity(count, GFP_KERNEL_ACCOUNT).map_err(|_| "out of memory")?;
     for line in lines {
         let mut f = line.split_ascii_whitespace();
         let mut next = || f.next().and_then(|x| x.parse::<u32>().ok());

@@ -62,13 +62,17 @@ pub(crate) fn add(cfg: &mut Config, sp: &Arc<Space>, name: &str, ty: &str) -> Cm
             max
         );
     }
-    let share = params::max_ns_blocks();
-    if sp.in_container && sp.blocks.load(Ordering::Relaxed) >= share {
-        fail!(
-            ENOSPC,
-            "this container's namespace holds max_ns_blocks={} blocks already",
-            share
-        );
+    if let Some(uid) = sp.container_owner {
+        // A user may make any number of containers: their graphs share one bound.
+        let share = params::max_ns_blocks();
+        if cfg.container_blocks(uid) >= share as usize {
+            fail!(
+                ENOSPC,
+                "the containers of user {} hold max_ns_blocks={} blocks already",
+                uid,
+                share
+            );
+        }
     }
     let Some((fbty, module)) = cfg.find_type(ty) else {
         fail!(

@@ -390,6 +390,15 @@ impl Config {
         self.spaces = KVec::new();
     }
 
+    /// Blocks in the graphs of the containers user `uid` made (see `Space::container_owner`).
+    pub(crate) fn container_blocks(&self, uid: u32) -> usize {
+        self.spaces
+            .iter()
+            .filter(|s| s.container_owner == Some(uid))
+            .map(|s| s.blocks.load(Ordering::Relaxed) as usize)
+            .sum()
+    }
+
     /// Every space (unload: each is flushed).
     pub(crate) fn spaces(&self) -> Result<KVec<Arc<Space>>> {
         let mut v = KVec::with_capacity(self.spaces.len(), GFP_KERNEL)?;

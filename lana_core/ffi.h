@@ -53,7 +53,7 @@ void lana_event_send(struct net *net, struct sk_buff *msg, void *hdr);
 void lana_event_lost(struct net *net);
 unsigned int lana_max_blocks(void);
 unsigned int lana_max_ns_blocks(void);
-bool lana_net_in_container(const struct net *net);
+s64 lana_net_container_owner(const struct net *net);
 
 /* defer.c */
 void lana_defer(void (*fn)(void *obj), void *obj);

@@ -62,7 +62,7 @@ extern "C" {
     pub(crate) fn lana_event_lost(net: *mut bindings::net);
     pub(crate) fn lana_max_blocks() -> c_uint;
     pub(crate) fn lana_max_ns_blocks() -> c_uint;
-    pub(crate) fn lana_net_in_container(net: *const bindings::net) -> bool;
+    pub(crate) fn lana_net_container_owner(net: *const bindings::net) -> i64;
 
     // defer.c
     pub(crate) fn lana_defer(f: Option<unsafe extern "C" fn(*mut c_void)>, obj: *mut c_void);

@@ -42,6 +42,15 @@ impl<const N: usize> MsgBuf<N> {
         core::str::from_utf8(&self.buf[..n]).unwrap_or("")
     }
 
+    /// Replace every byte that is not printable ASCII with `?`.
+    pub(crate) fn make_printable_ascii(&mut self) {
+        for c in self.buf[..self.len].iter_mut() {
+            if !(0x20..0x7f).contains(c) {
+                *c = b'?';
+            }
+        }
+    }
+
     /// The text with a terminating NUL.
     pub(crate) fn as_bytes_with_nul(&mut self) -> &[u8] {
         let n = self.len.min(N - 1);

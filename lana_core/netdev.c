@@ -307,9 +307,20 @@ static void __net_exit lana_net_exit(struct net *net)
 		pr_info_ratelimited("a network namespace went away: removed its %u block(s)\n", n);
 }
 
-bool lana_net_in_container(const struct net *net)
+/*
+ * The user who made the container that namespace net belongs to: the owner (in the initial
+ * user namespace) of the outermost user namespace above net's, or -1 for a namespace the
+ * initial user namespace owns (the host's). Nested user namespaces are the same user's.
+ */
+s64 lana_net_container_owner(const struct net *net)
 {
-	return net->user_ns != &init_user_ns;
+	const struct user_namespace *ns = net->user_ns;
+
+	if (ns == &init_user_ns)
+		return -1;
+	while (ns->parent != &init_user_ns)
+		ns = ns->parent;
+	return from_kuid(&init_user_ns, ns->owner);
 }
 
 static struct pernet_operations lana_net_ops = {

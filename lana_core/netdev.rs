@@ -105,7 +105,8 @@ impl Port {
         let (entry, space) = (inst.entry, inst.space.clone());
         let passed = PerCpu::new()?;
         let config = RcuBox::new();
-        config.replace(Some(KBox::new(PortConfig::default(), GFP_KERNEL)?));
+        // (a port's memory is its block's: charged to the sender's memory cgroup)
+        config.replace(Some(KBox::new(PortConfig::default(), GFP_KERNEL_ACCOUNT)?));
         let mut port = KBox::pin_init(
             pin_init!(Port {
                 c: NonNull::dangling(),
@@ -115,7 +116,7 @@ impl Port {
                 passed,
                 _pin: core::marker::PhantomPinned,
             }),
-            GFP_KERNEL,
+            GFP_KERNEL_ACCOUNT,
         )?;
         let owner: *const Port = &*port;
         // SAFETY: allocates the C half; `owner` is this pinned port, which frees it in drop.
@@ -145,7 +146,7 @@ impl Port {
     /// `ENODEV` if the namespace has no such device, `EOPNOTSUPP` if it is not an Ethernet
     /// device. Called by the block's `set` (under the configuration mutex).
     pub fn configure(&self, new: PortConfig, dev: Option<&str>) -> Result<Option<Attached>> {
-        let cfg = KBox::new(new, GFP_KERNEL)?;
+        let cfg = KBox::new(new, GFP_KERNEL_ACCOUNT)?;
         let Some(ifname) = dev else {
             self.config.replace(Some(cfg));
             return Ok(None);

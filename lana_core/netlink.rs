@@ -69,6 +69,15 @@ fn nul_str(b: &[u8]) -> Option<&str> {
     core::str::from_utf8(&b[..end]).ok()
 }
 
+/// A NUL-terminated string payload as `&str`, if it is valid UTF-8 and the NUL is its
+/// last byte (the policy checks only that it ends with one).
+fn whole_str(b: &[u8]) -> Option<&str> {
+    match b.split_last() {
+        Some((0, s)) if !s.contains(&0) => core::str::from_utf8(s).ok(),
+        _ => None,
+    }
+}
+
 /// The attributes nested in `nest` (type without flags, payload), in order; stops at the
 /// first malformed one (the policy has checked them, so there is none).
 fn attrs_in(nest: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
@@ -190,32 +199,61 @@ impl Request {
             out.count_one()?;
             let (mut key, mut num, mut text) = (None, None, None);
             for (ty, p) in attrs_in(v) {
-                match ty {
-                    LANA_A_KEY => key = nul_str(p),
-                    LANA_A_NUM => num = p.try_into().ok().map(u64::from_ne_bytes),
-                    LANA_A_TEXT => text = nul_str(p),
-                    _ => {}
+                // Each once, strings without bytes after their NUL: what is applied is
+                // exactly what the event (a copy of the request) shows every listener.
+                let dup = match ty {
+                    LANA_A_KEY => key.replace(whole_str(p)).is_some(),
+                    LANA_A_NUM => num
+                        .replace(p.try_into().ok().map(u64::from_ne_bytes))
+                        .is_some(),
+                    LANA_A_TEXT => text.replace(whole_str(p)).is_some(),
+                    _ => false,
+                };
+                if dup {
+                    fail!(EINVAL, "a typed value gives its key, num or text twice");
                 }
             }
-            let Some(key) = key.filter(|k| !k.is_empty()) else {
+            let Some(Some(key)) = key else {
                 fail!(EINVAL, "a typed value without its key");
             };
-            let mut kv = MsgBuf::<PROP_LEN>::new();
-            let fits = match (num, text) {
-                (Some(n), None) => write!(kv, "{}={}", key, n),
-                (None, Some(t)) => write!(kv, "{}={}", key, t),
-                _ => fail!(EINVAL, "'{}': give a number or a text, one of them", key),
-            };
-            if fits.is_err() || kv.as_str().len() + 1 >= PROP_LEN {
+            if key.is_empty()
+                || !key
+                    .bytes()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_' || c == b'-')
+            {
                 fail!(
-                    E2BIG,
-                    "'{}': a typed value of at most {} bytes",
-                    key,
-                    PROP_LEN - 2
+                    EINVAL,
+                    "a typed value's key is made of a-z, 0-9, '_' and '-'"
                 );
             }
-            let mut owned = KVec::with_capacity(kv.as_str().len(), GFP_KERNEL)?;
-            owned.extend_from_slice(kv.as_str().as_bytes(), GFP_KERNEL)?;
+            // key=value, as fbctl would send it (a number in decimal), sized exactly
+            let mut digits = MsgBuf::<24>::new();
+            let value: &str = match (num, text) {
+                (Some(Some(n)), None) => {
+                    let _ = write!(digits, "{}", n);
+                    digits.as_str()
+                }
+                (None, Some(Some(t))) => t,
+                (None, Some(None)) => fail!(
+                    EINVAL,
+                    "'{}': the text is not one NUL-terminated UTF-8 string",
+                    key
+                ),
+                _ => fail!(EINVAL, "'{}': give a number or a text, one of them", key),
+            };
+            let n = key.len() + 1 + value.len();
+            if n > LANA_PROP_MAX as usize {
+                fail!(
+                    E2BIG,
+                    "'{}': a value of at most {} bytes",
+                    key,
+                    LANA_PROP_MAX
+                );
+            }
+            let mut owned = KVec::with_capacity(n, GFP_KERNEL)?;
+            for part in [key, "=", value] {
+                owned.extend_from_slice(part.as_bytes(), GFP_KERNEL)?;
+            }
             out.typed.push(owned, GFP_KERNEL)?;
         }
         Ok(out)
@@ -570,6 +608,10 @@ impl PropSink for ValueWriter<'_> {
     fn text(&mut self, key: &str, value: fmt::Arguments<'_>) {
         let mut s = MsgBuf::<PROP_LEN>::new();
         let _ = write!(s, "{}", value);
+        // Printable ASCII only: netlink strings are read as ASCII by generic clients (ynl
+        // stops at anything else), and a container's text must not break the host admin's
+        // view of it. A device or label with other bytes shows '?' for each.
+        s.make_printable_ascii();
         self.entry(key, |w| w.put_str(LANA_A_TEXT, s.as_str()));
     }
 }

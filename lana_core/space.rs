@@ -65,8 +65,9 @@ pub(crate) struct Space {
     /// Blocks in this namespace (changed under the configuration mutex).
     pub(crate) blocks: AtomicU32,
     /// The namespace belongs to a container (a user namespace other than the initial one
-    /// owns it): its graph gets a share of the machine's blocks (`max_ns_blocks`).
-    pub(crate) in_container: bool,
+    /// owns it) that this user (uid in the initial user namespace) made: the graphs of a
+    /// user's containers share `max_ns_blocks` of the machine's blocks.
+    pub(crate) container_owner: Option<u32>,
 }
 
 // SAFETY: `net` is only compared, and passed to the kernel under the configuration mutex
@@ -93,8 +94,12 @@ impl Space {
                 fates: PerCpu::new()?,
                 generation: Generation::new(),
                 blocks: AtomicU32::new(0),
-                // SAFETY: `net` is live (the function's safety requirement).
-                in_container: !net.is_null() && unsafe { ffi::lana_net_in_container(net) },
+                container_owner: if net.is_null() {
+                    None
+                } else {
+                    // SAFETY: `net` is live (the function's safety requirement).
+                    u32::try_from(unsafe { ffi::lana_net_container_owner(net) }).ok()
+                },
             },
             GFP_KERNEL,
         )?)

@@ -7,8 +7,10 @@
 
 /// Family name, as `fbctl` resolves it through `nlctrl`.
 pub const LANA_GENL_NAME: &str = "lana";
-/// Family version.
-pub const LANA_GENL_VERSION: u8 = 1;
+/// Family version: 2 since blocks report typed `LANA_A_CONFIG`/`LANA_A_STATE` values (no
+/// `LANA_A_PROPS` in replies), types their keys as `LANA_A_KEY_INFO` nests, and events
+/// have command numbers of their own.
+pub const LANA_GENL_VERSION: u8 = 2;
 
 /// Create an instance: NAME, TYPE.
 pub const LANA_CMD_ADD: u8 = 1;

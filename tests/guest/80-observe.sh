@@ -237,6 +237,20 @@ test_ynl_reads_the_graph_and_events_by_the_spec() {
 	{"num": 1}|a typed value without its key
 	BAD
 	eq "$(fbctl -j show in | jq -r .config.ethertype)" 2048 "the refused settings changed nothing"
+	# what no JSON can say but a raw client can: each refused, none half-read
+	load fb_bpf || return 1
+	check fbctl add tf bpf
+	lana-nlfuzz typed-edges tf >/tmp/edges.out || fail "typed-edges"
+	local line
+	for line in "key-twice 22 a typed value gives its key, num or text twice" \
+		"text-twice 22 a typed value gives its key, num or text twice" \
+		"bytes-after-nul 22 'filter': the text is not one NUL-terminated UTF-8 string" \
+		"equals-in-key 22 a typed value's key is made of a-z, 0-9, '_' and '-'" \
+		"no-value 22 'filter': give a number or a text, one of them" \
+		"long-program 0"; do
+		grep -qxF "$line" /tmp/edges.out || fail "expected '$line' in: $(cat /tmp/edges.out)"
+	done
+	eq "$(fbctl -j show tf | jq -r .state.instructions)" 40 "a 40-instruction program, typed, taken whole"
 	# the change events, as ynl decodes them
 	ynl --family lana --subscribe config --duration 4 --output-json >/tmp/ynl-ntf.json 2>&1 &
 	local y=$!

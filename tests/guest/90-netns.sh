@@ -115,21 +115,34 @@ test_container_root_manages_its_own_graph_only() {
 	check fbctl rm host-block
 }
 
-# A container's graph gets a share of the machine's blocks (max_ns_blocks), so one container
-# cannot take them all; the host's namespaces (owned by the initial user namespace) are
-# bound by max_blocks only.
-test_a_container_gets_a_share_of_the_blocks() {
+# The graphs of one user's containers share max_ns_blocks of the machine's blocks, however
+# many containers the user makes, so nobody without privilege can take them all; the host's
+# namespaces (owned by the initial user namespace) are bound by max_blocks only.
+test_a_users_containers_share_their_blocks() {
 	load lana_core fb_fwd fb_counter || return 1
 	local p=/sys/module/lana_core/parameters
 	eq "$(cat $p/max_ns_blocks)" 4096 "the default share"
 	echo 5 >$p/max_ns_blocks
+	rm -rf /tmp/share && mkdir -m 777 /tmp/share
+	# container A holds 3 blocks until B is done
 	su nobody -s /bin/sh -c 'unshare -U -r -n sh -c "
-		for i in 1 2 3 4 5; do fbctl add c\$i counter || exit 1; done
-		fbctl add c6 counter; echo rc=\$?; fbctl -j stats"' >/tmp/share.out 2>&1
-	grep -q "max_ns_blocks=5" /tmp/share.out || fail "the 6th block was not refused: $(cat /tmp/share.out)"
+		for i in 1 2 3; do fbctl add a\$i counter || exit 1; done
+		: >/tmp/share/a.ready
+		while [ ! -e /tmp/share/b.done ]; do sleep 0.1; done"' >/tmp/share/a.out 2>&1 &
+	local i
+	for i in $(seq 100); do [ -e /tmp/share/a.ready ] && break; sleep 0.1; done
+	[ -e /tmp/share/a.ready ] || fail "container A did not start: $(cat /tmp/share/a.out)"
+	# container B, the same user's: 2 more, then the share is spent
+	su nobody -s /bin/sh -c 'unshare -U -r -n sh -c "
+		fbctl add b1 counter && fbctl add b2 counter || exit 1
+		fbctl add b3 counter; echo rc=\$?; fbctl -j stats"' >/tmp/share.out 2>&1
+	: >/tmp/share/b.done
+	grep -q "the containers of user 65534 hold max_ns_blocks=5 blocks already" /tmp/share.out ||
+		fail "the 6th block of nobody's containers was not refused: $(cat /tmp/share.out)"
 	grep -q "ENOSPC" /tmp/share.out || fail "ENOSPC: $(cat /tmp/share.out)"
 	grep -q "rc=1" /tmp/share.out || fail "fbctl exit code: $(cat /tmp/share.out)"
-	grep -q '"blocks":5' /tmp/share.out || fail "the container kept its 5: $(cat /tmp/share.out)"
+	grep -q '"blocks":2' /tmp/share.out || fail "B kept its 2: $(cat /tmp/share.out)"
+	wait
 	# the host is not a container: 6 blocks are fine here, and so in an admin's netns
 	for i in 1 2 3 4 5 6; do check fbctl add h$i fwd; done
 	ip netns add adm || return 1

@@ -11,6 +11,11 @@
 //! them, no name twice) or be flagged NLM_F_DUMP_INTR by the kernel. Prints the counts;
 //! exits 1 on an inconsistent list the kernel did not flag.
 //!
+//! lana-nlfuzz typed-edges BPF_BLOCK: send typed settings (`LANA_A_CONFIG`) a generic
+//! client could send but no JSON can (an attribute twice, bytes after a string's NUL, '='
+//! in a key, a value longer than a reply's text) to bpf block BPF_BLOCK; print one line per
+//! case, `CASE errno MESSAGE` (errno 0: taken).
+//!
 //! Reuses fbctl's netlink client, so the fuzzer speaks exactly what fbctl speaks.
 
 use lana_client::attr::{self, AttrWriter};
@@ -338,8 +343,78 @@ fn dump_check(family: u16, args: &[String]) -> i32 {
     i32::from(bad > 0)
 }
 
+/// `typed-edges`: see the top of the file.
+fn typed_edges(nl: &mut Genl, family: u16, block: &str) {
+    // one value nest from raw (type, payload) attributes
+    let value = |attrs: &[(u16, &[u8])]| {
+        let mut v = AttrWriter::new();
+        for (ty, p) in attrs {
+            v.put(*ty, p);
+        }
+        v
+    };
+    let ret = |n: usize| {
+        let mut s = format!("{n}");
+        for _ in 0..n {
+            s += ",6 0 0 65535";
+        }
+        s + "\0"
+    };
+    let long = ret(40); // 40 instructions: over 255 bytes of text
+    let cases: [(&str, AttrWriter); 6] = [
+        (
+            "key-twice",
+            value(&[
+                (LANA_A_KEY, b"filter\0"),
+                (LANA_A_KEY, b"filter-ddd\0"),
+                (LANA_A_TEXT, b"x\0"),
+            ]),
+        ),
+        (
+            "text-twice",
+            value(&[
+                (LANA_A_KEY, b"filter\0"),
+                (LANA_A_TEXT, b"a\0"),
+                (LANA_A_TEXT, b"b\0"),
+            ]),
+        ),
+        (
+            "bytes-after-nul",
+            value(&[(LANA_A_KEY, b"filter\0"), (LANA_A_TEXT, b"tcp\0hidden\0")]),
+        ),
+        (
+            "equals-in-key",
+            value(&[(LANA_A_KEY, b"filter=x\0"), (LANA_A_TEXT, b"y\0")]),
+        ),
+        ("no-value", value(&[(LANA_A_KEY, b"filter\0")])),
+        (
+            "long-program",
+            value(&[
+                (LANA_A_KEY, b"filter-ddd\0"),
+                (LANA_A_TEXT, long.as_bytes()),
+            ]),
+        ),
+    ];
+    for (name, v) in cases {
+        let mut config = AttrWriter::new();
+        config.put_nested(LANA_A_VALUE, &v);
+        let mut a = AttrWriter::new();
+        a.put_str(LANA_A_NAME, block);
+        a.put_nested(LANA_A_CONFIG, &config);
+        match nl.request(family, LANA_CMD_SET, LANA_GENL_VERSION, &a, false) {
+            Ok(_) => println!("{name} 0"),
+            Err(e) => println!("{name} {} {}", e.errno, e.msg.unwrap_or_default()),
+        }
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("typed-edges") {
+        let (mut nl, family) = connect();
+        typed_edges(&mut nl, family, args.get(2).map_or("f", String::as_str));
+        return;
+    }
     if args.get(1).map(String::as_str) == Some("--version") {
         println!("lana-nlfuzz {}", env!("CARGO_PKG_VERSION"));
         return;
