@@ -1,9 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
-//! Netlink attributes (TLVs): building requests and reading replies.
+//! Netlink attributes (TLVs): building requests and reading replies, on
+//! `netlink-packet-core`'s attribute types (`DefaultNla` writes one, `NlasIterator` walks
+//! them). What stays here is the family's way of using them: write into one growing buffer
+//! (the fuzzer mutates its bytes), read without failing (absent or short values read as
+//! 0 or ""), strings up to the first NUL.
+
+use netlink_packet_core::{DefaultNla, Emitable, NlasIterator, NLA_HEADER_SIZE};
 
 /// Netlink's "this attribute holds attributes" flag (required by strict validation).
-pub const NLA_F_NESTED: u16 = 0x8000;
-const NLA_TYPE_MASK: u16 = 0x3fff;
+pub use netlink_packet_core::NLA_F_NESTED;
 
 /// Round up to netlink's 4-byte alignment.
 pub fn align4(n: usize) -> usize {
@@ -21,12 +26,12 @@ impl AttrWriter {
         Self::default()
     }
 
+    /// One attribute of type `ty` (flags included) holding `payload`, padded to 4 bytes.
     pub fn put(&mut self, ty: u16, payload: &[u8]) -> &mut Self {
-        let len = 4 + payload.len();
-        self.buf.extend_from_slice(&(len as u16).to_ne_bytes());
-        self.buf.extend_from_slice(&ty.to_ne_bytes());
-        self.buf.extend_from_slice(payload);
-        self.buf.resize(align4(self.buf.len()), 0);
+        let nla = DefaultNla::new(ty, payload.to_vec());
+        let start = self.buf.len();
+        self.buf.resize(start + nla.buffer_len(), 0);
+        nla.emit(&mut self.buf[start..]);
         self
     }
 
@@ -50,19 +55,9 @@ impl AttrWriter {
 /// Iterate over the attributes in `buf`: (type without flags, payload). Stops at the first
 /// malformed attribute.
 pub fn attrs(buf: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
-    let mut rest = buf;
-    std::iter::from_fn(move || {
-        if rest.len() < 4 {
-            return None;
-        }
-        let len = u16::from_ne_bytes([rest[0], rest[1]]) as usize;
-        let ty = u16::from_ne_bytes([rest[2], rest[3]]) & NLA_TYPE_MASK;
-        if len < 4 || len > rest.len() {
-            return None;
-        }
-        let payload = &rest[4..len];
-        rest = &rest[align4(len).min(rest.len())..];
-        Some((ty, payload))
+    NlasIterator::new(buf).map_while(Result::ok).map(|nla| {
+        let (ty, len) = (nla.kind(), usize::from(nla.length()));
+        (ty, &nla.into_inner()[NLA_HEADER_SIZE..len])
     })
 }
 

@@ -1,35 +1,33 @@
 // SPDX-License-Identifier: GPL-2.0
-//! A small generic-netlink client: resolve a family, send a request, collect the replies,
-//! and bring the kernel's errors back with their extended-ack messages.
+//! A generic-netlink client: resolve a family, send a request, collect the replies, and bring
+//! the kernel's errors back with their extended-ack messages.
+//!
+//! The protocol is the rust-netlink crates': `netlink-sys` owns the socket and its netlink
+//! options, `netlink-packet-core` frames and parses the messages (data, ACK, error, DONE),
+//! `netlink-packet-generic` adds the genl header and speaks to `nlctrl`. What they leave to
+//! the caller is here: the request/reply loop (sequence numbers, dumps, NLM_F_DUMP_INTR),
+//! the extended-ack message (netlink-packet-core hands an error's TLVs over as bytes), the
+//! receive timeout and the send buffer of a large batch.
 
 use crate::attr::{self, AttrWriter};
+use netlink_packet_core::{
+    DecodeError, Emitable, NetlinkBuffer, NetlinkHeader, NetlinkMessage, NetlinkPayload,
+    ParseableParametrized, NLM_F_ACK, NLM_F_ACK_TLVS, NLM_F_CAPPED, NLM_F_DUMP, NLM_F_DUMP_INTR,
+    NLM_F_REQUEST,
+};
+use netlink_packet_core::{NlasIterator, Parseable};
+use netlink_packet_generic::ctrl::nlas::{GenlCtrlAttrs, McastGrpAttrs};
+use netlink_packet_generic::ctrl::{GenlCtrl, GenlCtrlCmd};
+use netlink_packet_generic::{GenlFamily, GenlHeader, GenlMessage};
+use netlink_sys::{protocols::NETLINK_GENERIC, Socket, SocketAddr};
+use std::fmt::Debug;
 use std::io;
-use std::mem::size_of;
+use std::os::fd::AsRawFd;
 
-const GENL_ID_CTRL: u16 = 0x10;
-const CTRL_CMD_GETFAMILY: u8 = 3;
-const CTRL_ATTR_FAMILY_ID: u16 = 1;
-const CTRL_ATTR_FAMILY_NAME: u16 = 2;
-const CTRL_ATTR_MCAST_GROUPS: u16 = 7;
-const CTRL_ATTR_MCAST_GRP_NAME: u16 = 1;
-const CTRL_ATTR_MCAST_GRP_ID: u16 = 2;
-const NETLINK_ADD_MEMBERSHIP: i32 = 1;
-const NLMSG_ERROR: u16 = 2;
-const NLMSG_DONE: u16 = 3;
-const NLM_F_REQUEST: u16 = 0x1;
-const NLM_F_ACK: u16 = 0x4;
-const NLM_F_DUMP: u16 = 0x300;
-const NLM_F_CAPPED: u16 = 0x100;
-const NLM_F_DUMP_INTR: u16 = 0x10;
 /// Attempts at a dump that keeps being interrupted by concurrent changes.
 const DUMP_TRIES: usize = 10;
-const NLM_F_ACK_TLVS: u16 = 0x200;
+/// `NLMSGERR_ATTR_MSG`: the extended ack's text.
 const NLMSGERR_ATTR_MSG: u16 = 1;
-const SOL_NETLINK: i32 = 270;
-const NETLINK_EXT_ACK: i32 = 11;
-const NETLINK_CAP_ACK: i32 = 10;
-const HDR: usize = 16; // struct nlmsghdr
-const GENL_HDR: usize = 4; // struct genlmsghdr
 
 /// An error the kernel (or the socket) returned.
 #[derive(Debug)]
@@ -47,11 +45,77 @@ impl NlError {
             msg: None,
         }
     }
+
+    fn malformed(e: DecodeError) -> Self {
+        NlError {
+            errno: libc::EBADMSG,
+            msg: Some(format!("malformed netlink reply: {e}")),
+        }
+    }
+}
+
+/// A message of any family: its command, version and attributes as they are (a request of
+/// the fuzzer's may be malformed on purpose; a reply's are decoded by the caller).
+#[derive(Debug)]
+struct Raw {
+    cmd: u8,
+    version: u8,
+    attrs: Vec<u8>,
+}
+
+impl GenlFamily for Raw {
+    fn family_name() -> &'static str {
+        "" // any: the id is resolved at run time and set on the message
+    }
+    fn command(&self) -> u8 {
+        self.cmd
+    }
+    fn version(&self) -> u8 {
+        self.version
+    }
+}
+
+impl Emitable for Raw {
+    fn buffer_len(&self) -> usize {
+        self.attrs.len()
+    }
+    fn emit(&self, buffer: &mut [u8]) {
+        buffer.copy_from_slice(&self.attrs);
+    }
+}
+
+impl ParseableParametrized<[u8], GenlHeader> for Raw {
+    fn parse_with_param(buf: &[u8], h: GenlHeader) -> Result<Self, DecodeError> {
+        let (cmd, version, attrs) = (h.cmd, h.version, buf.to_vec());
+        Ok(Raw {
+            cmd,
+            version,
+            attrs,
+        })
+    }
+}
+
+type Reply = NetlinkMessage<GenlMessage<Raw>>;
+
+/// The messages in one datagram (a malformed one ends the list with an error).
+fn messages(mut rest: &[u8]) -> impl Iterator<Item = Result<Reply, DecodeError>> + '_ {
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let len = NetlinkBuffer::new_checked(rest).map(|b| b.length() as usize);
+        let one = len.and_then(|len| Reply::deserialize(&rest[..len]).map(|m| (len, m)));
+        rest = match one {
+            Ok((len, _)) => &rest[attr::align4(len).min(rest.len())..],
+            Err(_) => &[],
+        };
+        Some(one.map(|(_, m)| m))
+    })
 }
 
 /// An open generic-netlink socket.
 pub struct Genl {
-    fd: i32,
+    sock: Socket,
     seq: u32,
     /// Bytes read per recv(2): the kernel sizes the parts of a dump to what the reader takes.
     pub recv_size: usize,
@@ -60,57 +124,45 @@ pub struct Genl {
     pub pause: Option<std::time::Duration>,
 }
 
-impl Drop for Genl {
-    fn drop(&mut self) {
-        // SAFETY: `fd` is a socket we opened and still own.
-        unsafe { libc::close(self.fd) };
+/// setsockopt(2) of an option netlink-sys has no setter for.
+fn setsockopt<T>(sock: &Socket, level: i32, opt: i32, value: &T) -> io::Result<()> {
+    // SAFETY: a valid fd, and a pointer to a value of the size given.
+    let r = unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            level,
+            opt,
+            (value as *const T).cast(),
+            std::mem::size_of::<T>() as libc::socklen_t,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
     }
+}
+
+/// The receive timeout: `secs` seconds, or none (0).
+fn recv_timeout(sock: &Socket, secs: libc::time_t) -> io::Result<()> {
+    let tv = libc::timeval {
+        tv_sec: secs,
+        tv_usec: 0,
+    };
+    setsockopt(sock, libc::SOL_SOCKET, libc::SO_RCVTIMEO, &tv)
 }
 
 impl Genl {
     pub fn open() -> Result<Self, NlError> {
-        // SAFETY: plain socket(2) call.
-        let fd = unsafe {
-            libc::socket(
-                libc::AF_NETLINK,
-                libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-                libc::NETLINK_GENERIC,
-            )
-        };
-        if fd < 0 {
-            return Err(NlError::io(io::Error::last_os_error()));
-        }
-        let one: i32 = 1;
-        for opt in [NETLINK_EXT_ACK, NETLINK_CAP_ACK] {
-            // SAFETY: valid fd, pointer to an int of the given size. Failure only loses
-            // messages, so it is ignored (older kernels).
-            unsafe {
-                libc::setsockopt(
-                    fd,
-                    SOL_NETLINK,
-                    opt,
-                    (&one as *const i32).cast(),
-                    size_of::<i32>() as u32,
-                );
-            }
-        }
+        let sock = Socket::new(NETLINK_GENERIC).map_err(NlError::io)?;
+        // Error messages with the kernel's text, and without a copy of the request (a batch
+        // is hundreds of KiB). Failure only loses the text (older kernels): ignored.
+        let _ = sock.set_ext_ack(true);
+        let _ = sock.set_cap_ack(true);
         // Never wait forever for the kernel: a request without an answer is an error.
-        let tv = libc::timeval {
-            tv_sec: 10,
-            tv_usec: 0,
-        };
-        // SAFETY: valid fd and a timeval of the given size.
-        unsafe {
-            libc::setsockopt(
-                fd,
-                libc::SOL_SOCKET,
-                libc::SO_RCVTIMEO,
-                (&tv as *const libc::timeval).cast(),
-                size_of::<libc::timeval>() as u32,
-            );
-        }
+        let _ = recv_timeout(&sock, 10);
         Ok(Genl {
-            fd,
+            sock,
             seq: 1,
             recv_size: 65536,
             pause: None,
@@ -122,17 +174,7 @@ impl Genl {
     pub fn reserve_send(&mut self, bytes: usize) {
         let want = i32::try_from(bytes.saturating_add(64 * 1024)).unwrap_or(i32::MAX);
         for opt in [libc::SO_SNDBUFFORCE, libc::SO_SNDBUF] {
-            // SAFETY: valid fd and a pointer to an int of the given size.
-            let r = unsafe {
-                libc::setsockopt(
-                    self.fd,
-                    libc::SOL_SOCKET,
-                    opt,
-                    (&want as *const i32).cast(),
-                    size_of::<i32>() as u32,
-                )
-            };
-            if r == 0 {
+            if setsockopt(&self.sock, libc::SOL_SOCKET, opt, &want).is_ok() {
                 return;
             }
         }
@@ -172,114 +214,102 @@ impl Genl {
         attrs: &AttrWriter,
         dump: bool,
     ) -> Result<(Vec<Vec<u8>>, bool), NlError> {
+        let attrs = attrs.buf.clone();
+        self.transact(
+            family,
+            Raw {
+                cmd,
+                version,
+                attrs,
+            },
+            dump,
+        )
+    }
+
+    /// Send `payload` to `family` and collect the replies' attributes.
+    fn transact<F: GenlFamily + Emitable + Debug>(
+        &mut self,
+        family: u16,
+        payload: F,
+        dump: bool,
+    ) -> Result<(Vec<Vec<u8>>, bool), NlError> {
         self.seq = self.seq.wrapping_add(1);
         let seq = self.seq;
-        let mut msg = vec![0u8; HDR];
-        msg.extend_from_slice(&[cmd, version, 0, 0]);
-        msg.extend_from_slice(&attrs.buf);
-        let len = msg.len() as u32;
-        let flags = NLM_F_REQUEST | NLM_F_ACK | if dump { NLM_F_DUMP } else { 0 };
-        msg[0..4].copy_from_slice(&len.to_ne_bytes());
-        msg[4..6].copy_from_slice(&family.to_ne_bytes());
-        msg[6..8].copy_from_slice(&flags.to_ne_bytes());
-        msg[8..12].copy_from_slice(&seq.to_ne_bytes());
-        // SAFETY: an all-zero sockaddr_nl is valid; nl_family set below (pid 0: the kernel).
-        let mut sa: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
-        sa.nl_family = libc::AF_NETLINK as u16;
-        // SAFETY: valid fd, buffer and address of the stated sizes.
-        let r = unsafe {
-            libc::sendto(
-                self.fd,
-                msg.as_ptr().cast(),
-                msg.len(),
-                0,
-                (&sa as *const libc::sockaddr_nl).cast(),
-                size_of::<libc::sockaddr_nl>() as u32,
-            )
-        };
-        if r < 0 {
-            return Err(NlError::io(io::Error::last_os_error()));
-        }
+        let mut genl = GenlMessage::from_payload(payload);
+        genl.set_resolved_family_id(family);
+        let mut msg = NetlinkMessage::from(genl);
+        msg.header.flags = NLM_F_REQUEST | NLM_F_ACK | if dump { NLM_F_DUMP } else { 0 };
+        msg.header.sequence_number = seq;
+        msg.finalize();
+        let mut bytes = vec![0u8; msg.buffer_len()];
+        msg.serialize(&mut bytes);
+        self.sock
+            .send_to(&bytes, &SocketAddr::new(0, 0), 0)
+            .map_err(NlError::io)?;
         let mut out = Vec::new();
         let mut interrupted = false;
-        let mut buf = vec![0u8; self.recv_size];
+        let mut buf = Vec::with_capacity(self.recv_size);
         loop {
             if let Some(p) = self.pause {
                 std::thread::sleep(p);
             }
-            let n = self.recv(&mut buf)?;
-            let mut rest = &buf[..n];
-            while rest.len() >= HDR {
-                let mlen = u32::from_ne_bytes(rest[0..4].try_into().unwrap_or_default()) as usize;
-                let mtype = u16::from_ne_bytes([rest[4], rest[5]]);
-                let mflags = u16::from_ne_bytes([rest[6], rest[7]]);
-                let mseq = u32::from_ne_bytes(rest[8..12].try_into().unwrap_or_default());
-                if mlen < HDR || mlen > rest.len() {
-                    return Err(NlError {
-                        errno: libc::EBADMSG,
-                        msg: Some("malformed netlink reply".into()),
-                    });
-                }
-                let m = &rest[..mlen];
-                rest = &rest[attr::align4(mlen).min(rest.len())..];
-                if mseq != seq {
+            self.recv(&mut buf)?;
+            for m in messages(&buf) {
+                let m = m.map_err(NlError::malformed)?;
+                if m.header.sequence_number != seq {
                     continue;
                 }
-                interrupted |= mflags & NLM_F_DUMP_INTR != 0;
-                match mtype {
-                    NLMSG_ERROR | NLMSG_DONE => {
-                        let code = m
-                            .get(HDR..HDR + 4)
-                            .map(|b| i32::from_ne_bytes(b.try_into().unwrap_or_default()))
-                            .unwrap_or(0);
-                        if code == 0 {
-                            if mtype == NLMSG_DONE && !dump {
-                                continue;
-                            }
-                            return Ok((out, interrupted));
-                        }
-                        return Err(NlError {
-                            errno: -code,
-                            msg: ext_ack_msg(m, mtype, mflags),
-                        });
-                    }
-                    _ => out.push(m.get(HDR + GENL_HDR..).unwrap_or(&[]).to_vec()),
+                interrupted |= m.header.flags & NLM_F_DUMP_INTR != 0;
+                match step(m, dump) {
+                    Step::Data(p) => out.push(p),
+                    Step::End => return Ok((out, interrupted)),
+                    Step::Fail(e) => return Err(e),
+                    Step::Skip => {}
                 }
             }
         }
     }
 
-    /// One recv(2) into `buf` (retried when a signal interrupts it): the bytes read.
-    fn recv(&mut self, buf: &mut [u8]) -> Result<usize, NlError> {
+    /// One recv(2) into `buf`, which it replaces (retried when a signal interrupts it).
+    fn recv(&mut self, buf: &mut Vec<u8>) -> Result<(), NlError> {
         loop {
-            // SAFETY: valid fd and buffer.
-            let n = unsafe { libc::recv(self.fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
-            if n >= 0 {
-                return Ok(n as usize);
-            }
-            let e = io::Error::last_os_error();
-            if e.kind() != io::ErrorKind::Interrupted {
-                return Err(NlError::io(e));
+            buf.clear();
+            match self.sock.recv(buf, 0) {
+                Ok(_) => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(NlError::io(e)),
             }
         }
+    }
+
+    /// The attributes `nlctrl` gives for family `name` (ENOENT if it is not registered),
+    /// those this crate version knows.
+    fn family_attrs(&mut self, name: &str) -> Result<Vec<GenlCtrlAttrs>, NlError> {
+        let get = GenlCtrl {
+            cmd: GenlCtrlCmd::GetFamily,
+            nlas: vec![GenlCtrlAttrs::FamilyName(name.into())],
+        };
+        let (replies, _) = self.transact(0, get, false)?;
+        // One by one: an attribute newer than netlink-packet-generic must not fail the rest.
+        Ok(replies
+            .iter()
+            .flat_map(|p| NlasIterator::new(&p[..]).map_while(Result::ok))
+            .filter_map(|nla| GenlCtrlAttrs::parse(&nla).ok())
+            .collect())
     }
 
     /// The id of multicast group `group` of family `family` (ENOENT if either is missing).
     pub fn resolve_group(&mut self, family: &str, group: &str) -> Result<u32, NlError> {
-        let mut a = AttrWriter::new();
-        a.put_str(CTRL_ATTR_FAMILY_NAME, family);
-        let replies = self.request(GENL_ID_CTRL, CTRL_CMD_GETFAMILY, 1, &a, false)?;
-        for p in &replies {
-            let Some(groups) = attr::find(p, CTRL_ATTR_MCAST_GROUPS) else {
+        for a in self.family_attrs(family)? {
+            let GenlCtrlAttrs::McastGroups(groups) = a else {
                 continue;
             };
-            for (_, g) in attr::attrs(groups) {
-                let name = attr::find(g, CTRL_ATTR_MCAST_GRP_NAME).map(attr::as_str);
-                let id = attr::find(g, CTRL_ATTR_MCAST_GRP_ID).and_then(|v| v.get(..4));
-                if let (Some(name), Some(id)) = (name, id) {
-                    if name == group {
-                        return Ok(u32::from_ne_bytes([id[0], id[1], id[2], id[3]]));
-                    }
+            let wanted = McastGrpAttrs::Name(group.into());
+            for g in groups.iter().filter(|g| g.contains(&wanted)) {
+                if let Some(McastGrpAttrs::Id(id)) =
+                    g.iter().find(|a| matches!(a, McastGrpAttrs::Id(_)))
+                {
+                    return Ok(*id);
                 }
             }
         }
@@ -289,36 +319,11 @@ impl Genl {
         })
     }
 
-    /// Receive the messages multicast to group `group` from now on; [`Self::next_event`]
+    /// Receive the messages multicast to group `group` from now on; [`Self::next_events`]
     /// waits for them without a timeout.
     pub fn subscribe(&mut self, group: u32) -> Result<(), NlError> {
-        // SAFETY: valid fd, pointer to a u32 of the given size.
-        let r = unsafe {
-            libc::setsockopt(
-                self.fd,
-                SOL_NETLINK,
-                NETLINK_ADD_MEMBERSHIP,
-                (&group as *const u32).cast(),
-                size_of::<u32>() as u32,
-            )
-        };
-        if r < 0 {
-            return Err(NlError::io(io::Error::last_os_error()));
-        }
-        let tv = libc::timeval {
-            tv_sec: 0,
-            tv_usec: 0,
-        };
-        // SAFETY: valid fd and a timeval of the given size (zero: no timeout).
-        unsafe {
-            libc::setsockopt(
-                self.fd,
-                libc::SOL_SOCKET,
-                libc::SO_RCVTIMEO,
-                (&tv as *const libc::timeval).cast(),
-                size_of::<libc::timeval>() as u32,
-            );
-        }
+        self.sock.add_membership(group).map_err(NlError::io)?;
+        let _ = recv_timeout(&self.sock, 0);
         Ok(())
     }
 
@@ -326,35 +331,26 @@ impl Genl {
     /// `ENOBUFS` when the kernel had to drop some (the reader was too slow, or an event
     /// could not be built): the caller has missed events.
     pub fn next_events(&mut self, family: u16) -> Result<Vec<(u8, Vec<u8>)>, NlError> {
-        let mut buf = vec![0u8; self.recv_size];
-        let n = self.recv(&mut buf)?;
-        let mut out = Vec::new();
-        let mut rest = &buf[..n];
-        while rest.len() >= HDR + GENL_HDR {
-            let mlen = u32::from_ne_bytes(rest[0..4].try_into().unwrap_or_default()) as usize;
-            let mtype = u16::from_ne_bytes([rest[4], rest[5]]);
-            if mlen < HDR || mlen > rest.len() {
-                break;
-            }
-            if mtype == family && mlen >= HDR + GENL_HDR {
-                out.push((rest[HDR], rest[HDR + GENL_HDR..mlen].to_vec()));
-            }
-            rest = &rest[attr::align4(mlen).min(rest.len())..];
-        }
-        Ok(out)
+        let mut buf = Vec::with_capacity(self.recv_size);
+        self.recv(&mut buf)?;
+        Ok(messages(&buf)
+            .map_while(Result::ok)
+            .filter_map(|m| match m.payload {
+                NetlinkPayload::InnerMessage(g) if m.header.message_type == family => {
+                    Some((g.payload.cmd, g.payload.attrs))
+                }
+                _ => None,
+            })
+            .collect())
     }
 
     /// The id of generic-netlink family `name` (ENOENT if it is not registered).
     pub fn resolve(&mut self, name: &str) -> Result<u16, NlError> {
-        let mut a = AttrWriter::new();
-        a.put_str(CTRL_ATTR_FAMILY_NAME, name);
-        let replies = self.request(GENL_ID_CTRL, CTRL_CMD_GETFAMILY, 1, &a, false)?;
-        replies
-            .iter()
-            .find_map(|p| {
-                attr::find(p, CTRL_ATTR_FAMILY_ID)
-                    .and_then(|v| v.get(..2))
-                    .map(|v| u16::from_ne_bytes([v[0], v[1]]))
+        self.family_attrs(name)?
+            .into_iter()
+            .find_map(|a| match a {
+                GenlCtrlAttrs::FamilyId(id) => Some(id),
+                _ => None,
             })
             .ok_or(NlError {
                 errno: libc::ENOENT,
@@ -363,23 +359,202 @@ impl Genl {
     }
 }
 
-/// The extended-ack message of an error (or DONE) message, if any.
-fn ext_ack_msg(m: &[u8], mtype: u16, flags: u16) -> Option<String> {
+/// What one reply to a request means.
+#[derive(Debug)]
+enum Step {
+    /// A reply's attributes.
+    Data(Vec<u8>),
+    /// The ack, or the end of a dump: the answer is complete.
+    End,
+    Fail(NlError),
+    Skip,
+}
+
+/// What reply `m` to a request (a dump if `dump`) means: the errors with their errno and the
+/// kernel's text.
+fn step(m: Reply, dump: bool) -> Step {
+    let flags = m.header.flags;
+    match m.payload {
+        NetlinkPayload::InnerMessage(g) => Step::Data(g.payload.attrs),
+        NetlinkPayload::Error(e) => {
+            let Some(code) = e.code else {
+                return Step::End;
+            };
+            // the request comes back first: its header only when capped
+            let echo = if flags & NLM_F_CAPPED != 0 {
+                NetlinkHeader::default().buffer_len()
+            } else {
+                NetlinkBuffer::new_checked(&e.header[..])
+                    .map_or(e.header.len(), |b| b.length() as usize)
+            };
+            let tlvs = e.header.get(attr::align4(echo)..).unwrap_or(&[]);
+            Step::Fail(NlError {
+                errno: -code.get(),
+                msg: ext_ack_msg(flags, tlvs),
+            })
+        }
+        NetlinkPayload::Done(d) if d.code != 0 => Step::Fail(NlError {
+            errno: -d.code,
+            msg: ext_ack_msg(flags, &d.extended_ack),
+        }),
+        NetlinkPayload::Done(_) if dump => Step::End,
+        _ => Step::Skip,
+    }
+}
+
+/// The extended-ack message in `tlvs` (what follows an error's code and echoed request, or
+/// a DONE's code), if the kernel sent one.
+fn ext_ack_msg(flags: u16, tlvs: &[u8]) -> Option<String> {
     if flags & NLM_F_ACK_TLVS == 0 {
         return None;
     }
-    let tlvs = if mtype == NLMSG_DONE {
-        m.get(HDR + 4..)?
-    } else {
-        // error code, then the original message: its header only when capped.
-        let orig_len = if flags & NLM_F_CAPPED != 0 {
-            HDR
-        } else {
-            u32::from_ne_bytes(m.get(HDR + 4..HDR + 8)?.try_into().ok()?) as usize
-        };
-        m.get(HDR + 4 + attr::align4(orig_len)..)?
-    };
     attr::find(tlvs, NLMSGERR_ATTR_MSG)
         .map(attr::as_str)
         .filter(|s| !s.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    //! Against the running kernel's `nlctrl`, the one family every kernel has: the crates'
+    //! framing, capped errors with their extended ack, dumps read in small parts.
+    use super::*;
+
+    const GENL_ID_CTRL: u16 = 0x10;
+    const CTRL_CMD_GETFAMILY: u8 = 3;
+    const CTRL_ATTR_FAMILY_NAME: u16 = 2;
+
+    /// A socket, or None where this machine has no generic netlink (then nothing to test).
+    fn open() -> Option<Genl> {
+        match Genl::open() {
+            Ok(nl) => Some(nl),
+            Err(e) => {
+                eprintln!(
+                    "no generic-netlink socket here (errno {}): skipped",
+                    e.errno
+                );
+                None
+            }
+        }
+    }
+
+    #[test]
+    fn families_and_groups_resolve_through_nlctrl() {
+        let Some(mut nl) = open() else { return };
+        assert_eq!(
+            nl.resolve("nlctrl").map_err(|e| e.errno).ok(),
+            Some(GENL_ID_CTRL)
+        );
+        assert!(nl.resolve_group("nlctrl", "notify").is_ok());
+        let missing = nl.resolve("lana-nosuch").err().map(|e| e.errno);
+        assert_eq!(missing, Some(libc::ENOENT));
+        let missing = nl
+            .resolve_group("nlctrl", "no-such-group")
+            .err()
+            .map(|e| e.errno);
+        assert_eq!(missing, Some(libc::ENOENT));
+    }
+
+    #[test]
+    fn errors_bring_the_kernels_message_even_for_a_large_request() {
+        let Some(mut nl) = open() else { return };
+        // a family name longer than nlctrl's policy allows
+        let mut a = AttrWriter::new();
+        a.put_str(CTRL_ATTR_FAMILY_NAME, &"A".repeat(100));
+        let e = nl
+            .request(GENL_ID_CTRL, CTRL_CMD_GETFAMILY, 1, &a, false)
+            .err();
+        let e = e.expect("an over-long name was accepted");
+        assert_eq!(e.errno, libc::EINVAL);
+        assert!(e.msg.is_some(), "no extended ack: {e:?}");
+        // the same after 300 KiB of other attributes: the error comes back capped
+        for _ in 0..6000 {
+            a.put(6, &[0u8; 48]);
+        }
+        nl.reserve_send(a.buf.len());
+        let e = nl
+            .request(GENL_ID_CTRL, CTRL_CMD_GETFAMILY, 1, &a, false)
+            .err();
+        let e = e.expect("an over-long name was accepted");
+        assert_eq!(e.errno, libc::EINVAL);
+        assert!(e.msg.is_some(), "no extended ack: {e:?}");
+    }
+
+    #[test]
+    fn a_dump_read_in_small_parts_is_whole() {
+        let Some(mut nl) = open() else { return };
+        nl.recv_size = 4096;
+        let all = nl.request(
+            GENL_ID_CTRL,
+            CTRL_CMD_GETFAMILY,
+            1,
+            &AttrWriter::new(),
+            true,
+        );
+        let all = all.map_err(|e| e.errno).unwrap_or_default();
+        let names: Vec<String> = all
+            .iter()
+            .map(|p| attr::find_str(p, CTRL_ATTR_FAMILY_NAME))
+            .collect();
+        assert!(names.iter().any(|n| n == "nlctrl"), "{names:?}");
+        assert!(names.len() > 1, "{names:?}");
+    }
+
+    /// A message of `ty` with `flags` and `payload`, parsed as a reply.
+    fn reply(ty: u16, flags: u16, payload: &[u8]) -> Reply {
+        let mut m = ((16 + payload.len()) as u32).to_ne_bytes().to_vec();
+        m.extend_from_slice(&ty.to_ne_bytes());
+        m.extend_from_slice(&flags.to_ne_bytes());
+        m.extend_from_slice(&[0; 8]);
+        m.extend_from_slice(payload);
+        Reply::deserialize(&m).expect("well-formed")
+    }
+
+    fn ext_ack(text: &str) -> Vec<u8> {
+        let mut a = AttrWriter::new();
+        a.put_u32(2, 20).put_str(NLMSGERR_ATTR_MSG, text);
+        a.buf
+    }
+
+    #[test]
+    fn error_and_done_messages_give_errno_and_text() {
+        const ERROR: u16 = 2;
+        const DONE: u16 = 3;
+        const MULTI: u16 = 2;
+        // an uncapped error: the whole request (28 bytes) comes back before the TLVs
+        let mut p = (-libc::ENOENT).to_ne_bytes().to_vec();
+        p.extend_from_slice(&28u32.to_ne_bytes());
+        p.extend_from_slice(&[0; 24]);
+        p.extend_from_slice(&ext_ack("no such block"));
+        let Step::Fail(e) = step(reply(ERROR, NLM_F_ACK_TLVS, &p), false) else {
+            panic!("an error read as success");
+        };
+        assert_eq!(
+            (e.errno, e.msg.as_deref()),
+            (libc::ENOENT, Some("no such block"))
+        );
+        // the same without ACK_TLVS: no text
+        let Step::Fail(e) = step(reply(ERROR, 0, &p), false) else {
+            panic!("an error read as success");
+        };
+        assert_eq!((e.errno, e.msg), (libc::ENOENT, None));
+        // a dump that failed part-way: DONE with an error and its text
+        let mut p = (-libc::EMSGSIZE).to_ne_bytes().to_vec();
+        p.extend_from_slice(&ext_ack("a block does not fit"));
+        let Step::Fail(e) = step(reply(DONE, MULTI | NLM_F_ACK_TLVS, &p), true) else {
+            panic!("an error read as success");
+        };
+        assert_eq!(e.errno, libc::EMSGSIZE);
+        assert_eq!(e.msg.as_deref(), Some("a block does not fit"));
+        // the ends: an ack, a dump's DONE
+        let ok = 0i32.to_ne_bytes();
+        assert!(matches!(
+            step(
+                reply(ERROR, 0, &[ok, [0; 4], [0; 4], [0; 4], [0; 4]].concat()),
+                false
+            ),
+            Step::End
+        ));
+        assert!(matches!(step(reply(DONE, MULTI, &ok), true), Step::End));
+        assert!(matches!(step(reply(DONE, MULTI, &ok), false), Step::Skip));
+    }
 }
