@@ -113,6 +113,11 @@ fn messages(mut rest: &[u8]) -> impl Iterator<Item = Result<Reply, DecodeError>>
     })
 }
 
+/// Room for the largest event the kernel sends: a `set` of 16 settings of 8 KiB, both as
+/// strings and typed, is about 263 KiB. A datagram longer than the buffer would be cut and
+/// its event lost without a word.
+const EVENT_MAX: usize = 512 * 1024;
+
 /// An open generic-netlink socket.
 pub struct Genl {
     sock: Socket,
@@ -331,7 +336,7 @@ impl Genl {
     /// `ENOBUFS` when the kernel had to drop some (the reader was too slow, or an event
     /// could not be built): the caller has missed events.
     pub fn next_events(&mut self, family: u16) -> Result<Vec<(u8, Vec<u8>)>, NlError> {
-        let mut buf = Vec::with_capacity(self.recv_size);
+        let mut buf = Vec::with_capacity(self.recv_size.max(EVENT_MAX));
         self.recv(&mut buf)?;
         Ok(messages(&buf)
             .map_while(Result::ok)

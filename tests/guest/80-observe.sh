@@ -191,6 +191,18 @@ test_monitor_sees_every_change_once_in_order() {
 	grep -q '"event":"lost"' /tmp/mon2.json && fail "events lost: $(cat /tmp/mon2.json)"
 	[ "$(jq -r 'select(.event == "set") | .props | map(length) | add' /tmp/mon2.json)" -gt 4000 ] ||
 		fail "the set event lacks its long properties"
+	# the largest set there is, 16 settings of 8 KiB: an event of ~128 KiB, over the 64 KiB
+	# a reader takes by default, still read whole
+	local prog="660$(printf ',6 0 0 65535%.0s' $(seq 660))" i args=""
+	for i in $(seq 16); do args="$args filter-ddd=$prog"; done
+	start_monitor /tmp/mon3.json -j || return 1
+	# shellcheck disable=SC2086 # one word per setting
+	check fbctl set flt $args
+	wait_grep /tmp/mon3.json '"event":"set","name":"flt"' "the 128 KiB set was not announced"
+	kill $mon
+	wait $mon 2>/dev/null
+	eq "$(jq -r 'select(.event == "set") | .props | map(length) | add' /tmp/mon3.json)" $((16 * (11 + ${#prog}))) \
+		"the 128 KiB set event, whole"
 	return 0
 }
 
