@@ -143,6 +143,16 @@ enum Cmd {
         /// bash, zsh, fish or man
         what: String,
     },
+    /// For shell completion: the words that may come next, one per line (names: the
+    /// blocks of this namespace; types: the loaded types; keys TYPE_OR_BLOCK: its keys as
+    /// `key=`); prints nothing when LANA is not loaded
+    #[command(hide = true)]
+    Complete {
+        /// names, types or keys
+        what: String,
+        /// For keys: a block or a type
+        of: Option<String>,
+    },
 }
 
 /// Why a command failed, and the exit code that says so.
@@ -527,7 +537,7 @@ fn run(lana: &mut Lana, cmd: &Cmd, json_out: bool, stats: bool) -> Result<(), Fa
                 }
             }
         }
-        Cmd::Filter { .. } | Cmd::Generate { .. } => {}
+        Cmd::Filter { .. } | Cmd::Generate { .. } | Cmd::Complete { .. } => {}
         Cmd::Monitor => return monitor(lana, json_out),
         Cmd::Stats { runtime: false } => {
             let v = lana.0.stats().map_err(|e| refused("stats", e))?;
@@ -950,21 +960,22 @@ fn changes(cmd: &Cmd) -> bool {
 
 /// `fbctl generate bash|zsh|fish|man`: completions or the man page, from the CLI definition.
 fn generate(what: &str) -> Result<(), Failure> {
+    generate_into(what, &mut std::io::stdout())
+}
+
+fn generate_into(what: &str, out: &mut dyn std::io::Write) -> Result<(), Failure> {
     use clap::CommandFactory;
     let mut cmd = Cli::command();
-    let mut out = std::io::stdout();
     let shell = match what {
         "bash" => clap_complete::Shell::Bash,
         "zsh" => clap_complete::Shell::Zsh,
         "fish" => clap_complete::Shell::Fish,
         "man" => {
-            return clap_mangen::Man::new(cmd)
-                .render(&mut out)
-                .map_err(|e| Failure {
-                    code: EXIT_SYSTEM,
-                    errno: None,
-                    text: format!("generate man: {e}"),
-                })
+            return clap_mangen::Man::new(cmd).render(out).map_err(|e| Failure {
+                code: EXIT_SYSTEM,
+                errno: None,
+                text: format!("generate man: {e}"),
+            })
         }
         _ => {
             return Err(Failure {
@@ -974,8 +985,77 @@ fn generate(what: &str) -> Result<(), Failure> {
             })
         }
     };
-    clap_complete::generate(shell, &mut cmd, "fbctl", &mut out);
+    clap_complete::generate(shell, &mut cmd, "fbctl", out);
+    if shell == clap_complete::Shell::Bash {
+        // block names, types and keys come from the running kernel
+        let _ = out.write_all(BASH_DYNAMIC.as_bytes());
+    }
     Ok(())
+}
+
+/// Bash: complete block names, types and `key=` from `fbctl complete`, the rest (commands,
+/// options) with clap's generated `_fbctl`.
+const BASH_DYNAMIC: &str = r#"
+_fbctl_lana() {
+    local cur=${COMP_WORDS[COMP_CWORD]} sub="" subi=0 n=0 w i words
+    for ((i = 1; i < COMP_CWORD; i++)); do
+        w=${COMP_WORDS[i]}
+        case $w in
+        -b|--batch|--expect-gen) ((i++)) ;;
+        -*) ;;
+        *) if [ -z "$sub" ]; then sub=$w subi=$i; else ((n++)); fi ;;
+        esac
+    done
+    case $sub:$n in
+    show:0|rm:0|set:0|bind:0|bind:1|unbind:0|unbind:1|replace:0|replace:1)
+        words=$(fbctl complete names 2>/dev/null) ;;
+    add:1|types:0) words=$(fbctl complete types 2>/dev/null) ;;
+    set:*) words=$(fbctl complete keys "${COMP_WORDS[subi + 1]}" 2>/dev/null)
+        compopt -o nospace 2>/dev/null ;;
+    *) _fbctl "$@"; return ;;
+    esac
+    [[ $cur == -* ]] && { _fbctl "$@"; return; }
+    COMPREPLY=($(compgen -W "$words" -- "$cur"))
+}
+complete -F _fbctl_lana -o bashdefault -o default fbctl
+"#;
+
+/// `fbctl complete names|types|keys X`: completion words, one per line; quiet on errors
+/// (a completion must not print into the user's command line).
+fn complete(what: &str, of: Option<&str>) {
+    let Ok(mut lana) = lana_client::Lana::connect() else {
+        return;
+    };
+    let words: Vec<String> = match what {
+        "names" => lana
+            .list()
+            .map(|v| v.into_iter().map(|b| b.name).collect())
+            .unwrap_or_default(),
+        "types" => lana
+            .types()
+            .map(|v| v.into_iter().map(|t| t.name).collect())
+            .unwrap_or_default(),
+        "keys" => {
+            let Some(of) = of else { return };
+            // a block's type, or the type itself
+            let ty = match lana.show(of) {
+                Ok(Some(b)) => b.kind,
+                _ => of.to_string(),
+            };
+            lana.types()
+                .map(|v| {
+                    v.into_iter()
+                        .filter(|t| t.name == ty)
+                        .flat_map(|t| t.keys.into_iter().map(|k| format!("{}=", k.key)))
+                        .collect()
+                })
+                .unwrap_or_default()
+        }
+        _ => Vec::new(),
+    };
+    for w in words {
+        println!("{w}");
+    }
 }
 
 fn main() -> ExitCode {
@@ -990,6 +1070,10 @@ fn main() -> ExitCode {
     let json_errors = cli.json;
     let result = match &cli.cmd {
         Some(Cmd::Generate { what }) => generate(what),
+        Some(Cmd::Complete { what, of }) => {
+            complete(what, of.as_deref());
+            Ok(())
+        }
         _ => main_inner(cli),
     };
     match result {
@@ -1014,6 +1098,50 @@ fn main() -> ExitCode {
 
 #[cfg(test)]
 mod tests {
+    /// The bash completion completes block names, types and a block's keys from
+    /// `fbctl complete` (a stand-in here), and the rest from clap's script.
+    #[test]
+    fn bash_completes_names_types_and_keys() {
+        let mut script = Vec::new();
+        assert!(super::generate_into("bash", &mut script).is_ok());
+        let dir = std::env::temp_dir().join(format!("fbctl-comp-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let path = dir.join("fbctl.bash");
+        assert!(std::fs::write(&path, &script).is_ok());
+        let test = format!(
+            r#"source {}
+fbctl() {{ case "$1 $2" in "complete names") printf 'in\nc1\n';; "complete types") printf 'counter\neth\n';;
+  "complete keys") [ "$3" = in ] && printf 'dev=\nethertype=\n';; esac; }}
+try() {{ COMP_WORDS=("$@"); COMP_CWORD=$((${{#COMP_WORDS[@]}} - 1)); COMPREPLY=()
+  _fbctl_lana fbctl "${{COMP_WORDS[COMP_CWORD]}}" "${{COMP_WORDS[COMP_CWORD-1]}}"; echo "${{COMPREPLY[*]}}"; }}
+try fbctl show ""; try fbctl -s show c; try fbctl add x ""; try fbctl set in ""
+try fbctl set in dev=x e; try fbctl unbind in ""; try fbctl sh
+"#,
+            path.display()
+        );
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(&test)
+            .output();
+        let _ = std::fs::remove_dir_all(&dir);
+        let out = match out {
+            Ok(o) => String::from_utf8_lossy(&o.stdout).into_owned(),
+            Err(e) => panic!("bash: {e}"),
+        };
+        assert_eq!(
+            out.lines().collect::<Vec<_>>(),
+            [
+                "in c1",
+                "c1",
+                "counter eth",
+                "dev= ethertype=",
+                "ethertype=",
+                "in c1",
+                "show"
+            ]
+        );
+    }
+
     use super::*;
 
     #[test]

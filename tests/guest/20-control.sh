@@ -365,7 +365,7 @@ test_expect_gen_lets_one_of_two_committers_win() {
 }
 
 test_fbctl_conventions() {
-	load lana_core fb_fwd || return 1
+	load lana_core fb_fwd fb_counter fb_eth || return 1
 	check fbctl add a fwd
 	# errors as JSON under -j (on standard error), with the errno and exit code
 	rc=0
@@ -390,4 +390,13 @@ test_fbctl_conventions() {
 	# completions and the man page, generated from the CLI definition
 	grep -q monitor /usr/share/bash-completion/completions/fbctl || fail "no bash completion"
 	grep -q '^\.TH fbctl' /usr/share/man/man1/fbctl.1 || fail "no man page"
+	# ... and the words only the kernel knows: block names, types, a block's keys
+	grep -q "complete -F _fbctl_lana" /usr/share/bash-completion/completions/fbctl ||
+		fail "the bash completion does not complete block names"
+	check fbctl add cc counter
+	check fbctl add ee eth
+	eq "$(fbctl complete names | sort | tr '\n' ' ')" "a cc ee " "completion: block names"
+	eq "$(fbctl complete types | sort | tr '\n' ' ')" "counter eth fwd socket " "completion: types"
+	eq "$(fbctl complete keys ee | tr '\n' ' ')" "dev= ethertype= dst= peer= " "completion: a block's keys"
+	eq "$(fbctl complete keys counter)" "reset=" "completion: a type's keys"
 }
