@@ -465,23 +465,21 @@ mod tests {
         // a family name longer than nlctrl's policy allows
         let mut a = AttrWriter::new();
         a.put_str(CTRL_ATTR_FAMILY_NAME, &"A".repeat(100));
-        let e = nl
-            .request(GENL_ID_CTRL, CTRL_CMD_GETFAMILY, 1, &a, false)
-            .err();
-        let e = e.expect("an over-long name was accepted");
-        assert_eq!(e.errno, libc::EINVAL);
-        assert!(e.msg.is_some(), "no extended ack: {e:?}");
+        let refused = |nl: &mut Genl, a: &AttrWriter| {
+            nl.reserve_send(a.buf.len());
+            let e = nl
+                .request(GENL_ID_CTRL, CTRL_CMD_GETFAMILY, 1, a, false)
+                .err();
+            let e = e.expect("an over-long name was accepted");
+            assert_eq!(e.errno, libc::EINVAL);
+            assert!(e.msg.is_some(), "no extended ack: {e:?}");
+        };
+        refused(&mut nl, &a);
         // the same after 300 KiB of other attributes: the error comes back capped
         for _ in 0..6000 {
             a.put(6, &[0u8; 48]);
         }
-        nl.reserve_send(a.buf.len());
-        let e = nl
-            .request(GENL_ID_CTRL, CTRL_CMD_GETFAMILY, 1, &a, false)
-            .err();
-        let e = e.expect("an over-long name was accepted");
-        assert_eq!(e.errno, libc::EINVAL);
-        assert!(e.msg.is_some(), "no extended ack: {e:?}");
+        refused(&mut nl, &a);
     }
 
     #[test]
