@@ -113,10 +113,8 @@ impl Block for Bpf {
                 out.text("filter", format_args!("{}", label));
                 out.num("instructions", p.filter.len() as u64);
             }
-            None => {
-                out.text("filter", format_args!("none (passes everything)"));
-                out.num("instructions", 0);
-            }
+            // no `filter` without a program (it passes everything)
+            None => out.num("instructions", 0),
         }
     }
 }

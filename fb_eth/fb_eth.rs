@@ -162,8 +162,12 @@ impl Block for Eth {
     fn show(&self, out: &mut dyn PropSink) {
         let mut buf = [0u8; 17];
         match self.port.ifname(&mut buf) {
-            Some(dev) => out.text("dev", format_args!("{}", dev)),
-            None => out.text("dev", format_args!("detached")),
+            // (no `dev` when detached: no placeholder a device could be named)
+            Some(dev) => {
+                out.text("link", format_args!("attached"));
+                out.text("dev", format_args!("{}", dev));
+            }
+            None => out.text("link", format_args!("detached")),
         }
         let cfg = self.port.config();
         out.hex("ethertype", u64::from(cfg.ethertype));

@@ -77,7 +77,7 @@ test_show_splits_settings_from_figures() {
 		"eth's config: its type's keys, nothing else"
 	eq "$(fbctl -j types | jq -r '.[] | select(.type=="eth") | [.keys[].key] | sort | join(",")')" \
 		"dev,dst,ethertype,peer" "the keys eth takes"
-	eq "$(block_field e '.state | keys | join(",")')" passed_to_stack "passed_to_stack is a figure"
+	eq "$(block_field e '.state | keys | sort | join(",")')" link,passed_to_stack "link and passed_to_stack are figures"
 	eq "$(block_field e '.state.passed_to_stack | type')" number "typed number"
 	eq "$(block_field c '.config | length')" 0 "a counter reports no setting (reset is an action)"
 	eq "$(block_field c '[.state.packets, .state.bytes] | map(type) | join(",")')" number,number \
@@ -88,7 +88,7 @@ test_show_splits_settings_from_figures() {
 	fbctl show e >/tmp/show.txt || fail "fbctl show e"
 	grep -q '^  config: dev d1  ethertype 0x88b5  dst any  peer broadcast$' /tmp/show.txt ||
 		fail "config line: $(cat /tmp/show.txt)"
-	grep -q '^  state:  passed_to_stack 0$' /tmp/show.txt || fail "state line: $(cat /tmp/show.txt)"
+	grep -q '^  state:  link attached  passed_to_stack 0$' /tmp/show.txt || fail "state line: $(cat /tmp/show.txt)"
 	grep -q 'engine:' /tmp/show.txt && fail "engine figures without -s"
 	fbctl -s show c | grep -q '^  engine: packets 0  bytes 0  drops 0' || fail "fbctl -s show: engine line"
 	fbctl -s show c | grep -q '^  state:  packets 0  bytes 0$' || fail "fbctl -s show: counter's own line"
@@ -150,7 +150,8 @@ test_errors_set_keys_and_values() {
 	# all or nothing: a bad key next to a good one changes nothing
 	expect_err 1 EINVAL "has no key" fbctl set e ethertype=0x88b5 bogus=1 || return 1
 	eq "$(block_field e .config.ethertype)" 0 "ethertype unchanged"
-	eq "$(block_field e .config.dev)" detached "eth still detached"
+	eq "$(block_field e .state.link)" detached "eth still detached"
+	eq "$(block_field e '.config | has("dev")')" false "a detached eth block has no device setting"
 }
 
 test_errors_replace() {

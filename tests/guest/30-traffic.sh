@@ -160,7 +160,7 @@ test_device_removed_under_graph() {
 	check fbctl bind in c
 	pktgen_inject rx0 100 || return 1
 	check ip link del rx0
-	eq "$(fbctl -j show in | jq -r .config.dev)" detached "eth reports detached"
+	eq "$(fbctl -j show in | jq -r .state.link)" detached "eth reports detached"
 	# the rest of the graph stays usable: reattach to a new device
 	make_rx_dev rx1 || return 1
 	check fbctl set in dev=rx1

@@ -162,7 +162,7 @@ test_device_deleted_under_traffic() {
 	[ "$before" -gt 0 ] || fail "no traffic reached LANA before the delete"
 	check ip link del v1
 	wait $pg
-	eq "$(fbctl -j show in | jq -r .config.dev)" detached "eth detached itself"
+	eq "$(fbctl -j show in | jq -r .state.link)" detached "eth detached itself"
 	info "deleted v1 after $before packets, during traffic"
 	# the rest of the graph stays usable
 	check fbctl add f fwd
@@ -184,7 +184,7 @@ test_errors_eth_bpf_tee() {
 	check fbctl add e2 eth
 	check fbctl set e1 dev=rx0
 	expect_err 1 EBUSY "device is taken" fbctl set e2 dev=rx0 || return 1
-	eq "$(fbctl -j show e2 | jq -r .config.dev)" detached "e2 unchanged"
+	eq "$(fbctl -j show e2 | jq -r .state.link)" detached "e2 unchanged"
 	expect_err 1 ENODEV "no such network device" fbctl set e2 dev=nope0 || return 1
 	expect_err 1 EINVAL "no key 'netns'" fbctl set e2 dev=rx0 netns=1 || return 1
 	expect_err 1 EINVAL "MAC address" fbctl set e2 dst=01:02:03 || return 1

@@ -102,8 +102,8 @@ test_messages_both_ways_intact_in_order() {
 	expect_err 1 EADDRNOTAVAIL "no block" lana-nc send sa --count 1 || return 1
 	# host B goes away: its namespace takes b0 (and the veth pair) and its graph with it
 	del_ns hostB
-	for i in $(seq 50); do [ "$($ON_A fbctl -j show ea | jq -r .config.dev)" = detached ] && break; sleep 0.1; done
-	eq "$($ON_A fbctl -j show ea | jq -r .config.dev)" detached "ea detached with the veth pair"
+	for i in $(seq 50); do [ "$($ON_A fbctl -j show ea | jq -r .state.link)" = detached ] && break; sleep 0.1; done
+	eq "$($ON_A fbctl -j show ea | jq -r .state.link)" detached "ea detached with the veth pair"
 	eq "$($ON_A fbctl -j list | jq length)" 3 "hostA's graph stays"
 	no_stacks
 }

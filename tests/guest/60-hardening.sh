@@ -74,8 +74,8 @@ test_unload_and_teardown_under_traffic() {
 	done
 	# the namespace goes away: its veth pair with it, and in2 detaches
 	del_ns far
-	for i in $(seq 50); do [ "$(fbctl -j show in2 | jq -r .config.dev)" = detached ] && break; sleep 0.1; done
-	eq "$(fbctl -j show in2 | jq -r .config.dev)" detached "eth on a0 detached when its namespace went away"
+	for i in $(seq 50); do [ "$(fbctl -j show in2 | jq -r .state.link)" = detached ] && break; sleep 0.1; done
+	eq "$(fbctl -j show in2 | jq -r .state.link)" detached "eth on a0 detached when its namespace went away"
 	# tear everything down while packets still arrive on rx0
 	check fbctl flush
 	check rmmod fb_counter

@@ -182,8 +182,8 @@ test_eth_attaches_in_its_own_namespace() {
 	CMDS
 	# a device moved to another namespace leaves its block, as if deleted
 	ip link set a0 netns "$(cat /tmp/ns.other)" || return 1
-	for i in $(seq 50); do [ "$(fbctl -j show ea | jq -r .config.dev)" = detached ] && break; sleep 0.1; done
-	eq "$(fbctl -j show ea | jq -r .config.dev)" detached "ea let go of a0 when it moved"
+	for i in $(seq 50); do [ "$(fbctl -j show ea | jq -r .state.link)" = detached ] && break; sleep 0.1; done
+	eq "$(fbctl -j show ea | jq -r .state.link)" detached "ea let go of a0 when it moved"
 	del_ns other
 	del_ns twin
 }
@@ -193,7 +193,7 @@ test_eth_attaches_only_to_ethernet_devices() {
 	check fbctl add e eth
 	# the loopback device is not Ethernet (ARPHRD_LOOPBACK): its frames are not ours to parse
 	expect_err 1 EOPNOTSUPP "not an Ethernet device" fbctl set e dev=lo || return 1
-	eq "$(fbctl -j show e | jq -r .config.dev)" detached "e stays detached"
+	eq "$(fbctl -j show e | jq -r .state.link)" detached "e stays detached"
 }
 
 test_fan_outs_are_bounded_per_packet() {
@@ -287,7 +287,7 @@ test_queued_frames_of_a_removed_device_are_counted() {
 	check ip link del rx0
 	eq "$(stat .dropped.flushed)" 5000 "queued frames flushed with the device"
 	hold 0
-	eq "$(fbctl -j show in | jq -r .config.dev)" detached "in detached"
+	eq "$(fbctl -j show in | jq -r .state.link)" detached "in detached"
 	check_balance "after removing a device with frames queued"
 	eq "$(fbctl -j show sink | jq -r .stats.packets)" 0 "no frame of the removed device ran"
 }
