@@ -184,6 +184,9 @@ fn errno_name(e: i32) -> &'static str {
         libc::ENOTCONN => "ENOTCONN",
         libc::ESTALE => "ESTALE",
         libc::ENOBUFS => "ENOBUFS",
+        libc::EAGAIN => "EAGAIN",
+        libc::EINTR => "EINTR",
+        libc::EBADMSG => "EBADMSG",
         _ => "E?",
     }
 }
@@ -199,8 +202,10 @@ fn refused(what: &str, e: NlError) -> Failure {
         Some(m) => format!("{what}: {m} ({})", errno_name(e.errno)),
         None => format!("{what}: {sys} ({})", errno_name(e.errno)),
     };
+    // No answer in time, a list that kept changing, a garbled reply: not the kernel refusing.
+    let local = matches!(e.errno, libc::EAGAIN | libc::EINTR | libc::EBADMSG);
     Failure {
-        code: EXIT_REFUSED,
+        code: if local { EXIT_SYSTEM } else { EXIT_REFUSED },
         errno: Some(e.errno),
         text,
     }
@@ -236,9 +241,7 @@ impl Lana {
                 .map(drop)
                 .map_err(|e| refused(what, e));
         };
-        let mut a = AttrWriter {
-            buf: attrs.buf.clone(),
-        };
+        let mut a = attrs.clone();
         a.put_u32(LANA_A_EXPECT_GEN, gen);
         let replies = self.0.call(cmd, &a, false).map_err(|e| refused(what, e))?;
         // the generation this change made: the next change of the chain expects it
@@ -270,7 +273,7 @@ fn values_line(v: &Values) -> String {
         return "(none)".into();
     }
     v.0.iter()
-        .map(|(k, v)| format!("{k} {v}"))
+        .map(|(k, v)| format!("{k} {}", quoted(&v.to_string())))
         .collect::<Vec<_>>()
         .join("  ")
 }
@@ -367,6 +370,16 @@ fn change_request(cmd: &Cmd) -> Result<Option<(u8, AttrWriter, String)>, Failure
             }
             a.put_str(LANA_A_NAME, name)
                 .put_nested(LANA_A_PROPS, &inner);
+            if a.too_large() {
+                return Err(Failure {
+                    code: EXIT_USAGE,
+                    errno: None,
+                    text: format!(
+                        "set {name}: the settings exceed 64 KiB, netlink's bound for one \
+                         attribute: split them over several set commands"
+                    ),
+                });
+            }
             Ok(Some((LANA_CMD_SET, a, format!("set {name}"))))
         }
         Cmd::Bind { from, to } => {
@@ -652,6 +665,20 @@ fn monitor(lana: &mut Lana, json_out: bool) -> Result<(), Failure> {
     }
 }
 
+/// `s` as one word: quoted and escaped when it has blanks, quotes or control characters
+/// (settings come from admins; readers need no privilege, and a terminal must not run what
+/// a setting holds).
+fn quoted(s: &str) -> String {
+    if s.is_empty()
+        || s.chars()
+            .any(|c| c.is_whitespace() || c == '"' || c.is_control())
+    {
+        format!("{s:?}")
+    } else {
+        s.to_string()
+    }
+}
+
 /// One change, as `fbctl monitor` prints it: the command line that would make it.
 fn event_line(ev: &lana_client::Event) -> String {
     let name = ev.name.as_deref().unwrap_or("");
@@ -667,15 +694,7 @@ fn event_line(ev: &lana_client::Event) -> String {
             "set {name} {}",
             ev.props
                 .iter()
-                .map(|p| {
-                    if p.chars()
-                        .any(|c| c.is_whitespace() || c == '"' || c.is_control())
-                    {
-                        format!("{p:?}") // quoted and escaped: one line, one word
-                    } else {
-                        p.clone()
-                    }
-                })
+                .map(|p| quoted(p))
                 .collect::<Vec<_>>()
                 .join(" ")
         ),
@@ -1015,7 +1034,11 @@ _fbctl_lana() {
     *) _fbctl "$@"; return ;;
     esac
     [[ $cur == -* ]] && { _fbctl "$@"; return; }
-    COMPREPLY=($(compgen -W "$words" -- "$cur"))
+    # word by word (compgen -W would expand $(...) in the words)
+    COMPREPLY=()
+    while IFS= read -r w; do
+        [[ -n $w && $w == "$cur"* ]] && COMPREPLY+=("$w")
+    done <<<"$words"
 }
 complete -F _fbctl_lana -o bashdefault -o default fbctl
 "#;

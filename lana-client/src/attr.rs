@@ -15,10 +15,16 @@ pub fn align4(n: usize) -> usize {
     (n + 3) & !3
 }
 
+/// The largest payload one attribute holds (its length is 16 bits, header included).
+pub const ATTR_PAYLOAD_MAX: usize = u16::MAX as usize - NLA_HEADER_SIZE;
+
 /// Attributes being written into a message.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct AttrWriter {
     pub buf: Vec<u8>,
+    /// An attribute was too large for netlink (over [`ATTR_PAYLOAD_MAX`]) and was left out:
+    /// the request must not be sent (see [`AttrWriter::too_large`]).
+    oversized: bool,
 }
 
 impl AttrWriter {
@@ -28,6 +34,10 @@ impl AttrWriter {
 
     /// One attribute of type `ty` (flags included) holding `payload`, padded to 4 bytes.
     pub fn put(&mut self, ty: u16, payload: &[u8]) -> &mut Self {
+        if payload.len() > ATTR_PAYLOAD_MAX {
+            self.oversized = true;
+            return self;
+        }
         let nla = DefaultNla::new(ty, payload.to_vec());
         let start = self.buf.len();
         self.buf.resize(start + nla.buffer_len(), 0);
@@ -48,7 +58,13 @@ impl AttrWriter {
 
     /// A nested attribute holding what `inner` wrote.
     pub fn put_nested(&mut self, ty: u16, inner: &AttrWriter) -> &mut Self {
+        self.oversized |= inner.oversized;
         self.put(ty | NLA_F_NESTED, &inner.buf)
+    }
+
+    /// Whether an attribute (or a nest) was over 64 KiB and left out.
+    pub fn too_large(&self) -> bool {
+        self.oversized
     }
 }
 
@@ -107,6 +123,19 @@ pub fn nested_strs(buf: &[u8], nest: u16, ty: u16) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_attribute_over_64k_is_left_out_and_flagged() {
+        let mut inner = AttrWriter::new();
+        inner.put(5, &vec![b'x'; ATTR_PAYLOAD_MAX]);
+        assert!(!inner.too_large());
+        let mut w = AttrWriter::new();
+        w.put_str(1, "a");
+        let before = w.buf.len();
+        w.put_nested(6, &inner); // header + payload: one byte over
+        assert!(w.too_large());
+        assert_eq!(w.buf.len(), before, "nothing written");
+    }
 
     #[test]
     fn round_trip_with_padding_and_nesting() {

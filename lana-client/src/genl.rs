@@ -197,7 +197,7 @@ impl Genl {
         attrs: &AttrWriter,
         dump: bool,
     ) -> Result<Vec<Vec<u8>>, NlError> {
-        for _ in 0..DUMP_TRIES {
+        for _ in 0..if dump { DUMP_TRIES } else { 1 } {
             let (out, interrupted) = self.request_once(family, cmd, version, attrs, dump)?;
             if !interrupted {
                 return Ok(out);
@@ -219,6 +219,15 @@ impl Genl {
         attrs: &AttrWriter,
         dump: bool,
     ) -> Result<(Vec<Vec<u8>>, bool), NlError> {
+        if attrs.too_large() {
+            return Err(NlError {
+                errno: libc::EMSGSIZE,
+                msg: Some(format!(
+                    "an attribute over {} bytes, netlink's bound for one: nothing sent",
+                    attr::ATTR_PAYLOAD_MAX
+                )),
+            });
+        }
         let attrs = attrs.buf.clone();
         self.transact(
             family,
@@ -276,10 +285,21 @@ impl Genl {
     }
 
     /// One recv(2) into `buf`, which it replaces (retried when a signal interrupts it).
+    /// EMSGSIZE when the datagram filled the buffer: it may have been cut, and a cut message
+    /// must not pass for a whole one (or vanish). The buffers are larger than anything the
+    /// kernel sends (a dump part is at most 32 KiB; an event at most ~128 KiB).
     fn recv(&mut self, buf: &mut Vec<u8>) -> Result<(), NlError> {
         loop {
             buf.clear();
             match self.sock.recv(buf, 0) {
+                Ok(n) if n >= buf.capacity() => {
+                    return Err(NlError {
+                        errno: libc::EMSGSIZE,
+                        msg: Some(format!(
+                            "a netlink message of {n} bytes or more: larger than this reader takes"
+                        )),
+                    })
+                }
                 Ok(_) => return Ok(()),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(NlError::io(e)),
@@ -328,6 +348,14 @@ impl Genl {
     /// waits for them without a timeout.
     pub fn subscribe(&mut self, group: u32) -> Result<(), NlError> {
         self.sock.add_membership(group).map_err(NlError::io)?;
+        // Room for bursts and for the largest events (~128 KiB of data, twice that in
+        // memory): the default receive buffer (~208 KiB) would drop one as an overrun.
+        let want: i32 = 4 << 20;
+        for opt in [libc::SO_RCVBUFFORCE, libc::SO_RCVBUF] {
+            if setsockopt(&self.sock, libc::SOL_SOCKET, opt, &want).is_ok() {
+                break;
+            }
+        }
         let _ = recv_timeout(&self.sock, 0);
         Ok(())
     }
@@ -337,7 +365,16 @@ impl Genl {
     /// could not be built): the caller has missed events.
     pub fn next_events(&mut self, family: u16) -> Result<Vec<(u8, Vec<u8>)>, NlError> {
         let mut buf = Vec::with_capacity(self.recv_size.max(EVENT_MAX));
-        self.recv(&mut buf)?;
+        match self.recv(&mut buf) {
+            // an event too large to read whole is a lost one, as the kernel's ENOBUFS says
+            Err(e) if e.errno == libc::EMSGSIZE => {
+                return Err(NlError {
+                    errno: libc::ENOBUFS,
+                    msg: e.msg,
+                })
+            }
+            r => r?,
+        }
         Ok(messages(&buf)
             .map_while(Result::ok)
             .filter_map(|m| match m.payload {
@@ -394,12 +431,12 @@ fn step(m: Reply, dump: bool) -> Step {
             };
             let tlvs = e.header.get(attr::align4(echo)..).unwrap_or(&[]);
             Step::Fail(NlError {
-                errno: -code.get(),
+                errno: code.get().wrapping_neg(),
                 msg: ext_ack_msg(flags, tlvs),
             })
         }
         NetlinkPayload::Done(d) if d.code != 0 => Step::Fail(NlError {
-            errno: -d.code,
+            errno: d.code.wrapping_neg(),
             msg: ext_ack_msg(flags, &d.extended_ack),
         }),
         NetlinkPayload::Done(_) if dump => Step::End,

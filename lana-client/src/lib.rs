@@ -220,7 +220,8 @@ impl Stats {
             .enumerate()
             .map(|(i, name)| (name.to_string(), attr::find_u64(nest, i as u16 + 1)))
             .collect();
-        let dropped_total = dropped.values().sum();
+        // (wrapping: a garbled reply must not panic a reader)
+        let dropped_total = dropped.values().fold(0u64, |a, n| a.wrapping_add(*n));
         let (entered, copies) = (
             attr::find_u64(p, LANA_A_ENGINE_RX),
             attr::find_u64(p, LANA_A_ENGINE_COPIES),
@@ -229,7 +230,9 @@ impl Stats {
             attr::find_u64(p, LANA_A_ENGINE_DELIVERED),
             attr::find_u64(p, LANA_A_ENGINE_TRANSMITTED),
         );
-        let ended = delivered + transmitted + dropped_total;
+        let ended = delivered
+            .wrapping_add(transmitted)
+            .wrapping_add(dropped_total);
         Stats {
             entered,
             entered_bytes: attr::find_u64(p, LANA_A_BYTES),

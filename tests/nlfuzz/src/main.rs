@@ -395,12 +395,36 @@ fn typed_edges(nl: &mut Genl, family: u16, block: &str) {
             ]),
         ),
     ];
+    let mut requests = Vec::new();
     for (name, v) in cases {
         let mut config = AttrWriter::new();
         config.put_nested(LANA_A_VALUE, &v);
         let mut a = AttrWriter::new();
         a.put_str(LANA_A_NAME, block);
         a.put_nested(LANA_A_CONFIG, &config);
+        requests.push((name, a));
+    }
+    // the largest set: 8 settings of ~7.9 KiB as strings and 8 typed, 16 in all (each
+    // nest under netlink's 64 KiB), so its event (a copy of both) is ~127 KiB
+    let program = ret(660);
+    let (mut props, mut config) = (AttrWriter::new(), AttrWriter::new());
+    for _ in 0..8 {
+        props.put(LANA_A_PROP, format!("filter-ddd={program}").as_bytes());
+        config.put_nested(
+            LANA_A_VALUE,
+            &value(&[
+                (LANA_A_KEY, b"filter-ddd\0"),
+                (LANA_A_TEXT, program.as_bytes()),
+            ]),
+        );
+    }
+    let mut a = AttrWriter::new();
+    a.put_str(LANA_A_NAME, block);
+    a.put_nested(LANA_A_PROPS, &props)
+        .put_nested(LANA_A_CONFIG, &config);
+    requests.push(("big-event", a));
+    for (name, a) in requests {
+        nl.reserve_send(a.buf.len());
         match nl.request(family, LANA_CMD_SET, LANA_GENL_VERSION, &a, false) {
             Ok(_) => println!("{name} 0"),
             Err(e) => println!("{name} {} {}", e.errno, e.msg.unwrap_or_default()),
