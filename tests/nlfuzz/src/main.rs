@@ -395,17 +395,9 @@ fn typed_edges(nl: &mut Genl, family: u16, block: &str) {
             ]),
         ),
     ];
-    let mut requests = Vec::new();
-    for (name, v) in cases {
-        let mut config = AttrWriter::new();
-        config.put_nested(LANA_A_VALUE, &v);
-        let mut a = AttrWriter::new();
-        a.put_str(LANA_A_NAME, block);
-        a.put_nested(LANA_A_CONFIG, &config);
-        requests.push((name, a));
-    }
-    // the largest set: 8 settings of ~7.9 KiB as strings and 8 typed, 16 in all (each
-    // nest under netlink's 64 KiB), so its event (a copy of both) is ~127 KiB
+    // First the largest set: 8 settings of ~7.9 KiB as strings and 8 typed, 16 in all
+    // (each nest under netlink's 64 KiB), so its event (a copy of both) is ~127 KiB. (The
+    // long program, sent last, is the one the block keeps.)
     let program = ret(660);
     let (mut props, mut config) = (AttrWriter::new(), AttrWriter::new());
     for _ in 0..8 {
@@ -422,7 +414,15 @@ fn typed_edges(nl: &mut Genl, family: u16, block: &str) {
     a.put_str(LANA_A_NAME, block);
     a.put_nested(LANA_A_PROPS, &props)
         .put_nested(LANA_A_CONFIG, &config);
-    requests.push(("big-event", a));
+    let mut requests = vec![("big-event", a)];
+    for (name, v) in cases {
+        let mut config = AttrWriter::new();
+        config.put_nested(LANA_A_VALUE, &v);
+        let mut a = AttrWriter::new();
+        a.put_str(LANA_A_NAME, block);
+        a.put_nested(LANA_A_CONFIG, &config);
+        requests.push((name, a));
+    }
     for (name, a) in requests {
         nl.reserve_send(a.buf.len());
         match nl.request(family, LANA_CMD_SET, LANA_GENL_VERSION, &a, false) {
