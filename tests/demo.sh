@@ -68,8 +68,8 @@ bind cb sb
 CMDS
 echo "-- the initial namespace's graph is empty now; hostA's and hostB's:"
 fbctl -s list
-ip netns exec hostA fbctl list
-ip netns exec hostB fbctl list
+ip netns exec hostA fbctl -s list
+ip netns exec hostB fbctl -s list
 echo "-- host A sends 3000 numbered messages to B; A's counter is replaced twice mid-stream"
 ip netns exec hostB lana-nc recv sb --count 3000 --check > /tmp/b.out &
 receiver=$!
@@ -88,12 +88,12 @@ ip netns exec hostB lana-nc send sb --count 1000 --size 64 --interval-us 300
 wait $receiver
 echo "A: $(tail -n 1 /tmp/a.out)"
 echo "-- host A's graph and each host's engine"
-ip netns exec hostA fbctl list
+ip netns exec hostA fbctl -s list
 ip netns exec hostA fbctl graph
 ip netns exec hostA fbctl stats
 ip netns exec hostB fbctl stats
 echo "-- host B goes away, and its graph with it; host A's stays"
 ip netns del hostB
 sleep 0.5
-ip netns exec hostA fbctl list
+ip netns exec hostA fbctl -s list
 ip netns del hostA
