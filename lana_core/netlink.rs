@@ -63,25 +63,21 @@ struct Request {
     attrs: *mut *mut bindings::nlattr,
 }
 
-/// A NUL-terminated string payload as `&str` (the policy guarantees the NUL).
+/// A NUL-terminated string payload as `&str`: valid UTF-8 with the NUL as its last byte
+/// (the policy checks only that it ends with one; bytes hidden after an earlier NUL would
+/// be ignored here but copied into the change's event, so they are refused).
 fn nul_str(b: &[u8]) -> Option<&str> {
-    let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
-    core::str::from_utf8(&b[..end]).ok()
-}
-
-/// A NUL-terminated string payload as `&str`, if it is valid UTF-8 and the NUL is its
-/// last byte (the policy checks only that it ends with one).
-fn whole_str(b: &[u8]) -> Option<&str> {
     match b.split_last() {
         Some((0, s)) if !s.contains(&0) => core::str::from_utf8(s).ok(),
         _ => None,
     }
 }
 
-/// The attributes nested in `nest` (type without flags, payload), in order; stops at the
-/// first malformed one (the policy has checked them, so there is none).
-fn attrs_in(nest: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
-    let mut rest = nest;
+/// The attributes in `buf`, in order: (type without flags, the whole attribute, header
+/// included, unpadded); stops at the first malformed one (the policy has checked them, so
+/// there is none).
+fn nlas(buf: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
+    let mut rest = buf;
     core::iter::from_fn(move || {
         if rest.len() < 4 {
             return None;
@@ -91,10 +87,15 @@ fn attrs_in(nest: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
         if len < 4 || len > rest.len() {
             return None;
         }
-        let payload = &rest[4..len];
+        let whole = &rest[..len];
         rest = &rest[((len + 3) & !3).min(rest.len())..];
-        Some((ty, payload))
+        Some((ty, whole))
     })
+}
+
+/// The attributes nested in `nest`: (type without flags, payload).
+fn attrs_in(nest: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
+    nlas(nest).map(|(ty, whole)| (ty, &whole[4..]))
 }
 
 /// A `set`'s settings: `key=value` strings as sent, and typed values written out.
@@ -158,7 +159,7 @@ impl Request {
         match nul_str(self.attr(ty)) {
             Some(s) if !s.is_empty() => Ok(s),
             Some(_) => fail!(EINVAL, "empty {}", what),
-            None => fail!(EINVAL, "{} is not valid UTF-8", what),
+            None => fail!(EINVAL, "{} is not one NUL-terminated UTF-8 string", what),
         }
     }
 
@@ -188,7 +189,7 @@ impl Request {
                 out.count_one()?;
                 match nul_str(p) {
                     Some(s) => out.sent.push(s, GFP_KERNEL)?,
-                    None => fail!(EINVAL, "property is not valid UTF-8"),
+                    None => fail!(EINVAL, "a property is not one NUL-terminated UTF-8 string"),
                 }
             }
         }
@@ -202,11 +203,11 @@ impl Request {
                 // Each once, strings without bytes after their NUL: what is applied is
                 // exactly what the event (a copy of the request) shows every listener.
                 let dup = match ty {
-                    LANA_A_KEY => key.replace(whole_str(p)).is_some(),
+                    LANA_A_KEY => key.replace(nul_str(p)).is_some(),
                     LANA_A_NUM => num
                         .replace(p.try_into().ok().map(u64::from_ne_bytes))
                         .is_some(),
-                    LANA_A_TEXT => text.replace(whole_str(p)).is_some(),
+                    LANA_A_TEXT => text.replace(nul_str(p)).is_some(),
                     _ => false,
                 };
                 if dup {
@@ -412,37 +413,32 @@ fn each_change(req: &Request, mut f: impl FnMut(usize, &Request) -> CmdResult) -
     // SAFETY: `info` is the running op's (type invariant); `len` a valid out pointer.
     let attrs = unsafe { ffi::lana_genl_attrs(req.info, &mut len) };
     // SAFETY: the request's attributes: `len` bytes in the request skb, for the whole op.
-    let mut rest: &[u8] =
+    let all: &[u8] =
         unsafe { core::slice::from_raw_parts(attrs.cast::<u8>(), len.max(0) as usize) };
     let mut index = 0;
     // the nested attributes were validated by the policy: well-formed, each a
     // LANA_A_BATCH_CMD nest of the family's attributes
-    while rest.len() >= 4 {
-        let len = u16::from_ne_bytes([rest[0], rest[1]]) as usize;
-        let ty = u16::from_ne_bytes([rest[2], rest[3]]) & 0x3fff;
-        if len < 4 || len > rest.len() {
-            fail!(EINVAL, "malformed batch");
+    for (ty, nla) in nlas(all) {
+        if ty != LANA_A_BATCH_CMD {
+            continue;
         }
-        if ty == LANA_A_BATCH_CMD {
-            index += 1;
-            let mut tb = [core::ptr::null_mut::<bindings::nlattr>(); LANA_A_MAX as usize + 1];
-            // SAFETY: `rest` starts with a whole, validated attribute in the request skb;
-            // `tb` has LANA_A_MAX + 1 entries.
-            let r = unsafe { ffi::lana_batch_parse(rest.as_ptr().cast(), tb.as_mut_ptr()) };
-            if r < 0 {
-                fail!(Error::from_errno(r), "{}: malformed change", index);
-            }
-            // INVARIANT: the change's attributes, parsed and validated, in the request skb.
-            let c = Request {
-                info: req.info,
-                attrs: tb.as_mut_ptr(),
-            };
-            if c.nla(LANA_A_BATCH_CMD).is_some() {
-                fail!(EINVAL, "{}: a batch cannot nest a batch", index);
-            }
-            f(index, &c)?;
+        index += 1;
+        let mut tb = [core::ptr::null_mut::<bindings::nlattr>(); LANA_A_MAX as usize + 1];
+        // SAFETY: `nla` is a whole, validated attribute in the request skb; `tb` has
+        // LANA_A_MAX + 1 entries.
+        let r = unsafe { ffi::lana_batch_parse(nla.as_ptr().cast(), tb.as_mut_ptr()) };
+        if r < 0 {
+            fail!(Error::from_errno(r), "{}: malformed change", index);
         }
-        rest = &rest[((len + 3) & !3).min(rest.len())..];
+        // INVARIANT: the change's attributes, parsed and validated, in the request skb.
+        let c = Request {
+            info: req.info,
+            attrs: tb.as_mut_ptr(),
+        };
+        if c.nla(LANA_A_BATCH_CMD).is_some() {
+            fail!(EINVAL, "{}: a batch cannot nest a batch", index);
+        }
+        f(index, &c)?;
     }
     if index == 0 {
         fail!(EINVAL, "an empty batch");

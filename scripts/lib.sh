@@ -96,3 +96,14 @@ kernel_build_dir() {
 	} | sha256sum | cut -c1-12)
 	echo "$LANA_CACHE/kernel/$ver-$variant-$hash"
 }
+
+# copy_libs ROOT FILE: FILE's loader and shared libraries (ldd) into the same paths under
+# ROOT, those not there yet.
+copy_libs() {
+	local lib
+	for lib in $(ldd "$2" 2>/dev/null | grep -o '/[^ ]*'); do
+		[ -e "$1$lib" ] && continue
+		mkdir -p "$1$(dirname "$lib")"
+		cp -L "$lib" "$1$lib"
+	done
+}

@@ -25,11 +25,7 @@ done
 copy_with_libs() {
 	rm -f "$root/bin/$(basename "$1")"
 	cp "$1" "$root/bin/"
-	for lib in $(ldd "$1" 2>/dev/null | grep -o '/[^ ]*'); do
-		[ -e "$root$lib" ] && continue
-		mkdir -p "$root$(dirname "$lib")"
-		cp -L "$lib" "$root$lib"
-	done
+	copy_libs "$root" "$1"
 }
 # jq for the tests' reading of `fbctl -j`: jaq, a jq clone that starts in 20 ms where jq 1.6
 # takes 300 ms under TCG (it compiles its builtins at every start); static, from make setup

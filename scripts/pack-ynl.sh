@@ -40,9 +40,7 @@ grep -q '/yaml/__init__.py$' "$mods" || die "ynl's imports not found (is python3
 mkdir -p "$root/bin" "$root/usr/bin" "$root/usr/share/ynl/pyynl/lib" "$root/usr/share/ynl/specs" \
 	"$root/usr/lib/python3.11/lib-dynload"
 cp "$py" "$root/usr/bin/python3.11"
-for lib in $(ldd "$py" | grep -o '/[^ ]*'); do
-	[ -e "$root$lib" ] || { mkdir -p "$root$(dirname "$lib")"; cp -L "$lib" "$root$lib"; }
-done
+copy_libs "$root" "$py"
 # the standard library's and PyYAML's modules in place; ynl's own under /usr/share/ynl
 while read -r f; do
 	case "$f" in
@@ -52,11 +50,7 @@ while read -r f; do
 	esac
 	mkdir -p "$root$(dirname "$f")"
 	cp "$f" "$root$f"
-	case "$f" in
-	*.so) for lib in $(ldd "$f" | grep -o '/[^ ]*'); do
-		[ -e "$root$lib" ] || { mkdir -p "$root$(dirname "$lib")"; cp -L "$lib" "$root$lib"; }
-	done ;;
-	esac
+	case "$f" in *.so) copy_libs "$root" "$f" ;; esac
 done <"$mods"
 cp "$pyynl"/cli.py "$root/usr/share/ynl/pyynl/"
 cp "$pyynl"/lib/*.py "$root/usr/share/ynl/pyynl/lib/"
