@@ -108,7 +108,6 @@ extern "C" {
     pub(crate) fn lana_percpu_alloc(size: usize, align: usize) -> *mut c_void;
     pub(crate) fn lana_percpu_cpu(p: *mut c_void, cpu: c_uint) -> *mut c_void;
     pub(crate) fn lana_this_cpu_offset() -> usize;
-    pub(crate) fn lana_skb_share_check(skb: *mut bindings::sk_buff) -> *mut bindings::sk_buff;
     pub(crate) fn lana_bh_disable();
     pub(crate) fn lana_bh_enable();
     pub(crate) fn lana_bpf_create(
@@ -143,7 +142,6 @@ extern "C" {
         proto: u16,
         peer: *const u8,
     ) -> c_int;
-    pub(crate) fn lana_skb_push_mac(skb: *mut bindings::sk_buff);
     pub(crate) fn lana_netdev_notifier_register() -> c_int;
     pub(crate) fn lana_netdev_notifier_unregister();
     pub(crate) fn lana_pernet_register() -> c_int;

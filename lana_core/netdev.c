@@ -242,13 +242,6 @@ int lana_port_xmit(struct lana_port *port, struct sk_buff *skb, u16 proto, const
 	return net_xmit_eval(rc) ? -ENOBUFS : 0;
 }
 
-/* Frames handed to blocks start at the Ethernet header, as tcpdump sees them. */
-void lana_skb_push_mac(struct sk_buff *skb)
-{
-	if (skb_mac_header_was_set(skb) && skb->data > skb_mac_header(skb))
-		skb_push(skb, skb->data - skb_mac_header(skb));
-}
-
 /*
  * Device events for devices an eth block holds: a device going away detaches the block (no
  * dangling reference; its queued frames go too); a device going up or down or changing

@@ -351,22 +351,17 @@ pub(crate) unsafe extern "C" fn lana_rust_rx(
     }
     let pkt = if shared {
         // SAFETY: the stack hands the handler a valid skb; returning CONSUMED gives it to us.
-        match unsafe { Packet::from_raw_shared(skb) } {
-            Some(mut pkt) => {
-                pkt.push_mac_header_slow();
-                pkt
-            }
-            None => return RX_HANDLER_CONSUMED,
-        }
+        unsafe { Packet::from_raw_shared(skb) }
     } else {
         // SAFETY: as above; the skb is not shared (function docs), so it is ours alone.
-        let Some(mut pkt) = (unsafe { Packet::from_raw(skb) }) else {
-            return RX_HANDLER_CONSUMED;
-        };
-        // SAFETY: `mac` is this skb's MAC header, checked by the trampoline (function docs).
-        unsafe { pkt.push_to(mac) };
-        pkt
+        unsafe { Packet::from_raw(skb) }
     };
+    let Some(mut pkt) = pkt else {
+        return RX_HANDLER_CONSUMED;
+    };
+    // SAFETY: `mac` is the MAC header of the skb the trampoline checked (function docs); a
+    // clone of it shares its buffer and its `data`, so `mac` is the clone's MAC header too.
+    unsafe { pkt.push_to(mac) };
     // blocks see frames from the Ethernet header on
     engine::receive_from_link(&ctx, pkt, port.entry, &port.space);
     RX_HANDLER_CONSUMED

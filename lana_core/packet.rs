@@ -25,18 +25,33 @@ pub struct Packet {
 unsafe impl Send for Packet {}
 
 impl Packet {
-    /// Take ownership of `skb`, unsharing it first. Returns `None` if `skb` was shared and
-    /// could not be cloned (it has then been freed).
+    /// Take ownership of `skb`, which is shared: a clone of it is ours (`skb_share_check` for
+    /// an skb known to be shared, without the call). Returns `None` if it could not be
+    /// cloned (the reference has then been given up).
     ///
     /// # Safety
     ///
     /// `skb` must be a valid `sk_buff` whose reference the caller gives up.
+    #[inline]
     pub(crate) unsafe fn from_raw_shared(skb: *mut bindings::sk_buff) -> Option<Self> {
-        // SAFETY: the caller owns a reference to a valid skb; skb_share_check consumes it and
-        // returns an unshared one (or NULL after freeing it).
-        let skb = unsafe { ffi::lana_skb_share_check(skb) };
-        // INVARIANT: the result is unshared and ours.
-        NonNull::new(skb).map(|skb| Packet { skb })
+        // SAFETY: the caller owns a reference to a valid skb; the clone is a new skb (or
+        // NULL), and the caller's reference is given up either way, as skb_share_check does.
+        let clone = unsafe { bindings::skb_clone(skb, bindings::GFP_ATOMIC) };
+        let Some(clone) = NonNull::new(clone) else {
+            // SAFETY: as above (the reference is the caller's, given up here).
+            unsafe {
+                bindings::sk_skb_reason_drop(
+                    core::ptr::null(),
+                    skb,
+                    bindings::skb_drop_reason_SKB_DROP_REASON_NOMEM,
+                )
+            };
+            return None;
+        };
+        // SAFETY: as above.
+        unsafe { bindings::consume_skb(skb) };
+        // INVARIANT: a fresh clone is unshared and ours.
+        Some(Packet { skb: clone })
     }
 
     /// Take ownership of `skb`, which must not be shared.
@@ -75,14 +90,6 @@ impl Packet {
                 (*skb).len += pulled as u32;
             }
         }
-    }
-
-    /// [`Packet::push_to`] for a packet whose MAC header the caller does not know (a
-    /// fresh clone of a shared skb).
-    #[cold]
-    pub(crate) fn push_mac_header_slow(&mut self) {
-        // SAFETY: `skb` is valid and ours alone (type invariant).
-        unsafe { ffi::lana_skb_push_mac(self.skb.as_ptr()) };
     }
 
     /// Bytes in the packet.

@@ -35,11 +35,6 @@ unsigned long lana_this_cpu_offset(void)
 	return (unsigned long)this_cpu_ptr(&lana_cpu_anchor) - (unsigned long)&lana_cpu_anchor;
 }
 
-struct sk_buff *lana_skb_share_check(struct sk_buff *skb)
-{
-	return skb_share_check(skb, GFP_ATOMIC);
-}
-
 void lana_bh_disable(void)
 {
 	local_bh_disable();
