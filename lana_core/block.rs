@@ -19,7 +19,8 @@ pub enum Direction {
 }
 
 /// What a block decided about a packet it received: [`Verdict::next`], [`Verdict::fanout`],
-/// [`Verdict::drop`] or [`Verdict::consumed`].
+/// [`Verdict::drop`] or [`Verdict::consumed`]. (A direction other than the packet's own is
+/// honoured only for types that declare [`Block::TURNS`].)
 ///
 /// Two words, the decision and the packet, so a block returns it in two registers.
 ///
@@ -104,23 +105,21 @@ impl Verdict {
         }
     }
 
-    /// The common case first: the packet goes on (`Ok`, two compares), or what else the
-    /// block decided.
+    /// The common case first: the packet goes on in `dir`, the direction it came (`Ok`, one
+    /// compare), or what else the block decided.
     #[inline(always)]
-    pub(crate) fn next_or_decide(self) -> core::result::Result<(Packet, Direction), Decision> {
-        match self {
-            Verdict {
-                what: w @ 0..=1,
-                pkt: Some(pkt),
-            } => Ok((
-                pkt,
-                if w == 0 {
-                    Direction::Ingress
-                } else {
-                    Direction::Egress
-                },
-            )),
-            v => Err(v.decide()),
+    pub(crate) fn next_in_or_decide(
+        self,
+        dir: Direction,
+    ) -> core::result::Result<Packet, Decision> {
+        if self.what != code::NEXT + dir as u32 {
+            return Err(self.decide());
+        }
+        match self.pkt {
+            Some(pkt) => Ok(pkt),
+            // SAFETY: by the type invariant only CONSUMED codes come without a packet, and
+            // this is a NEXT code (one compare on the hot path instead of two).
+            None => unsafe { core::hint::unreachable_unchecked() },
         }
     }
 
@@ -309,6 +308,12 @@ pub trait Block: Sized + Send + Sync + 'static {
     /// The type answers [`Event::Check`] (it tells whether it would take a `set` without
     /// taking it), so its settings can be part of a transaction (`fbctl -b`).
     const CHECKS_SETTINGS: bool = false;
+    /// The block may send a packet back the way it came (a [`Verdict::next`] or
+    /// [`Verdict::fanout`] in the other direction: a reflector, a loopback). A type that does
+    /// not say so keeps every packet in its direction whatever it answers, and the engine
+    /// can then prove, when it compiles the graph, that no walk loops or outgrows the hop
+    /// limit, and stop counting hops (`graph.rs`: `longest_walk`).
+    const TURNS: bool = false;
 
     /// Make an instance.
     fn new(inst: &NewInstance<'_>) -> Result<Self>;
@@ -316,9 +321,10 @@ pub trait Block: Sized + Send + Sync + 'static {
     /// Process one packet arriving in direction `dir`.
     ///
     /// A type that does not implement it forwards every packet unchanged to its next block in
-    /// the direction the packet travels (this default). The engine knows (`HAS_RECEIVE`) and
-    /// passes such a block's packets on without calling it, still counting them at the
-    /// block: a pass-through block costs a few instructions, not a call.
+    /// the direction the packet travels (this default). The engine knows (`HAS_RECEIVE`): a
+    /// chain of such blocks after another block is one compiled step that never calls them,
+    /// still counting every packet at each (`graph.rs`): a pass-through block costs nearly
+    /// nothing.
     fn receive(&self, _ctx: &PacketContext, pkt: Packet, dir: Direction) -> Verdict {
         Verdict::next(pkt, dir)
     }

@@ -25,7 +25,8 @@ use crate::graph;
 use crate::instance::Instance;
 use crate::name::Name;
 use crate::notifier::Subscription;
-use crate::rcu;
+use crate::percpu::Totals;
+use crate::rcu::{self, Retired};
 use crate::space::Space;
 use crate::types::ModuleRef;
 use core::sync::atomic::Ordering;
@@ -104,7 +105,14 @@ pub(crate) struct Config {
     pub(crate) private_types: KVec<&'static crate::types::FbType>,
     /// The open transaction, if any: changes are journalled, not published (`txn.rs`).
     pub(crate) txn: Option<crate::txn::Journal>,
+    /// Snapshots published before, whose segments (`graph.rs`) may still count packets
+    /// until a grace period passes; then their counts go to the blocks they skipped
+    /// ([`Config::settle`]). Oldest first.
+    retired: KVec<Retired<graph::Graph>>,
 }
+
+/// Retired snapshots kept for their counts at most; beyond, a command waits for the oldest.
+const MAX_RETIRED: usize = 16;
 
 kernel::sync::global_lock! {
     // SAFETY: initialised by `init()` in the module initialiser, before anything can use it.
@@ -161,6 +169,7 @@ impl Config {
             live,
             private_types: KVec::new(),
             txn: None,
+            retired: KVec::new(),
         }
     }
 
@@ -198,7 +207,7 @@ impl Config {
 
     /// Publish the graph this configuration describes; nothing for a private configuration,
     /// which no packet can see. On error (out of memory) nothing changed.
-    pub(crate) fn publish(&self) -> Result {
+    pub(crate) fn publish(&mut self) -> Result {
         if self.live && self.txn.is_none() {
             let g = self.build()?;
             self.install(g);
@@ -206,11 +215,72 @@ impl Config {
         Ok(())
     }
 
-    /// Publish `g`, built from this configuration (nothing for a private one).
-    pub(crate) fn install(&self, g: KBox<graph::Graph>) {
-        if self.live {
-            engine::with(|e| e.install(g));
+    /// Publish `g`, built from this configuration (nothing for a private one). The snapshot
+    /// it replaces is kept for its counts if its paths skip blocks.
+    pub(crate) fn install(&mut self, g: KBox<graph::Graph>) {
+        if !self.live {
+            return;
         }
+        let old = engine::with(|e| e.install(g)).flatten();
+        if let Some(old) = old.filter(|o| o.get().is_some_and(graph::Graph::has_segments)) {
+            if self.retired.reserve(1, GFP_KERNEL).is_ok() {
+                // (room reserved just now)
+                let _ = self.retired.push_within_capacity(old);
+            } else {
+                // no room to keep it: its counts go to the blocks now
+                self.fold(old);
+            }
+        }
+        self.settle(self.retired.len() > MAX_RETIRED);
+    }
+
+    /// Credit the counts of retired snapshots that no packet can walk any more to the blocks
+    /// their segments skipped, and free them; with `wait`, wait for all of them.
+    pub(crate) fn settle(&mut self, wait: bool) {
+        while self.retired.first().is_some_and(|r| wait || r.unseen()) {
+            let old = self.retired.remove(0);
+            if let Ok(old) = old {
+                self.fold(old);
+            }
+        }
+    }
+
+    /// Credit a retired snapshot's segment counts to the blocks still configured (after its
+    /// grace period: waits for it if needed), then free it.
+    fn fold(&self, old: Retired<graph::Graph>) {
+        let Some(g) = old.wait() else {
+            return;
+        };
+        g.each_credit(|slot, id, t| {
+            if let Some(n) = self.node(slot).filter(|n| n.inst.id == id) {
+                n.inst.stats.add_totals(t);
+            }
+        });
+        drop(g);
+    }
+
+    /// A block's packets, bytes and drops: what the engine counted at it, and what the
+    /// segments of the published and retired snapshots counted for it when they skipped it.
+    pub(crate) fn block_totals(&self, slot: u32, inst: &Instance) -> Totals {
+        let mut t = inst.stats.sum();
+        if !self.live || !inst.ty.pass_through {
+            return t;
+        }
+        let published = engine::with(|e| {
+            e.published(self)
+                .map_or(Totals::default(), |g| g.skipped_totals(slot, inst.id))
+        });
+        let skipped = self
+            .retired
+            .iter()
+            .filter_map(Retired::get)
+            .map(|g| g.skipped_totals(slot, inst.id));
+        let skipped = Iterator::chain(skipped, published);
+        for s in skipped {
+            t.packets = t.packets.wrapping_add(s.packets);
+            t.bytes = t.bytes.wrapping_add(s.bytes);
+        }
+        t
     }
 
     /// The space of namespace `net`, if it has one.
@@ -384,6 +454,8 @@ impl Config {
     /// Free the tables' memory (module exit: the mutex is a static that outlives this load
     /// of the module; kmemleak found the leak).
     pub(crate) fn release_memory(&mut self) {
+        self.settle(true);
+        self.retired = KVec::new();
         self.slots = KVVec::new();
         self.free = KVec::new();
         self.names = None;

@@ -5,10 +5,11 @@
 //! The [`Engine`] owns the published graph snapshot and the accounting. It runs in the
 //! receive softirq (entered from an eth block's rx_handler), in a PPE thread with bottom
 //! halves off ([`crate::mechanism`]), or in a socket's `sendmsg` with bottom halves off,
-//! always under RCU. It walks a compiled snapshot ([`crate::graph`]): per hop a per-CPU
-//! counter update, the hop limit, a call through the block's vtable (none for a pass-through
-//! block) and one load for the next block: no lock, no atomic, no allocation (except the
-//! clones a fan-out asks for).
+//! always under RCU. It walks a compiled snapshot ([`crate::graph`]): per block a per-CPU
+//! counter update, the hop limit, a call through the block's vtable and one load for the
+//! next block; pass-through blocks (fwd) after a block are jumped over in one step, counted
+//! once for all of them. No lock, no atomic, no allocation (except the clones a fan-out asks
+//! for).
 //!
 //! # Accounting
 //!
@@ -25,7 +26,7 @@ use crate::graph::{Graph, Hop};
 use crate::mechanism;
 use crate::packet::Packet;
 use crate::percpu::{BhGuard, CpuOffset, PacketContext, Zeroed};
-use crate::rcu::RcuBox;
+use crate::rcu::{RcuBox, Retired};
 use crate::runtime;
 use crate::space::Space;
 use kernel::bindings;
@@ -78,10 +79,20 @@ impl Engine {
         })
     }
 
-    /// Publish `g`: packets from now on walk it; the previous snapshot is dropped after a
-    /// grace period (without waiting here).
-    pub(crate) fn install(&self, g: KBox<Graph>) {
-        self.graph.replace(Some(g));
+    /// Publish `g`: packets from now on walk it. The previous snapshot comes back: packets
+    /// may walk it until a grace period passes (its segments still count).
+    ///
+    /// Only the configuration calls this, under its mutex.
+    pub(crate) fn install(&self, g: KBox<Graph>) -> Option<Retired<Graph>> {
+        self.graph.swap(Some(g))
+    }
+
+    /// The snapshot packets walk now, for a reader holding the configuration mutex (`_cfg`),
+    /// under which alone [`Engine::install`] replaces it.
+    pub(crate) fn published<'a>(&'a self, _cfg: &'a crate::config::Config) -> Option<&'a Graph> {
+        // SAFETY: snapshots are replaced only by `install`, which the configuration calls
+        // under its mutex; the caller holds it (`_cfg` borrowed from the guard) for `'a`.
+        unsafe { self.graph.get_unguarded() }
     }
 }
 
@@ -180,11 +191,45 @@ fn enter_from_link(e: &Engine, sp: &Space, ctx: &PacketContext, pkt: Packet, ent
     let Some((g, hop)) = e.graph.read(ctx).and_then(|g| Some((g, g.entry(entry)?))) else {
         return end(sp, ctx.cpu, None, pkt, DropReason::NoBlock);
     };
-    hop.count(ctx.cpu, u64::from(pkt.len()));
-    let Some(next) = hop.next(Direction::Ingress) else {
-        return end(sp, ctx.cpu, Some(hop), pkt, DropReason::NoNext);
+    let limit = max_hops();
+    if g.longest_walk() <= limit {
+        enter_at::<false>(sp, g, ctx, hop, pkt, limit);
+    } else {
+        enter_at::<true>(sp, g, ctx, hop, pkt, limit);
+    }
+}
+
+/// [`enter_from_link`] at `hop`, whose count the frame starts with (it is the first of the
+/// blocks the hop limit counts, `limit`; `LIMITED`: see [`run`]).
+#[inline(always)]
+fn enter_at<'g, const LIMITED: bool>(
+    sp: &Space,
+    g: &'g Graph,
+    ctx: &PacketContext,
+    hop: &'g Hop,
+    pkt: Packet,
+    limit: u32,
+) {
+    let len = u64::from(pkt.len());
+    hop.count(ctx.cpu, len);
+    let mut budget = if LIMITED {
+        limit.saturating_sub(1)
+    } else {
+        limit
     };
-    run(
+    let Some((next, pkt)) = follow::<LIMITED>(
+        sp,
+        g,
+        ctx.cpu,
+        hop,
+        Direction::Ingress,
+        pkt,
+        &mut budget,
+        len,
+    ) else {
+        return;
+    };
+    run::<LIMITED>(
         sp,
         g,
         ctx,
@@ -192,7 +237,7 @@ fn enter_from_link(e: &Engine, sp: &Space, ctx: &PacketContext, pkt: Packet, ent
             pkt,
             hop: next,
             dir: Direction::Ingress,
-            budget: max_hops().saturating_sub(1),
+            budget,
         },
     );
 }
@@ -216,17 +261,17 @@ pub(crate) fn send(pkt: Packet, entry: Entry, sp: &Space, dir: Direction) -> Res
         return Err(ENOTCONN);
     }
     sp.entered(ctx.cpu, pkt.len());
-    run(
-        sp,
-        g,
-        &ctx,
-        Work {
-            pkt,
-            hop,
-            dir,
-            budget: max_hops(),
-        },
-    );
+    let w = Work {
+        pkt,
+        hop,
+        dir,
+        budget: max_hops(),
+    };
+    if g.longest_walk() <= w.budget {
+        run::<false>(sp, g, &ctx, w);
+    } else {
+        run::<true>(sp, g, &ctx, w);
+    }
     Ok(())
 }
 
@@ -234,11 +279,87 @@ pub(crate) fn send(pkt: Packet, entry: Entry, sp: &Space, dir: Direction) -> Res
 #[cold]
 fn end(sp: &Space, cpu: CpuOffset, hop: Option<&Hop>, pkt: Packet, reason: DropReason) {
     if let Some(h) = hop {
-        h.inst().stats.add_drop_on(cpu);
+        h.count_drop(cpu);
     }
     sp.fate(cpu, Fate::Dropped(reason));
+    if tracing() {
+        return end_traced(hop, pkt, reason);
+    }
+    // (a tail call: no stack frame while nobody traces)
+    pkt.drop_for(reason);
+}
+
+/// [`end`] while someone traces drops.
+#[cold]
+#[inline(never)]
+fn end_traced(hop: Option<&Hop>, pkt: Packet, reason: DropReason) {
     trace_drop(hop, pkt.as_raw().cast(), reason);
     pkt.drop_for(reason);
+}
+
+/// Where a packet goes after `hop` passed it on in `dir`: to the next block, through the
+/// pass-through blocks the compiled path skips (counted once for all of them, and, when
+/// `LIMITED`, charged to the hop limit one by one); `None` when it ended on the way (counted).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn follow<'g, const LIMITED: bool>(
+    sp: &Space,
+    g: &'g Graph,
+    cpu: CpuOffset,
+    hop: &'g Hop,
+    dir: Direction,
+    pkt: Packet,
+    budget: &mut u32,
+    len: u64,
+) -> Option<(&'g Hop, Packet)> {
+    let out = hop.out(dir);
+    let skipped = out.skipped();
+    if skipped != 0 {
+        if LIMITED {
+            if *budget < skipped {
+                hop_limit_in_segment(sp, g, cpu, hop, dir, pkt, *budget, len);
+                return None;
+            }
+            *budget -= skipped;
+        }
+        out.count(cpu, len);
+    }
+    match out.next() {
+        Some(next) => Some((next, pkt)),
+        None => {
+            // nothing bound after `hop`, or after the last block skipped
+            end(sp, cpu, Some(out.dead_end(hop)), pkt, DropReason::NoNext);
+            None
+        }
+    }
+}
+
+/// The packet reaches the hop limit inside the blocks the path after `hop` skips, with
+/// `budget` more blocks allowed: those it passed count it, the next one drops it.
+#[cold]
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+fn hop_limit_in_segment(
+    sp: &Space,
+    g: &Graph,
+    cpu: CpuOffset,
+    hop: &Hop,
+    dir: Direction,
+    pkt: Packet,
+    budget: u32,
+    len: u64,
+) {
+    let mut at = hop;
+    if let Some(seg) = g.segment_of(hop, dir) {
+        for (i, h) in g.skipped_by(seg).enumerate() {
+            h.count(cpu, len);
+            at = h;
+            if i as u32 == budget {
+                break;
+            }
+        }
+    }
+    end(sp, cpu, Some(at), pkt, DropReason::HopLimit);
 }
 
 /// Tell tracers (the `lana:lana_drop` event) that `hop`'s block dropped the packet `skb` (null
@@ -246,18 +367,24 @@ fn end(sp: &Space, cpu: CpuOffset, hop: Option<&Hop>, pkt: Packet, reason: DropR
 #[inline(always)]
 fn trace_drop(hop: Option<&Hop>, skb: *const c_void, reason: DropReason) {
     #[cfg(CONFIG_TRACEPOINTS)]
-    {
-        // SAFETY: reading a tracepoint's static key is always allowed; `__tracepoint_lana_drop`
-        // is the `struct tracepoint` trace.c defines, whose `key` is a `static_key_false`.
-        let on = unsafe {
-            kernel::static_branch_unlikely!(ffi::__tracepoint_lana_drop, bindings::tracepoint, key)
-        };
-        if on {
-            trace_drop_now(hop, skb, reason);
-        }
+    if tracing() {
+        trace_drop_now(hop, skb, reason);
     }
     #[cfg(not(CONFIG_TRACEPOINTS))]
     let _ = (hop, skb, reason);
+}
+
+/// Whether someone traces drops (`lana:lana_drop`): a patched-out jump while nobody does.
+#[inline(always)]
+fn tracing() -> bool {
+    #[cfg(CONFIG_TRACEPOINTS)]
+    // SAFETY: reading a tracepoint's static key is always allowed; `__tracepoint_lana_drop`
+    // is the `struct tracepoint` trace.c defines, whose `key` is a `static_key_false`.
+    return unsafe {
+        kernel::static_branch_unlikely!(ffi::__tracepoint_lana_drop, bindings::tracepoint, key)
+    };
+    #[cfg(not(CONFIG_TRACEPOINTS))]
+    false
 }
 
 #[cfg(CONFIG_TRACEPOINTS)]
@@ -290,7 +417,7 @@ fn call(hop: &Hop, ctx: &PacketContext, pkt: Packet, dir: Direction) -> Verdict 
     if runtime::enabled() {
         return call_timed(hop, ctx, pkt, dir);
     }
-    hop.inst().fb.receive(ctx, pkt, dir)
+    hop.fb().receive(ctx, pkt, dir)
 }
 
 #[cold]
@@ -298,7 +425,7 @@ fn call(hop: &Hop, ctx: &PacketContext, pkt: Packet, dir: Direction) -> Verdict 
 fn call_timed(hop: &Hop, ctx: &PacketContext, pkt: Packet, dir: Direction) -> Verdict {
     let inst = hop.inst();
     let t0 = runtime::now_ns();
-    let v = inst.fb.receive(ctx, pkt, dir);
+    let v = hop.fb().receive(ctx, pkt, dir);
     inst.runtime
         .add_on(ctx.cpu, runtime::now_ns().wrapping_sub(t0));
     v
@@ -308,16 +435,15 @@ fn call_timed(hop: &Hop, ctx: &PacketContext, pkt: Packet, dir: Direction) -> Ve
 #[inline]
 fn consumed(sp: &Space, cpu: CpuOffset, hop: &Hop, fate: Fate) {
     if let Fate::Dropped(reason) = fate {
-        hop.inst().stats.add_drop_on(cpu);
+        hop.count_drop(cpu);
         trace_drop(Some(hop), core::ptr::null(), reason);
     }
     sp.fate(cpu, fate);
 }
 
-/// Run one block on `w`: count the packet at it, call it (unless it passes packets through)
-/// and follow its verdict.
+/// Run one block on `w`: count the packet at it, call it and follow its verdict.
 #[inline(always)]
-fn step<'g>(sp: &Space, ctx: &PacketContext, w: Work<'g>) -> Step<'g> {
+fn step<'g>(sp: &Space, g: &'g Graph, ctx: &PacketContext, w: Work<'g>) -> Step<'g> {
     let cpu = ctx.cpu;
     let Work {
         pkt,
@@ -331,51 +457,51 @@ fn step<'g>(sp: &Space, ctx: &PacketContext, w: Work<'g>) -> Step<'g> {
         return Step::Done;
     }
     let budget = budget - 1;
-    let (pkt, dir) = if hop.pass_through {
-        (pkt, dir)
-    } else {
-        match call(hop, ctx, pkt, dir).decide() {
-            Decision::Next(pkt, dir) => (pkt, dir),
-            Decision::Fanout(pkt, dir) => {
-                return Step::Fanout(Work {
-                    pkt,
-                    hop,
-                    dir,
-                    budget,
-                })
-            }
-            Decision::Drop(pkt, reason) => {
-                end(sp, cpu, Some(hop), pkt, reason);
-                return Step::Done;
-            }
-            Decision::Consumed(fate) => {
-                consumed(sp, cpu, hop, fate);
-                return Step::Done;
-            }
+    let (pkt, dir) = match call(hop, ctx, pkt, dir).decide() {
+        Decision::Next(pkt, d) => (pkt, hop.direction(dir, d)),
+        Decision::Fanout(pkt, d) => {
+            return Step::Fanout(Work {
+                pkt,
+                hop,
+                dir: hop.direction(dir, d),
+                budget,
+            })
+        }
+        Decision::Drop(pkt, reason) => {
+            end(sp, cpu, Some(hop), pkt, reason);
+            return Step::Done;
+        }
+        Decision::Consumed(fate) => {
+            consumed(sp, cpu, hop, fate);
+            return Step::Done;
         }
     };
-    match hop.next(dir) {
-        Some(next) => Step::Go(Work {
+    let mut budget = budget;
+    let len = u64::from(pkt.len());
+    match follow::<true>(sp, g, cpu, hop, dir, pkt, &mut budget, len) {
+        Some((next, pkt)) => Step::Go(Work {
             pkt,
             hop: next,
             dir,
             budget,
         }),
-        None => {
-            end(sp, cpu, Some(hop), pkt, DropReason::NoNext);
-            Step::Done
-        }
+        None => Step::Done,
     }
 }
 
 /// Walk the packet through the graph until it ends. One path: a fan-out continues in
 /// [`run_fanout`], out of line.
 ///
-/// This is [`step`] in a loop, written out so the path stays in registers: a pass-through
-/// block costs counting the packet, the hop limit and one load for the next block. Inlined
-/// into its callers, so a frame runs in the rx_handler's one stack frame.
+/// This is [`step`] in a loop, written out so the path stays in registers: per block, its
+/// count, the hop limit, the call and its verdict, and the compiled step to the next block
+/// that does something (pass-through blocks after it are counted once for all, never called).
+/// Inlined into its callers, so a frame runs in the rx_handler's one stack frame.
+///
+/// Without `LIMITED`, for a snapshot whose longest walk is within the hop limit (no loop, no
+/// path longer: [`Graph::longest_walk`]), the hop limit is not counted: no packet can reach
+/// it (`first.budget` is then only what a fan-out's copies start with).
 #[inline(always)]
-fn run<'g>(sp: &Space, g: &'g Graph, ctx: &PacketContext, first: Work<'g>) {
+fn run<'g, const LIMITED: bool>(sp: &Space, g: &'g Graph, ctx: &PacketContext, first: Work<'g>) {
     let cpu = ctx.cpu;
     let Work {
         mut pkt,
@@ -383,44 +509,44 @@ fn run<'g>(sp: &Space, g: &'g Graph, ctx: &PacketContext, first: Work<'g>) {
         mut dir,
         mut budget,
     } = first;
-    // Pass-through blocks do not change the packet: its length is read again only after a
-    // block was called.
     let mut len = u64::from(pkt.len());
     loop {
         hop.count(cpu, len);
-        let Some(left) = budget.checked_sub(1) else {
-            return end(sp, cpu, Some(hop), pkt, DropReason::HopLimit);
-        };
-        budget = left;
-        if !hop.pass_through {
-            match call(hop, ctx, pkt, dir).next_or_decide() {
-                Ok((p, d)) => {
-                    pkt = p;
-                    dir = d;
-                    len = u64::from(pkt.len());
-                }
-                Err(Decision::Next(p, d)) => {
-                    // (`next_or_decide` answers these with `Ok`)
-                    pkt = p;
-                    dir = d;
-                    len = u64::from(pkt.len());
-                }
-                Err(Decision::Fanout(pkt, dir)) => {
-                    let w = Work {
-                        pkt,
-                        hop,
-                        dir,
-                        budget,
-                    };
-                    return run_fanout(sp, g, ctx, w);
-                }
-                Err(Decision::Drop(pkt, reason)) => return end(sp, cpu, Some(hop), pkt, reason),
-                Err(Decision::Consumed(fate)) => return consumed(sp, cpu, hop, fate),
-            }
+        if LIMITED {
+            let Some(left) = budget.checked_sub(1) else {
+                return end(sp, cpu, Some(hop), pkt, DropReason::HopLimit);
+            };
+            budget = left;
         }
-        match hop.next(dir) {
-            Some(next) => hop = next,
-            None => return end(sp, cpu, Some(hop), pkt, DropReason::NoNext),
+        match call(hop, ctx, pkt, dir).next_in_or_decide(dir) {
+            Ok(p) => {
+                pkt = p;
+                len = u64::from(pkt.len());
+            }
+            Err(Decision::Next(p, d)) => {
+                // the other direction
+                pkt = p;
+                dir = hop.direction(dir, d);
+                len = u64::from(pkt.len());
+            }
+            Err(Decision::Fanout(pkt, d)) => {
+                let w = Work {
+                    pkt,
+                    hop,
+                    dir: hop.direction(dir, d),
+                    budget,
+                };
+                return run_fanout(sp, g, ctx, w);
+            }
+            Err(Decision::Drop(pkt, reason)) => return end(sp, cpu, Some(hop), pkt, reason),
+            Err(Decision::Consumed(fate)) => return consumed(sp, cpu, hop, fate),
+        }
+        match follow::<LIMITED>(sp, g, cpu, hop, dir, pkt, &mut budget, len) {
+            Some((next, p)) => {
+                hop = next;
+                pkt = p;
+            }
+            None => return,
         }
     }
 }
@@ -455,7 +581,7 @@ fn run_fanout<'g>(sp: &Space, g: &'g Graph, ctx: &PacketContext, first: Work<'g>
             }
             None => return,
         };
-        next = match step(sp, ctx, w) {
+        next = match step(sp, g, ctx, w) {
             Step::Go(w) => Some(w),
             Step::Done => None,
             Step::Fanout(f) => {
@@ -483,8 +609,10 @@ fn fan_out<'g>(
         dir,
         budget,
     } = w;
+    // (every copy, the first too, starts at the block bound: blocks a compiled path would
+    // skip count it there)
     let ports = g.ports(hop, dir);
-    let Some(first) = hop.next(dir) else {
+    let Some(first) = ports.first().and_then(|&slot| g.hop(slot)) else {
         end(sp, cpu, Some(hop), pkt, DropReason::NoNext);
         return None;
     };

@@ -630,7 +630,7 @@ fn fill_instance(w: &mut Writer, cfg: &Config, slot: u32) -> Result {
             Ok(())
         })?;
     }
-    let t = inst.stats.sum();
+    let t = cfg.block_totals(slot, inst);
     w.put_u64(LANA_A_PACKETS, t.packets)?;
     w.put_u64(LANA_A_BYTES, t.bytes)?;
     w.put_u64(LANA_A_DROPS, t.drops)?;

@@ -220,6 +220,19 @@ impl CountersRef {
         s.packets = s.packets.wrapping_add(1);
         s.bytes = s.bytes.wrapping_add(bytes);
     }
+
+    /// [`PerCpuCounters::add_drop_on`].
+    ///
+    /// # Safety
+    ///
+    /// As for [`CountersRef::add_on`].
+    #[inline]
+    pub(crate) unsafe fn add_drop_on(self, cpu: CpuOffset) {
+        let p = (self.pcpu.as_ptr() as usize).wrapping_add(cpu.0) as *mut Totals;
+        // SAFETY: as in `add_on`.
+        let s = unsafe { &mut *p };
+        s.drops = s.drops.wrapping_add(1);
+    }
 }
 
 /// Per-CPU packet/byte/drop counters, written in the packet path without atomics.
@@ -287,6 +300,95 @@ impl PerCpuCounters {
     /// Zero the counts. Packets counted on other CPUs while this runs may survive.
     pub fn reset(&self) {
         self.0.reset();
+    }
+}
+
+/// A row of [`Totals`] per CPU, one per path of the compiled graph that skips pass-through
+/// blocks (`graph.rs`): the engine counts a packet once for the whole path, and the blocks it
+/// skipped are credited at read time.
+///
+/// # Invariants
+///
+/// `pcpu` is a live per-CPU allocation of `n` `Totals`, freed only by `drop` (dangling and
+/// never used when `n` is 0).
+pub(crate) struct PerCpuRow {
+    pcpu: NonNull<c_void>,
+    n: usize,
+}
+
+// SAFETY: each CPU writes only its own copy (as `PerCpu`).
+unsafe impl Send for PerCpuRow {}
+// SAFETY: as above.
+unsafe impl Sync for PerCpuRow {}
+
+impl PerCpuRow {
+    /// The most counters one row holds: the per-CPU allocator serves at most 32 KiB at once.
+    pub(crate) const MAX: usize = 1024;
+
+    /// `n` zeroed counters (at most [`Self::MAX`]).
+    pub(crate) fn new(n: usize) -> Result<Self> {
+        if n == 0 {
+            // INVARIANT: empty, never used.
+            return Ok(Self {
+                pcpu: NonNull::dangling(),
+                n,
+            });
+        }
+        if n > Self::MAX {
+            return Err(EINVAL);
+        }
+        // SAFETY: plain allocation; the result is zeroed memory or NULL.
+        let p = unsafe {
+            ffi::lana_percpu_alloc(
+                n * core::mem::size_of::<Totals>(),
+                core::mem::align_of::<Totals>(),
+            )
+        };
+        // INVARIANT: a non-NULL result holds `n` Totals per CPU.
+        NonNull::new(p).map(|pcpu| Self { pcpu, n }).ok_or(ENOMEM)
+    }
+
+    /// Where counter `i` counts, for the engine (`None` past the end).
+    pub(crate) fn counters_ref(&self, i: usize) -> Option<CountersRef> {
+        if i >= self.n {
+            return None;
+        }
+        let p = (self.pcpu.as_ptr() as usize).wrapping_add(i * core::mem::size_of::<Totals>());
+        // INVARIANT: counter `i` of our live allocation (a per-CPU address: adding a CPU's
+        // offset gives that CPU's copy, as for the whole allocation).
+        NonNull::new(p as *mut c_void).map(|pcpu| CountersRef { pcpu })
+    }
+
+    /// Counter `i` summed over all CPUs (zero past the end).
+    pub(crate) fn sum(&self, i: usize) -> Totals {
+        let mut t = Totals::default();
+        if i >= self.n {
+            return t;
+        }
+        // SAFETY: `nr_cpu_ids` is set once during boot, before modules load.
+        let n = unsafe { bindings::nr_cpu_ids };
+        for cpu in 0..n {
+            // SAFETY: `pcpu` is live (invariant); the helper returns NULL for impossible CPUs.
+            let p = unsafe { ffi::lana_percpu_cpu(self.pcpu.as_ptr(), cpu) }.cast::<Totals>();
+            if !p.is_null() {
+                // SAFETY: counter `i` of a copy of a live allocation of `n` (invariant);
+                // racing writers store aligned words.
+                let c = unsafe { core::ptr::read_volatile(p.add(i)) };
+                t.packets = t.packets.wrapping_add(c.packets);
+                t.bytes = t.bytes.wrapping_add(c.bytes);
+                t.drops = t.drops.wrapping_add(c.drops);
+            }
+        }
+        t
+    }
+}
+
+impl Drop for PerCpuRow {
+    fn drop(&mut self) {
+        if self.n > 0 {
+            // SAFETY: `pcpu` is live (invariant) and no one uses it any more.
+            unsafe { bindings::free_percpu(self.pcpu.as_ptr()) };
+        }
     }
 }
 

@@ -13,6 +13,7 @@
 use crate::ffi;
 use crate::percpu::PacketContext;
 use core::sync::atomic::{AtomicPtr, Ordering};
+use kernel::bindings;
 use kernel::prelude::*;
 use kernel::sync::rcu;
 
@@ -119,11 +120,70 @@ impl<T: Send + Sync + 'static> RcuBox<T> {
     /// Publish `new`; the previous object is dropped after a grace period (without waiting
     /// here). Writers must be serialised by the caller. Process context only.
     pub fn replace(&self, new: Option<KBox<T>>) {
+        drop(self.swap(new));
+    }
+
+    /// Publish `new` and hand back the previous object, which readers may still be using
+    /// until a grace period passes ([`Retired`]). Writers must be serialised by the caller.
+    pub(crate) fn swap(&self, new: Option<KBox<T>>) -> Option<Retired<T>> {
         let p = new.map_or(core::ptr::null_mut(), KBox::into_raw);
         let old = self.ptr.swap(p, Ordering::AcqRel);
-        if !old.is_null() {
-            // SAFETY: `old` came from `KBox::into_raw` (invariant) and is no longer published.
-            defer_drop(unsafe { KBox::from_raw(old) });
+        if old.is_null() {
+            return None;
+        }
+        // SAFETY: `old` came from `KBox::into_raw` (invariant) and is no longer published.
+        let obj = unsafe { KBox::from_raw(old) };
+        // SAFETY: plain call; readers that found `old` are in sections that began before
+        // this cookie's grace period.
+        let cookie = unsafe { bindings::get_state_synchronize_rcu() };
+        // INVARIANT: unpublished just before `cookie` was taken.
+        Some(Retired {
+            obj: Some(obj),
+            cookie,
+        })
+    }
+}
+
+/// An object taken out of an [`RcuBox`]: readers that found it before may use it until a
+/// grace period passes, so it is only shared until then ([`Retired::get`]); dropping it
+/// defers the drop past that grace period.
+///
+/// # Invariants
+///
+/// `obj` is `Some` until dropped; it was unpublished before `cookie`
+/// (`get_state_synchronize_rcu`) was taken, so once that grace period has passed no reader
+/// can see it.
+pub(crate) struct Retired<T: Send + 'static> {
+    obj: Option<KBox<T>>,
+    cookie: kernel::ffi::c_ulong,
+}
+
+impl<T: Send + 'static> Retired<T> {
+    /// The object (readers may share it meanwhile).
+    pub(crate) fn get(&self) -> Option<&T> {
+        self.obj.as_deref()
+    }
+
+    /// Whether no reader can see the object any more.
+    pub(crate) fn unseen(&self) -> bool {
+        // SAFETY: plain call with a cookie from `get_state_synchronize_rcu`.
+        unsafe { bindings::poll_state_synchronize_rcu(self.cookie) }
+    }
+
+    /// The object, ours alone: waits for the grace period if it has not passed yet. Sleeps.
+    pub(crate) fn wait(mut self) -> Option<KBox<T>> {
+        // SAFETY: process context (function docs); the cookie is from
+        // `get_state_synchronize_rcu`.
+        unsafe { bindings::cond_synchronize_rcu(self.cookie) };
+        // (no reader can see it now: the invariant's grace period has passed)
+        self.obj.take()
+    }
+}
+
+impl<T: Send + 'static> Drop for Retired<T> {
+    fn drop(&mut self) {
+        if let Some(obj) = self.obj.take() {
+            defer_drop(obj);
         }
     }
 }

@@ -71,6 +71,8 @@ pub struct FbType {
     /// The type forwards every packet unchanged (it keeps `Block::receive`'s default): the
     /// engine skips calls into it.
     pub(crate) pass_through: bool,
+    /// The type may send packets back the way they came (`Block::TURNS`).
+    pub(crate) turns: bool,
     pub(crate) new: fn(&NewInstance<'_>) -> Result<KBox<dyn DynBlock>>,
     pub(crate) module: fn() -> &'static ThisModule,
 }
@@ -99,6 +101,7 @@ impl<T: Block> TypeOf for T {
         has_state: T::HAS_ADOPT_STATE,
         checks_settings: T::CHECKS_SETTINGS,
         pass_through: !T::HAS_RECEIVE,
+        turns: T::TURNS,
         new: new_block::<T>,
         module: module_of::<T>,
     };
