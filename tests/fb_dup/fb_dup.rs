@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 //! Test-only FB module: registers a second type named `fwd`, which the core must refuse
-//! while fb_fwd is loaded (and fb_fwd must then be refused in turn).
+//! while fb_fwd is loaded (and fb_fwd must then be refused in turn). Its blocks try to send
+//! every packet back the way it came without declaring `TURNS`: the engine must keep them
+//! going in their direction.
 
 use lana::prelude::*;
 
@@ -15,8 +17,12 @@ impl Block for Dup {
         Ok(Dup)
     }
 
-    fn receive(&self, _: &PacketContext, pkt: Packet, _: Direction) -> Verdict {
-        Verdict::drop(pkt, DropReason::Filtered)
+    fn receive(&self, _: &PacketContext, pkt: Packet, dir: Direction) -> Verdict {
+        let back = match dir {
+            Direction::Ingress => Direction::Egress,
+            Direction::Egress => Direction::Ingress,
+        };
+        Verdict::next(pkt, back)
     }
 }
 
