@@ -3,7 +3,9 @@
 # `make bench`: boot the guest with instruction-counted time (QEMU -icount: rates become
 # deterministic "per instruction" figures; see the README), run tests/bench.sh, and write
 # the table (Markdown, JSON) and a bar chart (PNG) under $LANA_OUT/results/bench/.
-# Env: BENCH_PACKETS (default 200000), BENCH_REPS (default 5), ICOUNT=0 for plain TCG.
+# Env: BENCH_PACKETS (default 200000), BENCH_REPS (default 5), ICOUNT=0 for plain TCG;
+# BENCH_ONLY="row ..." (e.g. "rxdrop-unshare lana-softirq counters-1"), BENCH_CP_REPS=0 and
+# BENCH_NIC_REPS=0 for a quick partial run.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -19,6 +21,10 @@ args=$(mktemp)
 {
 	echo "BENCH_PACKETS=${BENCH_PACKETS:-200000}"
 	echo "BENCH_REPS=${BENCH_REPS:-5}"
+	# (for a quick look while developing: only these rows, no control-plane or NIC runs)
+	for v in BENCH_ONLY BENCH_CP_REPS BENCH_NIC_REPS; do
+		[ -z "${!v:-}" ] || echo "$v='${!v}'"
+	done
 	cat "$LANA_ROOT/tests/bench.sh"
 } >"$args"
 # The NIC-fed rows: a host process floods the guest's virtio-net NIC (through QEMU's UDP

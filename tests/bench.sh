@@ -78,9 +78,10 @@ switches() {
 	echo 0
 }
 
-# run_one NAME SETUP TEARDOWN CPUS: one measurement
+# run_one NAME SETUP TEARDOWN CPUS: one measurement (of the rows BENCH_ONLY names, if set)
 run_one() {
 	local name=$1 cpus=$4 pps processed sw0 sw1
+	case " ${BENCH_ONLY:-$name} " in *" $name "*) ;; *) return 0 ;; esac
 	$2 || { echo "BENCH-ERROR $name setup failed"; return 1; }
 	pg_setup 0 rx0 $N
 	[ "$cpus" = 2 ] && pg_setup 1 rx1 $N
@@ -174,6 +175,7 @@ cpu_idle() {
 # nic_one NAME SETUP TEARDOWN
 nic_one() {
 	local name=$1 p0 p1 t0 t1 x i0 i1 j0 j1 a0 a1
+	case " ${BENCH_ONLY:-nic-$name} " in *" nic-$name "*) ;; *) return 0 ;; esac
 	$2 || { echo "BENCH-ERROR nic-$name setup failed"; return 1; }
 	ip link set $NIC up
 	sleep 0.3 # the queue fills, NAPI runs
