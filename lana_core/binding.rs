@@ -305,7 +305,9 @@ pub(crate) fn replace(
             nn.inst.fb.adopt_state_of(&*old_node.inst.fb);
             // the engine's counts for the block go with its state: a counter's own count
             // and `fbctl list`'s agree after a replace
-            nn.inst.stats.add_totals(old_node.inst.stats.sum());
+            nn.inst
+                .stats
+                .add_totals(cfg.block_totals(o, &old_node.inst));
         }
     }
     retire(old_node);

@@ -26,7 +26,7 @@ use crate::instance::Instance;
 use crate::name::Name;
 use crate::notifier::Subscription;
 use crate::percpu::Totals;
-use crate::rcu::{self, Retired};
+use crate::rcu::{self, GracePeriod};
 use crate::space::Space;
 use crate::types::ModuleRef;
 use core::sync::atomic::Ordering;
@@ -105,14 +105,17 @@ pub(crate) struct Config {
     pub(crate) private_types: KVec<&'static crate::types::FbType>,
     /// The open transaction, if any: changes are journalled, not published (`txn.rs`).
     pub(crate) txn: Option<crate::txn::Journal>,
-    /// Snapshots published before, whose segments (`graph.rs`) may still count packets
-    /// until a grace period passes; then their counts go to the blocks they skipped
-    /// ([`Config::settle`]). Oldest first.
-    retired: KVec<Retired<graph::Graph>>,
+    /// What the segments (`graph.rs`) of snapshots published before counted: packets may
+    /// still count there until the grace period after each was replaced; then the counts go
+    /// to the blocks the segments skipped ([`Config::settle`]). Oldest first.
+    retired: KVec<(Arc<graph::SegmentCounts>, GracePeriod)>,
+    /// A transaction is being applied: blocks it removed may come back, so retired counts
+    /// wait (they would skip blocks that are out of the configuration meanwhile).
+    pub(crate) hold_credits: bool,
 }
 
-/// Retired snapshots kept for their counts at most; beyond, a command waits for the oldest.
-const MAX_RETIRED: usize = 16;
+/// Retired counts kept at most; beyond, a command waits for the oldest one's grace period.
+const MAX_RETIRED: usize = 8;
 
 kernel::sync::global_lock! {
     // SAFETY: initialised by `init()` in the module initialiser, before anything can use it.
@@ -170,6 +173,7 @@ impl Config {
             private_types: KVec::new(),
             txn: None,
             retired: KVec::new(),
+            hold_credits: false,
         }
     }
 
@@ -215,48 +219,56 @@ impl Config {
         Ok(())
     }
 
-    /// Publish `g`, built from this configuration (nothing for a private one). The snapshot
-    /// it replaces is kept for its counts if its paths skip blocks.
+    /// Publish `g`, built from this configuration (nothing for a private one). What the
+    /// segments of the snapshot it replaces counted is kept, to be credited to the blocks.
     pub(crate) fn install(&mut self, g: KBox<graph::Graph>) {
         if !self.live {
             return;
         }
         let old = engine::with(|e| e.install(g)).flatten();
-        if let Some(old) = old.filter(|o| o.get().is_some_and(graph::Graph::has_segments)) {
+        if let Some(old) = old.filter(|c| !c.is_empty()) {
+            // (after the swap: packets that found the old snapshot are done once it passed)
+            let gp = GracePeriod::start();
             if self.retired.reserve(1, GFP_KERNEL).is_ok() {
                 // (room reserved just now)
-                let _ = self.retired.push_within_capacity(old);
+                let _ = self.retired.push_within_capacity((old, gp));
             } else {
-                // no room to keep it: its counts go to the blocks now
-                self.fold(old);
+                // no room to keep them: credit them now
+                gp.wait();
+                self.credit(&old);
             }
         }
-        self.settle(self.retired.len() > MAX_RETIRED);
+        self.settle();
     }
 
     /// Credit the counts of retired snapshots that no packet can walk any more to the blocks
-    /// their segments skipped, and free them; with `wait`, wait for all of them.
-    pub(crate) fn settle(&mut self, wait: bool) {
-        while self.retired.first().is_some_and(|r| wait || r.unseen()) {
-            let old = self.retired.remove(0);
-            if let Ok(old) = old {
-                self.fold(old);
+    /// their segments skipped; wait for the oldest ones beyond [`MAX_RETIRED`]. Nothing while
+    /// a transaction is being applied (`hold_credits`).
+    pub(crate) fn settle(&mut self) {
+        if self.hold_credits {
+            return;
+        }
+        while let Some((_, gp)) = self.retired.first() {
+            let gp = *gp;
+            if self.retired.len() > MAX_RETIRED {
+                gp.wait();
+            } else if !gp.passed() {
+                break;
+            }
+            if let Ok((old, _)) = self.retired.remove(0) {
+                self.credit(&old);
             }
         }
     }
 
-    /// Credit a retired snapshot's segment counts to the blocks still configured (after its
-    /// grace period: waits for it if needed), then free it.
-    fn fold(&self, old: Retired<graph::Graph>) {
-        let Some(g) = old.wait() else {
-            return;
-        };
-        g.each_credit(|slot, id, t| {
+    /// Credit retired segment counts (their grace period has passed) to the blocks still
+    /// configured, by slot and id.
+    fn credit(&self, old: &graph::SegmentCounts) {
+        old.each_credit(|slot, id, t| {
             if let Some(n) = self.node(slot).filter(|n| n.inst.id == id) {
                 n.inst.stats.add_totals(t);
             }
         });
-        drop(g);
     }
 
     /// A block's packets, bytes and drops: what the engine counted at it, and what the
@@ -267,14 +279,16 @@ impl Config {
             return t;
         }
         let published = engine::with(|e| {
-            e.published(self)
-                .map_or(Totals::default(), |g| g.skipped_totals(slot, inst.id))
+            // SAFETY: a live configuration is the one in CONFIG, borrowed from its guard:
+            // the mutex is held while `self` is.
+            unsafe { e.published() }.map_or(Totals::default(), |g| {
+                g.segment_counts().skipped_totals(slot, inst.id)
+            })
         });
         let skipped = self
             .retired
             .iter()
-            .filter_map(Retired::get)
-            .map(|g| g.skipped_totals(slot, inst.id));
+            .map(|(c, _)| c.skipped_totals(slot, inst.id));
         let skipped = Iterator::chain(skipped, published);
         for s in skipped {
             t.packets = t.packets.wrapping_add(s.packets);
@@ -454,7 +468,11 @@ impl Config {
     /// Free the tables' memory (module exit: the mutex is a static that outlives this load
     /// of the module; kmemleak found the leak).
     pub(crate) fn release_memory(&mut self) {
-        self.settle(true);
+        self.hold_credits = false;
+        while let Ok((old, gp)) = self.retired.remove(0) {
+            gp.wait();
+            self.credit(&old);
+        }
         self.retired = KVec::new();
         self.slots = KVVec::new();
         self.free = KVec::new();

@@ -22,15 +22,16 @@
 use crate::block::{Decision, Direction, Entry, Verdict};
 use crate::fate::{DropReason, Fate};
 use crate::ffi;
-use crate::graph::{Graph, Hop};
+use crate::graph::{Graph, Hop, SegmentCounts};
 use crate::mechanism;
 use crate::packet::Packet;
 use crate::percpu::{BhGuard, CpuOffset, PacketContext, Zeroed};
-use crate::rcu::{RcuBox, Retired};
+use crate::rcu::RcuBox;
 use crate::runtime;
 use crate::space::Space;
 use kernel::bindings;
 use kernel::prelude::*;
+use kernel::sync::Arc;
 
 /// The engine's per-CPU accounting.
 #[repr(C)]
@@ -79,19 +80,27 @@ impl Engine {
         })
     }
 
-    /// Publish `g`: packets from now on walk it. The previous snapshot comes back: packets
-    /// may walk it until a grace period passes (its segments still count).
+    /// Publish `g`: packets from now on walk it; the previous snapshot is dropped after a
+    /// grace period (without waiting here). What its segments counted comes back: packets
+    /// that found it may still count there until that grace period has passed.
     ///
     /// Only the configuration calls this, under its mutex.
-    pub(crate) fn install(&self, g: KBox<Graph>) -> Option<Retired<Graph>> {
-        self.graph.swap(Some(g))
+    pub(crate) fn install(&self, g: KBox<Graph>) -> Option<Arc<SegmentCounts>> {
+        // SAFETY: snapshots are replaced only here, under the configuration mutex the caller
+        // holds; the reference is dropped before the replace.
+        let old = unsafe { self.graph.get_unguarded() }.map(|o| o.segment_counts().clone());
+        self.graph.replace(Some(g));
+        old
     }
 
-    /// The snapshot packets walk now, for a reader holding the configuration mutex (`_cfg`),
-    /// under which alone [`Engine::install`] replaces it.
-    pub(crate) fn published<'a>(&'a self, _cfg: &'a crate::config::Config) -> Option<&'a Graph> {
-        // SAFETY: snapshots are replaced only by `install`, which the configuration calls
-        // under its mutex; the caller holds it (`_cfg` borrowed from the guard) for `'a`.
+    /// The snapshot packets walk now.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the configuration mutex while it uses the reference: snapshots are
+    /// replaced only by [`Engine::install`], which the configuration calls under it.
+    pub(crate) unsafe fn published(&self) -> Option<&Graph> {
+        // SAFETY: not replaced while the caller holds the mutex (function docs).
         unsafe { self.graph.get_unguarded() }
     }
 }
@@ -192,7 +201,7 @@ fn enter_from_link(e: &Engine, sp: &Space, ctx: &PacketContext, pkt: Packet, ent
         return end(sp, ctx.cpu, None, pkt, DropReason::NoBlock);
     };
     let limit = max_hops();
-    if g.longest_walk() <= limit {
+    if hop.walk(Direction::Ingress) <= limit {
         enter_at::<false>(sp, g, ctx, hop, pkt, limit);
     } else {
         enter_at::<true>(sp, g, ctx, hop, pkt, limit);
@@ -267,7 +276,7 @@ pub(crate) fn send(pkt: Packet, entry: Entry, sp: &Space, dir: Direction) -> Res
         dir,
         budget: max_hops(),
     };
-    if g.longest_walk() <= w.budget {
+    if hop.walk(dir) <= w.budget {
         run::<false>(sp, g, &ctx, w);
     } else {
         run::<true>(sp, g, &ctx, w);
@@ -441,7 +450,8 @@ fn consumed(sp: &Space, cpu: CpuOffset, hop: &Hop, fate: Fate) {
     sp.fate(cpu, fate);
 }
 
-/// Run one block on `w`: count the packet at it, call it and follow its verdict.
+/// Run one block on `w`: count the packet at it, call it (unless it passes packets through)
+/// and follow its verdict.
 #[inline(always)]
 fn step<'g>(sp: &Space, g: &'g Graph, ctx: &PacketContext, w: Work<'g>) -> Step<'g> {
     let cpu = ctx.cpu;
@@ -457,23 +467,27 @@ fn step<'g>(sp: &Space, g: &'g Graph, ctx: &PacketContext, w: Work<'g>) -> Step<
         return Step::Done;
     }
     let budget = budget - 1;
-    let (pkt, dir) = match call(hop, ctx, pkt, dir).decide() {
-        Decision::Next(pkt, d) => (pkt, hop.direction(dir, d)),
-        Decision::Fanout(pkt, d) => {
-            return Step::Fanout(Work {
-                pkt,
-                hop,
-                dir: hop.direction(dir, d),
-                budget,
-            })
-        }
-        Decision::Drop(pkt, reason) => {
-            end(sp, cpu, Some(hop), pkt, reason);
-            return Step::Done;
-        }
-        Decision::Consumed(fate) => {
-            consumed(sp, cpu, hop, fate);
-            return Step::Done;
+    let (pkt, dir) = if hop.pass_through {
+        (pkt, dir)
+    } else {
+        match call(hop, ctx, pkt, dir).decide() {
+            Decision::Next(pkt, d) => (pkt, hop.direction(dir, d)),
+            Decision::Fanout(pkt, d) => {
+                return Step::Fanout(Work {
+                    pkt,
+                    hop,
+                    dir: hop.direction(dir, d),
+                    budget,
+                })
+            }
+            Decision::Drop(pkt, reason) => {
+                end(sp, cpu, Some(hop), pkt, reason);
+                return Step::Done;
+            }
+            Decision::Consumed(fate) => {
+                consumed(sp, cpu, hop, fate);
+                return Step::Done;
+            }
         }
     };
     let mut budget = budget;
@@ -497,9 +511,10 @@ fn step<'g>(sp: &Space, g: &'g Graph, ctx: &PacketContext, w: Work<'g>) -> Step<
 /// that does something (pass-through blocks after it are counted once for all, never called).
 /// Inlined into its callers, so a frame runs in the rx_handler's one stack frame.
 ///
-/// Without `LIMITED`, for a snapshot whose longest walk is within the hop limit (no loop, no
-/// path longer: [`Graph::longest_walk`]), the hop limit is not counted: no packet can reach
-/// it (`first.budget` is then only what a fan-out's copies start with).
+/// Without `LIMITED`, for a packet whose walk from where it entered stays within the hop limit
+/// whatever the blocks decide (no loop, no longer path: [`Hop::walk`]), the hop limit is not
+/// counted: the packet cannot reach it (`first.budget` is then only what a fan-out's copies
+/// start with).
 #[inline(always)]
 fn run<'g, const LIMITED: bool>(sp: &Space, g: &'g Graph, ctx: &PacketContext, first: Work<'g>) {
     let cpu = ctx.cpu;
@@ -518,6 +533,9 @@ fn run<'g, const LIMITED: bool>(sp: &Space, g: &'g Graph, ctx: &PacketContext, f
             };
             budget = left;
         }
+        // (every block reached here is called: the compiled graph jumps over pass-through
+        // blocks after a block, as far as any packet may go; only a loop of them, or a
+        // fan-out's copies, which `step` walks, reach one directly)
         match call(hop, ctx, pkt, dir).next_in_or_decide(dir) {
             Ok(p) => {
                 pkt = p;

@@ -8,9 +8,9 @@
 //! `Block::receive`'s default, as fwd does) is marked so the engine never calls it, and
 //! **the path jumps over it**: a chain of such blocks after a block that does something is
 //! one compiled step (a *segment*), counted once per packet in a per-CPU row of the snapshot
-//! ([`PerCpuRow`]) and credited to every block it skips when counts are read
-//! ([`Graph::skipped_totals`]; the configuration folds a retired snapshot's row into the
-//! blocks once no packet can walk it, `config.rs`). So a skipped block still shows exact
+//! ([`SegmentCounts`]) and credited to every block it skips when counts are read (the
+//! configuration keeps a retired snapshot's counts and credits them to the blocks once no
+//! packet can walk it, `config.rs`). So a skipped block still shows exact
 //! counts, and the hop limit still counts every block a packet passes.
 //! A replace, bind or unbind republishes the compiled form.
 //!
@@ -25,10 +25,12 @@ use crate::types::DynBlock;
 use core::cell::Cell;
 use core::ptr::NonNull;
 use kernel::prelude::*;
+use kernel::sync::Arc;
 
-/// Pass-through blocks one segment skips at most (a longer chain, or a loop of them, goes on
-/// in the next segment or hop by hop).
-const MAX_SKIP: usize = 32;
+/// Pass-through blocks one segment skips at most: as many as any packet may pass (the
+/// highest `max_hops`). A longer chain, or a loop of pass-through blocks (which only types
+/// with several bindings a side can make), goes on hop by hop.
+const MAX_SKIP: usize = crate::uapi::LANA_MAX_HOPS_LIMIT as usize;
 
 /// Where a block passes packets, compiled: one array per field, indexed by direction (the
 /// engine loads each with one instruction).
@@ -116,6 +118,9 @@ pub(crate) struct Hop {
     pub(crate) pass_through: bool,
     /// The block may send packets back the way they came (its type says so).
     turns: bool,
+    /// The most blocks a walk that starts here, per direction, can visit (`u32::MAX`: it can
+    /// loop); set by [`Builder::finish`].
+    walk: [Cell<u32>; 2],
     inst: NonNull<Instance>,
     /// The block itself (`inst.fb`), one load nearer.
     fb: NonNull<dyn DynBlock>,
@@ -172,6 +177,15 @@ impl Hop {
         }
     }
 
+    /// The most blocks a packet's walk from this block in `dir` can visit, this one and each
+    /// block skipped included (as the hop limit counts them), in whatever direction the
+    /// blocks send it; `u32::MAX` if it can loop. When it is within `max_hops`, no packet that
+    /// enters here can reach the limit, and the engine does not count hops.
+    #[inline]
+    pub(crate) fn walk(&self, dir: Direction) -> u32 {
+        self.walk[dir as usize].get()
+    }
+
     /// Where this block passes packets in `dir`.
     #[inline]
     pub(crate) fn out(&self, dir: Direction) -> Out<'_> {
@@ -179,6 +193,84 @@ impl Hop {
             outs: &self.out,
             dir,
         }
+    }
+}
+
+/// What the segments of one snapshot counted, and for which blocks. Shared by the snapshot
+/// (the engine counts into it) and, once the snapshot is retired, by the configuration,
+/// which credits it to the blocks after a grace period (`config.rs`). It names blocks by
+/// slot and id only: it points to no block, so it may outlive them.
+pub(crate) struct SegmentCounts {
+    /// (slot, id, segment) for every time a segment skips a block, sorted.
+    credits: KVVec<(u32, u32, u32)>,
+    /// Packets and bytes per segment, per CPU, [`PerCpuRow::MAX`] segments a row.
+    rows: KVec<PerCpuRow>,
+}
+
+impl SegmentCounts {
+    fn new(segments: usize) -> Result<Self> {
+        let mut rows = KVec::new();
+        let mut left = segments;
+        while left > 0 {
+            let n = left.min(PerCpuRow::MAX);
+            rows.push(PerCpuRow::new(n)?, GFP_KERNEL)?;
+            left -= n;
+        }
+        Ok(Self {
+            credits: KVVec::new(),
+            rows,
+        })
+    }
+
+    /// Where segment `seg` counts.
+    fn counters_ref(&self, seg: usize) -> Option<CountersRef> {
+        self.rows
+            .get(seg / PerCpuRow::MAX)?
+            .counters_ref(seg % PerCpuRow::MAX)
+    }
+
+    /// What segment `seg` counted.
+    fn sum(&self, seg: usize) -> Totals {
+        self.rows
+            .get(seg / PerCpuRow::MAX)
+            .map_or(Totals::default(), |r| r.sum(seg % PerCpuRow::MAX))
+    }
+
+    /// What the segments counted for the block `id` in `slot`, which they skip (the engine
+    /// never counts a skipped block itself).
+    pub(crate) fn skipped_totals(&self, slot: u32, id: u32) -> Totals {
+        let mut t = Totals::default();
+        let first = self
+            .credits
+            .partition_point(|&(s, i, _)| (s, i) < (slot, id));
+        for &(_, _, seg) in self
+            .credits
+            .get(first..)
+            .unwrap_or(&[])
+            .iter()
+            .take_while(|c| (c.0, c.1) == (slot, id))
+        {
+            let c = self.sum(seg as usize);
+            t.packets = t.packets.wrapping_add(c.packets);
+            t.bytes = t.bytes.wrapping_add(c.bytes);
+        }
+        t
+    }
+
+    /// Every block (slot, id) a segment skips, with what the segment counted: once per time
+    /// the segment passes the block (for crediting a retired snapshot's counts).
+    pub(crate) fn each_credit(&self, mut f: impl FnMut(u32, u32, Totals)) {
+        for &(slot, id, seg) in self.credits.iter() {
+            let c = self.sum(seg as usize);
+            if c.packets != 0 || c.bytes != 0 {
+                f(slot, id, Totals { drops: 0, ..c });
+            }
+        }
+    }
+
+    /// Whether any segment skips blocks (nothing to credit otherwise).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.credits.is_empty()
     }
 }
 
@@ -190,13 +282,9 @@ pub(crate) struct Graph {
     segments: KVVec<(u32, u32)>,
     /// The slots of the blocks the segments skip, segment after segment.
     skipped: KVVec<u32>,
-    /// (slot, segment) for every block a segment skips, sorted: which counters to credit to
-    /// a block.
-    credits: KVVec<(u32, u32)>,
-    /// Packets and bytes per segment, per CPU.
-    counts: PerCpuRow,
-    /// The most blocks one walk can visit ([`Graph::longest_walk`]).
-    longest_walk: u32,
+    /// What the segments counted (the engine counts through `Out`'s counter references,
+    /// which point into its rows).
+    counts: Arc<SegmentCounts>,
 }
 
 // SAFETY: a snapshot is immutable once built (`Out`'s cells are set only in
@@ -235,53 +323,9 @@ impl Graph {
         (hop.out(dir).skipped() != 0).then(|| hop.out.seg[dir as usize].get())
     }
 
-    /// What the segments of this snapshot counted for the block `id` in `slot`, which they
-    /// skip (the engine never counts a skipped block itself).
-    pub(crate) fn skipped_totals(&self, slot: u32, id: u32) -> Totals {
-        let mut t = Totals::default();
-        if self.hop(slot).is_none_or(|h| h.id != id) {
-            return t;
-        }
-        let first = self.credits.partition_point(|&(s, _)| s < slot);
-        for &(_, seg) in self
-            .credits
-            .get(first..)
-            .unwrap_or(&[])
-            .iter()
-            .take_while(|c| c.0 == slot)
-        {
-            let c = self.counts.sum(seg as usize);
-            t.packets = t.packets.wrapping_add(c.packets);
-            t.bytes = t.bytes.wrapping_add(c.bytes);
-        }
-        t
-    }
-
-    /// Every block (slot, id) a segment skips, with what the segment counted: once per time
-    /// the segment passes the block (for folding a retired snapshot's counts).
-    pub(crate) fn each_credit(&self, mut f: impl FnMut(u32, u32, Totals)) {
-        for &(slot, seg) in self.credits.iter() {
-            if let Some(h) = self.hop(slot) {
-                let c = self.counts.sum(seg as usize);
-                if c.packets != 0 || c.bytes != 0 {
-                    f(slot, h.id, Totals { drops: 0, ..c });
-                }
-            }
-        }
-    }
-
-    /// The most blocks a packet's walk through this snapshot can visit, from wherever it
-    /// enters, in whatever direction its blocks send it (each block skipped counts, as for
-    /// the hop limit); `u32::MAX` if a walk can loop. When it is within `max_hops`, no packet
-    /// can reach the limit and the engine does not count hops.
-    #[inline]
-    pub(crate) fn longest_walk(&self) -> u32 {
-        self.longest_walk
-    }
-
-    /// Whether any segment skips blocks (a retired snapshot without any needs no folding).
-    pub(crate) fn has_segments(&self) -> bool {
-        !self.segments.is_empty()
+    /// What this snapshot's segments counted, for the blocks they skip.
+    pub(crate) fn segment_counts(&self) -> &Arc<SegmentCounts> {
+        &self.counts
     }
 
     /// The slots `hop` passes packets to in `dir`.
@@ -343,6 +387,7 @@ impl Builder {
             slot,
             pass_through: inst.ty.pass_through,
             turns: inst.ty.turns,
+            walk: [Cell::new(u32::MAX), Cell::new(u32::MAX)],
             inst: NonNull::from(inst),
             fb: NonNull::from(&*inst.fb),
             stats: inst.stats.as_counters_ref(),
@@ -383,57 +428,74 @@ impl Builder {
         }
     }
 
-    /// [`Graph::longest_walk`], by a depth-first search over (block, direction) nodes
+    /// Every block's [`Hop::walk`], by a depth-first search over (block, direction) nodes
     /// (iterative: graphs may be long; linear in blocks and bindings).
-    fn longest_walk(&self) -> Result<u32> {
-        /// A node on the search's stack (a loop back to it means walks can loop).
-        const OPEN: u32 = u32::MAX;
+    fn find_walks(&self) -> Result {
+        /// The walk of a node that can reach a loop.
+        const LOOP: u32 = u32::MAX;
+        /// Search states of a node.
+        const UNSEEN: u8 = 0;
+        const OPEN: u8 = 1;
+        const DONE: u8 = 2;
         let n = self.hops.len() * 2;
-        // per node: 0 not seen yet, OPEN on the stack, else the longest walk from it
-        let mut longest = KVVec::from_elem(0u32, n, GFP_KERNEL)?;
+        let mut state = KVVec::from_elem(UNSEEN, n, GFP_KERNEL)?;
+        let mut walk = KVVec::from_elem(0u32, n, GFP_KERNEL)?;
         let mut stack: KVVec<(usize, usize)> = KVVec::new();
-        let mut most = 0u32;
         for root in 0..n {
-            if longest.get(root) != Some(&0) || self.hops.get(root / 2).is_none_or(Option::is_none)
+            if state.get(root) != Some(&UNSEEN)
+                || self.hops.get(root / 2).is_none_or(Option::is_none)
             {
                 continue;
             }
             stack.push((root, 0), GFP_KERNEL)?;
-            if let Some(l) = longest.get_mut(root) {
-                *l = OPEN;
+            if let Some(st) = state.get_mut(root) {
+                *st = OPEN;
             }
             while let Some(top) = stack.last_mut() {
                 let (node, i) = *top;
                 if let Some(next) = self.successor(node, i) {
                     top.1 += 1;
-                    match longest.get(next).copied() {
-                        Some(0) => {
-                            stack.push((next, 0), GFP_KERNEL)?;
-                            if let Some(l) = longest.get_mut(next) {
-                                *l = OPEN;
-                            }
+                    if state.get(next) == Some(&UNSEEN) {
+                        stack.push((next, 0), GFP_KERNEL)?;
+                        if let Some(st) = state.get_mut(next) {
+                            *st = OPEN;
                         }
-                        Some(OPEN) => return Ok(u32::MAX),
-                        _ => {}
                     }
                     continue;
                 }
-                // every way on is done: this node's walks are one block longer than theirs
-                let mut best = 0;
+                // every way on is searched: a way back to a node still open is a loop;
+                // otherwise this node's walks are one block longer than the longest on
+                let mut best = 0u32;
                 let mut k = 0;
                 while let Some(next) = self.successor(node, k) {
-                    best = best.max(longest.get(next).copied().unwrap_or(0));
+                    let w = match state.get(next) {
+                        Some(&DONE) => walk.get(next).copied().unwrap_or(LOOP),
+                        _ => LOOP,
+                    };
+                    best = best.max(w);
                     k += 1;
                 }
-                let walk = best.saturating_add(1).min(OPEN - 1);
-                if let Some(l) = longest.get_mut(node) {
-                    *l = walk;
+                if let Some(w) = walk.get_mut(node) {
+                    *w = if best == LOOP {
+                        LOOP
+                    } else {
+                        best.saturating_add(1).min(LOOP - 1)
+                    };
                 }
-                most = most.max(walk);
+                if let Some(st) = state.get_mut(node) {
+                    *st = DONE;
+                }
                 stack.pop();
             }
         }
-        Ok(most)
+        for (slot, hop) in self.hops.iter().enumerate() {
+            if let Some(hop) = hop {
+                for (d, cell) in hop.walk.iter().enumerate() {
+                    cell.set(walk.get(slot * 2 + d).copied().unwrap_or(LOOP));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The snapshot, every block's first next block resolved and pass-through chains after
@@ -455,22 +517,26 @@ impl Builder {
         }
         // Segments: from every block that is called (or where frames enter), the chain of
         // pass-through blocks its first binding leads into, up to MAX_SKIP of them. Blocks
-        // reached otherwise (a fan-out's copies, a socket's sends) walk hop by hop.
+        // reached otherwise (a fan-out's copies) walk hop by hop.
         let mut segments = KVVec::new();
         let mut skipped = KVVec::new();
+        // the segment each block was last put in (a block met twice in one ends it: a loop)
+        let mut met = KVVec::from_elem(u32::MAX, self.hops.len(), GFP_KERNEL)?;
         #[allow(clippy::type_complexity)]
         let mut ends: KVVec<(u32, u8, Option<NonNull<Hop>>, Option<NonNull<Hop>>)> = KVVec::new();
         for hop in self.hops.iter().flatten().filter(|h| !h.pass_through) {
             for dir in [Direction::Ingress, Direction::Egress] {
-                if segments.len() == PerCpuRow::MAX {
-                    break;
-                }
                 let start = skipped.len();
+                let seg = segments.len() as u32;
                 let mut at = hop.out(dir).next();
                 while let Some(h) = at.filter(|h| h.pass_through) {
-                    if skipped.len() - start == MAX_SKIP {
+                    let Some(m) = met.get_mut(h.slot as usize) else {
+                        break;
+                    };
+                    if *m == seg || skipped.len() - start == MAX_SKIP {
                         break;
                     }
+                    *m = seg;
                     skipped.push(h.slot, GFP_KERNEL)?;
                     at = h.out(dir).next();
                 }
@@ -489,7 +555,7 @@ impl Builder {
                 }
             }
         }
-        let counts = PerCpuRow::new(segments.len())?;
+        let mut counts = SegmentCounts::new(segments.len())?;
         let mut credits = KVVec::with_capacity(skipped.len(), GFP_KERNEL)?;
         for (seg, (&(start, n), &(slot, dir, end, last))) in
             segments.iter().zip(ends.iter()).enumerate()
@@ -506,8 +572,13 @@ impl Builder {
                 .get(start as usize..(start + n) as usize)
                 .unwrap_or(&[])
             {
+                let id = self
+                    .hops
+                    .get(s as usize)
+                    .and_then(Option::as_ref)
+                    .map_or(0, |h| h.id);
                 credits
-                    .push_within_capacity((s, seg as u32))
+                    .push_within_capacity((s, id, seg as u32))
                     .map_err(|_| EINVAL)?;
             }
             // INVARIANT: `end` and `last` are hops of this table (found by walking `next`
@@ -529,16 +600,16 @@ impl Builder {
             }
         }
         credits.sort_unstable();
-        let longest_walk = self.longest_walk()?;
+        counts.credits = credits;
+        self.find_walks()?;
+        let counts = Arc::new(counts, GFP_KERNEL)?;
         Ok(KBox::new(
             Graph {
                 hops: self.hops,
                 ports: self.ports,
                 segments,
                 skipped,
-                credits,
                 counts,
-                longest_walk,
             },
             GFP_KERNEL,
         )?)

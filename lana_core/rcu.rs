@@ -120,71 +120,38 @@ impl<T: Send + Sync + 'static> RcuBox<T> {
     /// Publish `new`; the previous object is dropped after a grace period (without waiting
     /// here). Writers must be serialised by the caller. Process context only.
     pub fn replace(&self, new: Option<KBox<T>>) {
-        drop(self.swap(new));
-    }
-
-    /// Publish `new` and hand back the previous object, which readers may still be using
-    /// until a grace period passes ([`Retired`]). Writers must be serialised by the caller.
-    pub(crate) fn swap(&self, new: Option<KBox<T>>) -> Option<Retired<T>> {
         let p = new.map_or(core::ptr::null_mut(), KBox::into_raw);
         let old = self.ptr.swap(p, Ordering::AcqRel);
-        if old.is_null() {
-            return None;
+        if !old.is_null() {
+            // SAFETY: `old` came from `KBox::into_raw` (invariant) and is no longer published.
+            defer_drop(unsafe { KBox::from_raw(old) });
         }
-        // SAFETY: `old` came from `KBox::into_raw` (invariant) and is no longer published.
-        let obj = unsafe { KBox::from_raw(old) };
-        // SAFETY: plain call; readers that found `old` are in sections that began before
-        // this cookie's grace period.
-        let cookie = unsafe { bindings::get_state_synchronize_rcu() };
-        // INVARIANT: unpublished just before `cookie` was taken.
-        Some(Retired {
-            obj: Some(obj),
-            cookie,
-        })
     }
 }
 
-/// An object taken out of an [`RcuBox`]: readers that found it before may use it until a
-/// grace period passes, so it is only shared until then ([`Retired::get`]); dropping it
-/// defers the drop past that grace period.
-///
-/// # Invariants
-///
-/// `obj` is `Some` until dropped; it was unpublished before `cookie`
-/// (`get_state_synchronize_rcu`) was taken, so once that grace period has passed no reader
-/// can see it.
-pub(crate) struct Retired<T: Send + 'static> {
-    obj: Option<KBox<T>>,
-    cookie: kernel::ffi::c_ulong,
-}
+/// A grace period that starts now: once it has passed, every RCU reader that could have
+/// seen an object unpublished before [`GracePeriod::start`] is done.
+#[derive(Clone, Copy)]
+pub(crate) struct GracePeriod(kernel::ffi::c_ulong);
 
-impl<T: Send + 'static> Retired<T> {
-    /// The object (readers may share it meanwhile).
-    pub(crate) fn get(&self) -> Option<&T> {
-        self.obj.as_deref()
+impl GracePeriod {
+    /// The grace period after what was unpublished so far.
+    pub(crate) fn start() -> Self {
+        // SAFETY: plain call.
+        GracePeriod(unsafe { bindings::get_state_synchronize_rcu() })
     }
 
-    /// Whether no reader can see the object any more.
-    pub(crate) fn unseen(&self) -> bool {
+    /// Whether it has passed.
+    pub(crate) fn passed(self) -> bool {
         // SAFETY: plain call with a cookie from `get_state_synchronize_rcu`.
-        unsafe { bindings::poll_state_synchronize_rcu(self.cookie) }
+        unsafe { bindings::poll_state_synchronize_rcu(self.0) }
     }
 
-    /// The object, ours alone: waits for the grace period if it has not passed yet. Sleeps.
-    pub(crate) fn wait(mut self) -> Option<KBox<T>> {
-        // SAFETY: process context (function docs); the cookie is from
+    /// Wait until it has passed (at once if it has). Sleeps.
+    pub(crate) fn wait(self) {
+        // SAFETY: process context (sleeps, as documented); a cookie from
         // `get_state_synchronize_rcu`.
-        unsafe { bindings::cond_synchronize_rcu(self.cookie) };
-        // (no reader can see it now: the invariant's grace period has passed)
-        self.obj.take()
-    }
-}
-
-impl<T: Send + 'static> Drop for Retired<T> {
-    fn drop(&mut self) {
-        if let Some(obj) = self.obj.take() {
-            defer_drop(obj);
-        }
+        unsafe { bindings::cond_synchronize_rcu(self.0) }
     }
 }
 

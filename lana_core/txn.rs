@@ -276,6 +276,17 @@ pub(crate) fn numbered(index: usize, f: Fail) -> Fail {
 /// settings of blocks that were there before, which a failure after the publish cannot
 /// take back).
 pub(crate) fn commit(cfg: &mut Config, sp: &Space) -> CmdResult {
+    // Blocks the transaction removed come back if it fails after the publish: retired
+    // segment counts are credited only once it is over (`Config::settle`).
+    cfg.hold_credits = true;
+    let r = apply(cfg, sp);
+    cfg.hold_credits = false;
+    cfg.settle();
+    r
+}
+
+/// [`commit`], while retired counts wait.
+fn apply(cfg: &mut Config, sp: &Space) -> CmdResult {
     let Some(j) = cfg.txn.take() else {
         return Ok(());
     };
@@ -360,6 +371,7 @@ pub(crate) fn commit(cfg: &mut Config, sp: &Space) -> CmdResult {
             break;
         }
         if let Some(Undo::Replace {
+            o,
             new,
             old,
             carry_state: true,
@@ -371,7 +383,7 @@ pub(crate) fn commit(cfg: &mut Config, sp: &Space) -> CmdResult {
             let nn = unsafe { new.as_ref() };
             // a chain of replaces carries the state along, to the last block
             nn.fb.adopt_state_of(&*old.inst.fb);
-            nn.stats.add_totals(old.inst.stats.sum());
+            nn.stats.add_totals(cfg.block_totals(*o, &old.inst));
         }
     }
     if let Some(f) = failed {
