@@ -115,7 +115,8 @@ pub(crate) struct Config {
 }
 
 /// Retired counts kept at most; beyond, a command waits for the oldest one's grace period.
-const MAX_RETIRED: usize = 8;
+/// (Each holds 24 bytes per segment per CPU: few generations.)
+pub(crate) const MAX_RETIRED: usize = 4;
 
 kernel::sync::global_lock! {
     // SAFETY: initialised by `init()` in the module initialiser, before anything can use it.
@@ -239,6 +240,11 @@ impl Config {
             }
         }
         self.settle();
+    }
+
+    /// Room for `n` more retired counts.
+    pub(crate) fn reserve_retired(&mut self, n: usize) -> Result {
+        Ok(self.retired.reserve(n, GFP_KERNEL)?)
     }
 
     /// Credit the counts of retired snapshots that no packet can walk any more to the blocks

@@ -135,10 +135,11 @@ impl<T: Send + Sync + 'static> RcuBox<T> {
 pub(crate) struct GracePeriod(kernel::ffi::c_ulong);
 
 impl GracePeriod {
-    /// The grace period after what was unpublished so far.
+    /// The grace period after what was unpublished so far (asking RCU for one, so that it
+    /// passes even if nothing else needs one).
     pub(crate) fn start() -> Self {
-        // SAFETY: plain call.
-        GracePeriod(unsafe { bindings::get_state_synchronize_rcu() })
+        // SAFETY: plain call, from process context.
+        GracePeriod(unsafe { bindings::start_poll_synchronize_rcu() })
     }
 
     /// Whether it has passed.

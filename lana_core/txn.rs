@@ -277,7 +277,10 @@ pub(crate) fn numbered(index: usize, f: Fail) -> Fail {
 /// take back).
 pub(crate) fn commit(cfg: &mut Config, sp: &Space) -> CmdResult {
     // Blocks the transaction removed come back if it fails after the publish: retired
-    // segment counts are credited only once it is over (`Config::settle`).
+    // segment counts are credited only once it is over (`Config::settle`). Room for the
+    // counts of the two snapshots it may replace (the commit's and an undo's), so they can
+    // be kept meanwhile (without it they would be credited at once, as out of memory).
+    let _ = cfg.reserve_retired(2);
     cfg.hold_credits = true;
     let r = apply(cfg, sp);
     cfg.hold_credits = false;
