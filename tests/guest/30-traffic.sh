@@ -18,8 +18,8 @@ core_field() {
 	fbctl -j show "$1" | jq -r ".stats.$2"
 }
 
-test_chain_counts_are_exact() {
-	load lana_core fb_eth fb_fwd fb_counter || return 1
+# counter_chain: rx0 -> eth in -> counter c1 -> fwd f1 -> fwd f2 -> counter c2 (the end)
+counter_chain() {
 	make_rx_dev rx0 || return 1
 	check fbctl -b /dev/stdin <<-'CMDS'
 	add in eth
@@ -33,6 +33,11 @@ test_chain_counts_are_exact() {
 	bind f1 f2
 	bind f2 c2
 	CMDS
+}
+
+test_chain_counts_are_exact() {
+	load lana_core fb_eth fb_fwd fb_counter || return 1
+	counter_chain || return 1
 	N=20000
 	pktgen_inject rx0 $N 64 || return 1
 	eq "$(counter_packets c1)" $N "c1 packets"
@@ -99,19 +104,7 @@ test_hop_limit_drops_and_counts() {
 # retired snapshot are credited to its blocks), behind a fan-out and along a long chain.
 test_skipped_blocks_count_exactly() {
 	load lana_core fb_eth fb_fwd fb_counter fb_tee || return 1
-	make_rx_dev rx0 || return 1
-	check fbctl -b /dev/stdin <<-'CMDS'
-	add in eth
-	add c1 counter
-	add f1 fwd
-	add f2 fwd
-	add c2 counter
-	set in dev=rx0
-	bind in c1
-	bind c1 f1
-	bind f1 f2
-	bind f2 c2
-	CMDS
+	counter_chain || return 1
 	N=3000
 	pktgen_inject rx0 $N || return 1
 	# a change republishes the graph right away: the old one's counts must not vanish
