@@ -136,10 +136,11 @@ with open(f"{out}/bench.md", "w") as f:
             "vCPUs round-robin in one host thread: they measure neither scaling nor contention.\n")
     for what, ph in (("forwarder (pass-through)", per_hop), ("counter (called)", per_counter)):
         if ph:
+            # (+ 0.0: a fit of -0.0 prints as 0.0)
             f.write(f"\nCost of one more {what} (least squares over chain lengths): "
-                    f"{ph['ns_per_hop']:.1f} instructions per packet per block, "
-                    f"{ph['percent_of_ceiling_time_per_hop']:.2f}% of the share-check ceiling's time "
-                    "per packet.\n")
+                    f"{round(ph['ns_per_hop'], 1) + 0.0:.1f} instructions per packet per block, "
+                    f"{round(ph['percent_of_ceiling_time_per_hop'], 2) + 0.0:.2f}% of the share-check "
+                    "ceiling's time per packet.\n")
     nics = [r for r in rows if r["busiest_vcpu_idle"] is not None]
     if nics:
         f.write("\nNIC-fed rows: frames arrive unshared through virtio-net, NAPI and GRO. The host "
