@@ -6,10 +6,10 @@
 //! receive softirq (entered from an eth block's rx_handler), in a PPE thread with bottom
 //! halves off ([`crate::mechanism`]), or in a socket's `sendmsg` with bottom halves off,
 //! always under RCU. It walks a compiled snapshot ([`crate::graph`]): per block a per-CPU
-//! counter update, the hop limit, a call through the block's vtable and one load for the
-//! next block; pass-through blocks (fwd) after a block are jumped over in one step, counted
-//! once for all of them. No lock, no atomic, no allocation (except the clones a fan-out asks
-//! for).
+//! counter update, a call through the block's vtable and one load for the next block (and
+//! the hop limit, where a walk could reach it); pass-through blocks (fwd) after a block are
+//! jumped over in one step, counted once for all of them. No lock, no atomic, no allocation
+//! (except the clones a fan-out asks for).
 //!
 //! # Accounting
 //!
