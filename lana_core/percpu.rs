@@ -221,7 +221,7 @@ impl CountersRef {
         s.bytes = s.bytes.wrapping_add(bytes);
     }
 
-    /// [`PerCpuCounters::add_drop_on`].
+    /// Count one drop (the engine, at a hop).
     ///
     /// # Safety
     ///
@@ -269,13 +269,8 @@ impl PerCpuCounters {
     /// Count one drop on this CPU, in the packet path.
     #[inline]
     pub fn add_drop(&self, ctx: &PacketContext) {
-        self.add_drop_on(ctx.cpu);
-    }
-
-    #[inline]
-    pub(crate) fn add_drop_on(&self, cpu: CpuOffset) {
-        // SAFETY: as in `add_on`.
-        let s = unsafe { &mut *self.0.on(cpu) };
+        // SAFETY: as in `add_on` (`ctx` holds this CPU's offset, bottom halves off).
+        let s = unsafe { &mut *self.0.on(ctx.cpu) };
         s.drops = s.drops.wrapping_add(1);
     }
 
