@@ -9,6 +9,7 @@
 #define LANA_FFI_H
 #include <linux/types.h>
 #include <linux/jump_label.h>
+#include <linux/netdevice.h>	/* rx_handler_result_t */
 
 struct sk_buff;
 struct genl_info;
@@ -25,8 +26,7 @@ struct net;
 /* C -> Rust (netlink.rs, netdev.rs, mechanism.rs, socket.rs, generation.rs) */
 int lana_rust_doit(u8 cmd, struct genl_info *info);
 int lana_rust_dumpit(u8 cmd, struct sk_buff *skb, struct netlink_callback *cb);
-unsigned int lana_rust_rx(struct sk_buff *skb, void *port, u8 *mac, u16 proto,
-			  bool shared, unsigned long cpu_offset);	/* rx_handler_result_t */
+rx_handler_result_t lana_rust_rx(struct sk_buff **pskb);	/* the ports' rx_handler */
 bool lana_rust_port_link_changed(void *port);
 void lana_rust_ppe_run(struct sk_buff *skb, u64 entry, const void *space);
 void lana_rust_ppe_drop(struct sk_buff *skb, const void *space, u32 reason);
@@ -40,6 +40,7 @@ unsigned int lana_rust_net_exit(struct net *net);
 extern unsigned int lana_param_max_hops, lana_param_max_copies;
 #include <linux/percpu-defs.h>
 DECLARE_PER_CPU(u8, lana_cpu_anchor);	/* skb.c: this CPU's offset is &it here - &it */
+extern const unsigned long lana_rx_handler_data_offset;	/* netdev.c */
 struct lana_static_keys {
 	struct static_key_false runtime;	/* the per-block runtime view is on */
 };

@@ -29,6 +29,14 @@ extern "C" {
     pub(crate) static lana_param_max_copies: AtomicU32;
     pub(crate) static lana_static_keys: LanaStaticKeys;
 
+    // netdev.c
+    /// `offsetof(struct net_device, rx_handler_data)` (`net_device` is opaque to bindgen).
+    pub(crate) static lana_rx_handler_data_offset: usize;
+
+    // the kernel's: this CPU's per-CPU offset, a per-CPU variable (read %gs-relative)
+    #[cfg(target_arch = "x86_64")]
+    pub(crate) static this_cpu_off: usize;
+
     // trace.c (lana_trace.h)
     #[cfg(CONFIG_TRACEPOINTS)]
     pub(crate) static __tracepoint_lana_drop: bindings::tracepoint;
@@ -107,6 +115,7 @@ extern "C" {
     // skb.c
     pub(crate) fn lana_percpu_alloc(size: usize, align: usize) -> *mut c_void;
     pub(crate) fn lana_percpu_cpu(p: *mut c_void, cpu: c_uint) -> *mut c_void;
+    #[cfg(not(target_arch = "x86_64"))]
     pub(crate) fn lana_this_cpu_offset() -> usize;
     pub(crate) fn lana_bh_disable();
     pub(crate) fn lana_bh_enable();

@@ -24,30 +24,19 @@
  * mutex must not be taken under).
  */
 struct lana_port {
+	void *owner;	/* first: the Rust rx_handler reads it at offset 0 */
 	struct net_device *dev;
 	struct delayed_work link_work;
-	void *owner;
 };
 
+static_assert(offsetof(struct lana_port, owner) == 0);
 static_assert(RX_HANDLER_CONSUMED == 0 && RX_HANDLER_PASS == 3);	/* mirrored in netdev.rs */
 
 /*
- * The rx_handler (receive softirq, under rcu_read_lock): the checks that need the kernel's inline helpers happen here, inline; the
- * Rust half decides and runs the engine (a tail call: one stack frame to the first block).
+ * Where a device keeps its rx_handler's data (the port), for the Rust rx_handler: struct
+ * net_device is opaque to Rust's bindings.
  */
-static rx_handler_result_t lana_rx_tramp(struct sk_buff **pskb)
-{
-	struct sk_buff *skb = *pskb;
-	struct lana_port *port = rcu_dereference(skb->dev->rx_handler_data);
-
-	/* not Ethernet: not ours to read (ports attach to Ethernet devices only) */
-	if (unlikely(!skb_mac_header_was_set(skb) || skb_mac_header_len(skb) < ETH_HLEN))
-		return RX_HANDLER_PASS;
-	return (rx_handler_result_t)lana_rust_rx(skb, port->owner, skb_mac_header(skb),
-						 ntohs(skb->protocol), skb_shared(skb),
-						 (unsigned long)this_cpu_ptr(&lana_cpu_anchor) -
-						 (unsigned long)&lana_cpu_anchor);
-}
+const unsigned long lana_rx_handler_data_offset = offsetof(struct net_device, rx_handler_data);
 
 /*
  * The Rust side takes the configuration mutex without waiting: a command holding it may be
@@ -107,7 +96,7 @@ int lana_port_match(struct lana_port *port, const char *ifname, struct net *net,
 		ret = -EBUSY;
 	else if (!lana_is_ethernet(dev))
 		ret = -EOPNOTSUPP;
-	else if (rcu_access_pointer(dev->rx_handler) == lana_rx_tramp) {
+	else if (rcu_access_pointer(dev->rx_handler) == lana_rust_rx) {
 		struct lana_port *holder = rtnl_dereference(dev->rx_handler_data);
 
 		*other = holder->owner;
@@ -138,7 +127,7 @@ int lana_port_attach(struct lana_port *port, const char *ifname, struct net *net
 		err = -EBUSY;
 		goto out;
 	}
-	err = netdev_rx_handler_register(dev, lana_rx_tramp, port);
+	err = netdev_rx_handler_register(dev, lana_rust_rx, port);
 	if (err)
 		goto out;
 	dev_hold(dev);
@@ -252,7 +241,7 @@ static int lana_netdev_event(struct notifier_block *nb, unsigned long event, voi
 	struct net_device *dev = netdev_notifier_info_to_dev(ptr);
 	struct lana_port *port;
 
-	if (rcu_access_pointer(dev->rx_handler) != lana_rx_tramp)
+	if (rcu_access_pointer(dev->rx_handler) != lana_rust_rx)
 		return NOTIFY_DONE;
 	port = rtnl_dereference(dev->rx_handler_data);
 	switch (event) {

@@ -17,7 +17,7 @@ use crate::engine;
 use crate::fate::{Consumed, DropReason, Fate};
 use crate::ffi::{self, LanaPortC};
 use crate::packet::Packet;
-use crate::percpu::{CpuOffset, PacketContext, PerCpu};
+use crate::percpu::{PacketContext, PerCpu};
 use crate::rcu::RcuBox;
 use crate::space::Space;
 use core::ptr::NonNull;
@@ -305,39 +305,94 @@ impl PinnedDrop for Port {
     }
 }
 
-/// The rx_handler (via the C trampoline, which checked the frame has an Ethernet header):
-/// hand claimed frames to the engine.
+/// What the rx_handler reads of a received frame's `sk_buff` (the fields `skb_mac_header`,
+/// `skb_mac_header_len`, `skb_shared` and `skb->protocol` read), and the port of its device.
+struct Received {
+    skb: *mut bindings::sk_buff,
+    /// The port whose device received it.
+    owner: *const Port,
+    /// `skb_mac_header_len`, negative when no MAC header was set.
+    mac_len: i32,
+    /// Its MAC header (valid when `mac_len` is at least `ETH_HLEN`).
+    mac: *mut u8,
+    /// EtherType, network byte order.
+    proto: u16,
+    shared: bool,
+}
+
+impl Received {
+    /// # Safety
+    ///
+    /// `skb` is the valid skb the stack handed the rx_handler, of a device whose
+    /// rx_handler_data is a `struct lana_port` (whose first field is its owner).
+    #[inline(always)]
+    unsafe fn read(skb: *mut bindings::sk_buff) -> Self {
+        // SAFETY: `skb` is valid (function docs); its header fields are a union of the same
+        // plain fields (bindgen's view of `struct_group(headers, ...)`), read here as the
+        // inline helpers read them. `dev` is set by the driver before the receive path runs.
+        // The device's rx_handler_data is our port (function docs; it changes only while no
+        // handler runs: netdev_rx_handler_unregister waits for them), and the port's first
+        // field is its owner (a static_assert in netdev.c). `users` is read as
+        // `refcount_read` reads it (one plain load of an aligned int).
+        unsafe {
+            let h = (*skb).__bindgen_anon_4.__bindgen_anon_1.as_ref();
+            let dev = (*skb)
+                .__bindgen_anon_1
+                .__bindgen_anon_1
+                .__bindgen_anon_1
+                .dev;
+            let data = dev
+                .cast::<u8>()
+                .add(ffi::lana_rx_handler_data_offset)
+                .cast::<*const *const Port>();
+            let port = core::ptr::read_volatile(data);
+            let users = core::ptr::read_volatile(core::ptr::addr_of!((*skb).users.refs.counter));
+            Received {
+                skb,
+                owner: *port,
+                // (an unset MAC header is 0xffff: network_header - 0xffff < ETH_HLEN)
+                mac_len: i32::from(h.network_header) - i32::from(h.mac_header),
+                mac: (*skb).head.wrapping_add(usize::from(h.mac_header)),
+                proto: h.protocol,
+                shared: users != 1,
+            }
+        }
+    }
+}
+
+/// `ETH_HLEN`.
+const ETH_HLEN: i32 = 14;
+
+/// The rx_handler of the devices ports attach to (`netdev.c` registers it): frames the port
+/// claims go to the engine, the rest to the stack.
 ///
 /// # Safety
 ///
-/// Called by `netdev.c`'s rx_handler only, in the receive softirq, with the skb it was given,
-/// the port's owner (a live, pinned [`Port`]: it detaches, waiting for handlers, before it is
-/// freed), the frame's MAC header at `mac` (a whole Ethernet header: the trampoline checked
-/// `skb_mac_header_len`), its EtherType in host order, whether the skb is shared, and this
-/// CPU's per-CPU offset.
+/// Called by the stack's receive path only, in the receive softirq (under RCU, bottom halves
+/// off), with `pskb` pointing to the skb it hands over, for a device `netdev.c` registered it
+/// on: its rx_handler_data is a port whose owner is a live, pinned [`Port`] (a port detaches,
+/// waiting for running handlers, before it is freed).
 #[no_mangle]
-pub(crate) unsafe extern "C" fn lana_rust_rx(
-    skb: *mut bindings::sk_buff,
-    owner: *mut c_void,
-    mac: *mut u8,
-    proto: u16,
-    shared: bool,
-    cpu_offset: usize,
-) -> c_uint {
+pub(crate) unsafe extern "C" fn lana_rust_rx(pskb: *mut *mut bindings::sk_buff) -> c_uint {
+    // SAFETY: the stack hands over a valid skb of a device we registered on (function docs).
+    let rx = unsafe { Received::read(*pskb) };
+    // not Ethernet: not ours to read (ports attach to Ethernet devices only)
+    if rx.mac_len < ETH_HLEN {
+        return RX_HANDLER_PASS;
+    }
     // SAFETY: `owner` is a live Port (function docs).
-    let port = unsafe { &*owner.cast::<Port>() };
-    // SAFETY: the receive softirq: bottom halves are off for the handler's duration, and
-    // the trampoline computed this CPU's offset (function docs).
-    let ctx = unsafe { PacketContext::with_cpu(CpuOffset::from_c(cpu_offset)) };
+    let port = unsafe { &*rx.owner };
+    // SAFETY: the receive softirq: bottom halves are off for the handler's duration.
+    let ctx = unsafe { PacketContext::new() };
     let Some(cfg) = port.config.read(&ctx) else {
         return RX_HANDLER_PASS;
     };
-    let mut claimed = cfg.ethertype == 0 || proto == cfg.ethertype;
+    let mut claimed = cfg.ethertype == 0 || u16::from_be(rx.proto) == cfg.ethertype;
     if claimed {
         if let Some(dst) = cfg.dst {
-            // SAFETY: `mac` is a whole Ethernet header (function docs), which starts with the
+            // SAFETY: `mac` is a whole Ethernet header (checked above), which starts with the
             // destination address.
-            let hdr = unsafe { core::slice::from_raw_parts(mac, 6) };
+            let hdr = unsafe { core::slice::from_raw_parts(rx.mac, 6) };
             claimed = hdr == dst;
         }
     }
@@ -349,19 +404,19 @@ pub(crate) unsafe extern "C" fn lana_rust_rx(
         }
         return RX_HANDLER_PASS;
     }
-    let pkt = if shared {
+    let pkt = if rx.shared {
         // SAFETY: the stack hands the handler a valid skb; returning CONSUMED gives it to us.
-        unsafe { Packet::from_raw_shared(skb) }
+        unsafe { Packet::from_raw_shared(rx.skb) }
     } else {
-        // SAFETY: as above; the skb is not shared (function docs), so it is ours alone.
-        unsafe { Packet::from_raw(skb) }
+        // SAFETY: as above; the skb is not shared, so it is ours alone.
+        unsafe { Packet::from_raw(rx.skb) }
     };
     let Some(mut pkt) = pkt else {
         return RX_HANDLER_CONSUMED;
     };
-    // SAFETY: `mac` is the MAC header of the skb the trampoline checked (function docs); a
-    // clone of it shares its buffer and its `data`, so `mac` is the clone's MAC header too.
-    unsafe { pkt.push_to(mac) };
+    // SAFETY: `mac` is the MAC header of the skb checked above; a clone of it shares its
+    // buffer and its `data`, so `mac` is the clone's MAC header too.
+    unsafe { pkt.push_to(rx.mac) };
     // blocks see frames from the Ethernet header on
     engine::receive_from_link(&ctx, pkt, port.entry, &port.space);
     RX_HANDLER_CONSUMED

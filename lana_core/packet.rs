@@ -87,7 +87,8 @@ impl Packet {
             let pulled = (*skb).data.offset_from(mac);
             if pulled > 0 {
                 (*skb).data = mac;
-                (*skb).len += pulled as u32;
+                // (no overflow: `pulled` bytes of the buffer lie before `data`)
+                (*skb).len = (*skb).len.wrapping_add(pulled as u32);
             }
         }
     }

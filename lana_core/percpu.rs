@@ -21,21 +21,30 @@ pub(crate) struct CpuOffset(usize);
 
 impl CpuOffset {
     /// This CPU's offset. The caller must keep bottom halves disabled while using it.
-    #[inline]
+    ///
+    /// On x86-64 one `%gs`-relative load of the kernel's `this_cpu_off`, as C's
+    /// `this_cpu_ptr` does it inline; elsewhere a call.
+    #[inline(always)]
     pub(crate) fn this_cpu() -> Self {
+        #[cfg(target_arch = "x86_64")]
+        {
+            let off: usize;
+            // SAFETY: `%gs` points to this CPU's per-CPU area in the kernel, where
+            // `this_cpu_off` holds that area's offset (`this_cpu_ptr(p) == p + this_cpu_off`);
+            // the load changes nothing and needs no stack.
+            unsafe {
+                core::arch::asm!(
+                    "mov {off}, qword ptr gs:[rip + {sym}]",
+                    off = out(reg) off,
+                    sym = sym ffi::this_cpu_off,
+                    options(nostack, readonly, preserves_flags),
+                )
+            };
+            CpuOffset(off)
+        }
+        #[cfg(not(target_arch = "x86_64"))]
         // SAFETY: reads this CPU's per-CPU offset; no preconditions.
         CpuOffset(unsafe { ffi::lana_this_cpu_offset() })
-    }
-
-    /// An offset C computed (the rx_handler does it inline: no call).
-    ///
-    /// # Safety
-    ///
-    /// `off` is this CPU's per-CPU offset (as `lana_this_cpu_offset` returns it), and bottom
-    /// halves stay disabled while it is used.
-    #[inline]
-    pub(crate) unsafe fn from_c(off: usize) -> Self {
-        CpuOffset(off)
     }
 }
 
@@ -160,19 +169,6 @@ impl PacketContext {
     pub(crate) unsafe fn new() -> Self {
         Self {
             cpu: CpuOffset::this_cpu(),
-            _not_send: PhantomData,
-        }
-    }
-
-    /// [`Self::new`] with this CPU's offset already known.
-    ///
-    /// # Safety
-    ///
-    /// As for [`Self::new`]; `cpu` is this CPU's offset.
-    #[inline]
-    pub(crate) unsafe fn with_cpu(cpu: CpuOffset) -> Self {
-        Self {
-            cpu,
             _not_send: PhantomData,
         }
     }

@@ -28,7 +28,7 @@ void *lana_percpu_cpu(void __percpu *p, unsigned int cpu)
 }
 
 /* This CPU's per-CPU offset: this_cpu_ptr(p) == p + offset for every per-CPU pointer. */
-DEFINE_PER_CPU(u8, lana_cpu_anchor);	/* netdev.c computes the offset inline too */
+DEFINE_PER_CPU(u8, lana_cpu_anchor);
 
 unsigned long lana_this_cpu_offset(void)
 {
