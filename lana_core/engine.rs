@@ -69,17 +69,9 @@ impl Fates {
 
 /// The engine: the graph it walks (every namespace's blocks; each namespace's [`Space`]
 /// counts what became of its packets).
-pub(crate) struct Engine {
-    graph: RcuBox<Graph>,
-}
+pub(crate) struct Engine(());
 
 impl Engine {
-    fn new() -> Result<Self> {
-        Ok(Self {
-            graph: RcuBox::new(),
-        })
-    }
-
     /// Publish `g`: packets from now on walk it; the previous snapshot is dropped after a
     /// grace period (without waiting here). What its segments counted comes back: packets
     /// that found it may still count there until that grace period has passed.
@@ -88,8 +80,8 @@ impl Engine {
     pub(crate) fn install(&self, g: KBox<Graph>) -> Option<Arc<SegmentCounts>> {
         // SAFETY: snapshots are replaced only here, under the configuration mutex the caller
         // holds; the reference is dropped before the replace.
-        let old = unsafe { self.graph.get_unguarded() }.map(|o| o.segment_counts().clone());
-        self.graph.replace(Some(g));
+        let old = unsafe { GRAPH.get_unguarded() }.map(|o| o.segment_counts().clone());
+        GRAPH.replace(Some(g));
         old
     }
 
@@ -101,12 +93,17 @@ impl Engine {
     /// replaced only by [`Engine::install`], which the configuration calls under it.
     pub(crate) unsafe fn published(&self) -> Option<&Graph> {
         // SAFETY: not replaced while the caller holds the mutex (function docs).
-        unsafe { self.graph.get_unguarded() }
+        unsafe { GRAPH.get_unguarded() }
     }
 }
 
-/// The engine of the (one) graph; set up in module init, gone at exit.
+/// The engine of the (one) graph, for the control plane; set up in module init, gone at exit.
 static ENGINE: RcuBox<Engine> = RcuBox::new();
+
+/// The snapshot packets walk ([`Engine::install`] publishes it; `None` before the first
+/// publish and once the engine stopped). A static of its own: the packet path reads one
+/// pointer, not the engine's and then the graph's.
+static GRAPH: RcuBox<Graph> = RcuBox::new();
 
 /// The engine, for the control plane (process context, which may sleep). `None` only during
 /// module init and exit, when no command runs.
@@ -123,14 +120,16 @@ pub(crate) struct Running(());
 impl Running {
     /// Set up the engine (module init).
     pub(crate) fn start() -> Result<Self> {
-        ENGINE.replace(Some(KBox::new(Engine::new()?, GFP_KERNEL)?));
+        ENGINE.replace(Some(KBox::new(Engine(()), GFP_KERNEL)?));
         Ok(Running(()))
     }
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
-        // dropped after a grace period, with the last snapshot
+        // dropped after a grace period: packets still walking it see it out, later ones
+        // find no graph (dropped, counted: no block)
+        GRAPH.replace(None);
         ENGINE.replace(None);
     }
 }
@@ -167,12 +166,9 @@ enum Step<'g> {
 /// engine thread.
 #[inline]
 pub(crate) fn receive_from_link(ctx: &PacketContext, pkt: Packet, entry: Entry, sp: &Space) {
-    let Some(e) = ENGINE.read(ctx) else {
-        return pkt.drop_for(DropReason::NoBlock); // the core is going away: nothing counts
-    };
     sp.entered(ctx.cpu, pkt.len());
     if mechanism::inline() {
-        enter_from_link(e, sp, ctx, pkt, entry);
+        enter_from_link(sp, ctx, pkt, entry);
     } else {
         mechanism::enqueue(pkt, entry, sp);
     }
@@ -180,25 +176,21 @@ pub(crate) fn receive_from_link(ctx: &PacketContext, pkt: Packet, entry: Entry, 
 
 /// A queued frame, run by an engine thread (bottom halves off). Already counted as entered.
 pub(crate) fn resume_from_queue(ctx: &PacketContext, pkt: Packet, entry: Entry, sp: &Space) {
-    match ENGINE.read(ctx) {
-        Some(e) => enter_from_link(e, sp, ctx, pkt, entry),
-        None => pkt.drop_for(DropReason::Flushed),
-    }
+    enter_from_link(sp, ctx, pkt, entry)
 }
 
 /// Count a queued frame that will never run (queue full, device gone, unload) and free it.
 pub(crate) fn drop_queued(ctx: &PacketContext, pkt: Packet, reason: DropReason, sp: &Space) {
-    sp.fate(ctx.cpu, Fate::Dropped(reason));
-    trace_drop(None, pkt.as_raw().cast(), reason);
-    pkt.drop_for(reason);
+    end_unplaced(sp, ctx.cpu, pkt, reason);
 }
 
 /// A frame from a device at its eth block (`entry`), which counts it and passes it on
 /// ingress: the eth block's own `receive` is for frames to send.
 #[inline(always)]
-fn enter_from_link(e: &Engine, sp: &Space, ctx: &PacketContext, pkt: Packet, entry: Entry) {
-    let Some((g, hop)) = e.graph.read(ctx).and_then(|g| Some((g, g.entry(entry)?))) else {
-        return end(sp, ctx.cpu, None, pkt, DropReason::NoBlock);
+fn enter_from_link(sp: &Space, ctx: &PacketContext, pkt: Packet, entry: Entry) {
+    // (no graph: the engine stopped, the module is going away)
+    let Some((g, hop)) = GRAPH.read(ctx).and_then(|g| Some((g, g.entry(entry)?))) else {
+        return end_unplaced(sp, ctx.cpu, pkt, DropReason::NoBlock);
     };
     let limit = max_hops();
     if hop.walk(Direction::Ingress) <= limit {
@@ -258,10 +250,7 @@ pub(crate) fn send(pkt: Packet, entry: Entry, sp: &Space, dir: Direction) -> Res
     let _bh = BhGuard::new();
     // SAFETY: bottom halves are off until `_bh` drops, after the packet is done.
     let ctx = unsafe { PacketContext::new() };
-    let Some(e) = ENGINE.read(&ctx) else {
-        return Err(ENOTCONN);
-    };
-    let Some((g, hop)) = e.graph.read(&ctx).and_then(|g| Some((g, g.entry(entry)?))) else {
+    let Some((g, hop)) = GRAPH.read(&ctx).and_then(|g| Some((g, g.entry(entry)?))) else {
         return Err(ENOTCONN);
     };
     // (a socket outliving its block must not enter at a block of another namespace that
@@ -284,12 +273,10 @@ pub(crate) fn send(pkt: Packet, entry: Entry, sp: &Space, dir: Direction) -> Res
     Ok(())
 }
 
-/// The packet ends dropped for `reason`, charged to `hop` if there is one.
+/// The packet ends dropped at `hop` for `reason`.
 #[cold]
-fn end(sp: &Space, cpu: CpuOffset, hop: Option<&Hop>, pkt: Packet, reason: DropReason) {
-    if let Some(h) = hop {
-        h.count_drop(cpu);
-    }
+fn end(sp: &Space, cpu: CpuOffset, hop: &Hop, pkt: Packet, reason: DropReason) {
+    hop.count_drop(cpu);
     sp.fate(cpu, Fate::Dropped(reason));
     if tracing() {
         return end_traced(hop, pkt, reason);
@@ -298,11 +285,20 @@ fn end(sp: &Space, cpu: CpuOffset, hop: Option<&Hop>, pkt: Packet, reason: DropR
     pkt.drop_for(reason);
 }
 
+/// The packet ends dropped for `reason` before it reached a block.
+#[cold]
+#[inline(never)]
+fn end_unplaced(sp: &Space, cpu: CpuOffset, pkt: Packet, reason: DropReason) {
+    sp.fate(cpu, Fate::Dropped(reason));
+    trace_drop(None, pkt.as_raw().cast(), reason);
+    pkt.drop_for(reason);
+}
+
 /// [`end`] while someone traces drops.
 #[cold]
 #[inline(never)]
-fn end_traced(hop: Option<&Hop>, pkt: Packet, reason: DropReason) {
-    trace_drop(hop, pkt.as_raw().cast(), reason);
+fn end_traced(hop: &Hop, pkt: Packet, reason: DropReason) {
+    trace_drop(Some(hop), pkt.as_raw().cast(), reason);
     pkt.drop_for(reason);
 }
 
@@ -322,22 +318,22 @@ fn follow<'g, const LIMITED: bool>(
     len: u64,
 ) -> Option<(&'g Hop, Packet)> {
     let out = hop.out(dir);
-    let skipped = out.skipped();
-    if skipped != 0 {
+    if let Some(segment) = out.segment() {
         if LIMITED {
+            let skipped = out.skipped();
             if *budget < skipped {
                 hop_limit_in_segment(sp, g, cpu, hop, dir, pkt, *budget, len);
                 return None;
             }
             *budget -= skipped;
         }
-        out.count(cpu, len);
+        segment.count(cpu, len);
     }
     match out.next() {
         Some(next) => Some((next, pkt)),
         None => {
             // nothing bound after `hop`, or after the last block skipped
-            end(sp, cpu, Some(out.dead_end(hop)), pkt, DropReason::NoNext);
+            end(sp, cpu, out.dead_end(), pkt, DropReason::NoNext);
             None
         }
     }
@@ -368,7 +364,7 @@ fn hop_limit_in_segment(
             }
         }
     }
-    end(sp, cpu, Some(at), pkt, DropReason::HopLimit);
+    end(sp, cpu, at, pkt, DropReason::HopLimit);
 }
 
 /// Tell tracers (the `lana:lana_drop` event) that `hop`'s block dropped the packet `skb` (null
@@ -463,7 +459,7 @@ fn step<'g>(sp: &Space, g: &'g Graph, ctx: &PacketContext, w: Work<'g>) -> Step<
     } = w;
     hop.count(cpu, u64::from(pkt.len()));
     if budget == 0 {
-        end(sp, cpu, Some(hop), pkt, DropReason::HopLimit);
+        end(sp, cpu, hop, pkt, DropReason::HopLimit);
         return Step::Done;
     }
     let budget = budget - 1;
@@ -481,7 +477,7 @@ fn step<'g>(sp: &Space, g: &'g Graph, ctx: &PacketContext, w: Work<'g>) -> Step<
                 })
             }
             Decision::Drop(pkt, reason) => {
-                end(sp, cpu, Some(hop), pkt, reason);
+                end(sp, cpu, hop, pkt, reason);
                 return Step::Done;
             }
             Decision::Consumed(fate) => {
@@ -529,7 +525,7 @@ fn run<'g, const LIMITED: bool>(sp: &Space, g: &'g Graph, ctx: &PacketContext, f
         hop.count(cpu, len);
         if LIMITED {
             let Some(left) = budget.checked_sub(1) else {
-                return end(sp, cpu, Some(hop), pkt, DropReason::HopLimit);
+                return end(sp, cpu, hop, pkt, DropReason::HopLimit);
             };
             budget = left;
         }
@@ -556,7 +552,7 @@ fn run<'g, const LIMITED: bool>(sp: &Space, g: &'g Graph, ctx: &PacketContext, f
                 };
                 return run_fanout(sp, g, ctx, w);
             }
-            Err(Decision::Drop(pkt, reason)) => return end(sp, cpu, Some(hop), pkt, reason),
+            Err(Decision::Drop(pkt, reason)) => return end(sp, cpu, hop, pkt, reason),
             Err(Decision::Consumed(fate)) => return consumed(sp, cpu, hop, fate),
         }
         match follow::<LIMITED>(sp, g, cpu, hop, dir, pkt, &mut budget, len) {
@@ -631,7 +627,7 @@ fn fan_out<'g>(
     // skip count it there)
     let ports = g.ports(hop, dir);
     let Some(first) = ports.first().and_then(|&slot| g.hop(slot)) else {
-        end(sp, cpu, Some(hop), pkt, DropReason::NoNext);
+        end(sp, cpu, hop, pkt, DropReason::NoNext);
         return None;
     };
     for &slot in ports.iter().skip(1) {
@@ -656,7 +652,7 @@ fn fan_out<'g>(
                 });
                 *npending += 1;
             }
-            Some(copy) => end(sp, cpu, Some(hop), copy, DropReason::FanoutFailed),
+            Some(copy) => end(sp, cpu, hop, copy, DropReason::FanoutFailed),
             None => consumed(sp, cpu, hop, Fate::Dropped(DropReason::FanoutFailed)),
         }
     }

@@ -23,6 +23,7 @@ use crate::instance::Instance;
 use crate::percpu::{CountersRef, CpuOffset, PerCpuRow, Totals};
 use crate::types::DynBlock;
 use core::cell::Cell;
+use core::marker::PhantomData;
 use core::ptr::NonNull;
 use kernel::prelude::*;
 use kernel::sync::Arc;
@@ -37,17 +38,19 @@ const MAX_SKIP: usize = crate::uapi::LANA_MAX_HOPS_LIMIT as usize;
 ///
 /// # Invariants
 ///
-/// `next[d]` and `last[d]`, when set, point to hops in the `hops` table of the [`Graph`]
-/// holding this one. When `skipped[d]` is not 0, `counters[d]` is the snapshot's counter of
-/// segment `seg[d]`, which skips `skipped[d]` blocks, the last of which is `last[d]`.
+/// `next[d]`, when set, points to a hop in the `hops` table of the [`Graph`] holding this
+/// one, and so does `last[d]` once [`Builder::finish`] has run (the engine sees no other). When
+/// `skipped[d]` is not 0, `counters[d]` is the snapshot's counter of segment `seg[d]`, which
+/// skips `skipped[d]` blocks, the last of which is `last[d]`; when it is 0, `counters[d]` is
+/// `None` and `last[d]` is the hop itself.
 struct Outs {
     /// The block the packet reaches next, pass-through blocks skipped (`None`: a dead end).
     next: [Cell<Option<NonNull<Hop>>>; 2],
     /// How many pass-through blocks the packet passes on the way (0: none).
     skipped: [Cell<u32>; 2],
     counters: [Cell<Option<CountersRef>>; 2],
-    /// The last block skipped (where a dead end after them is charged).
-    last: [Cell<Option<NonNull<Hop>>>; 2],
+    /// Where a dead end is charged: the last block skipped, or the hop itself.
+    last: [Cell<NonNull<Hop>>; 2],
     /// The segment (an index into [`Graph::segments`]), when `skipped` is not 0.
     seg: [Cell<u32>; 2],
 }
@@ -58,7 +61,10 @@ impl Outs {
             next: [Cell::new(None), Cell::new(None)],
             skipped: [Cell::new(0), Cell::new(0)],
             counters: [Cell::new(None), Cell::new(None)],
-            last: [Cell::new(None), Cell::new(None)],
+            last: [
+                Cell::new(NonNull::dangling()),
+                Cell::new(NonNull::dangling()),
+            ],
             seg: [Cell::new(0), Cell::new(0)],
         }
     }
@@ -82,14 +88,14 @@ impl<'a> Out<'a> {
             .map(|h| unsafe { h.as_ref() })
     }
 
-    /// The block a packet that finds no [`Out::next`] ends at: the last one skipped, or
-    /// `from` (the block this leads out of).
+    /// The block a packet that finds no [`Out::next`] ends at: the last one skipped, or the
+    /// block this leads out of.
     #[inline]
-    pub(crate) fn dead_end(self, from: &'a Hop) -> &'a Hop {
-        // SAFETY: as in `next`.
-        self.outs.last[self.dir as usize]
-            .get()
-            .map_or(from, |h| unsafe { h.as_ref() })
+    pub(crate) fn dead_end(self) -> &'a Hop {
+        // SAFETY: by the type invariant, a hop of the same snapshot's table (set by
+        // `Builder::finish` before the snapshot is published), which is neither moved nor
+        // changed while the snapshot (and so `self`) is borrowed.
+        unsafe { self.outs.last[self.dir as usize].get().as_ref() }
     }
 
     /// Pass-through blocks on the way to [`Out::next`].
@@ -98,14 +104,37 @@ impl<'a> Out<'a> {
         self.outs.skipped[self.dir as usize].get()
     }
 
-    /// Count a packet of `bytes` taking this segment (`skipped() != 0`).
+    /// The segment the path takes: `Some` exactly when it skips blocks (`skipped() != 0`).
+    #[inline]
+    pub(crate) fn segment(self) -> Option<Segment<'a>> {
+        // INVARIANT: the snapshot's counter (`Outs`' invariant), borrowed with it.
+        self.outs.counters[self.dir as usize]
+            .get()
+            .map(|c| Segment {
+                counters: c,
+                _snapshot: PhantomData,
+            })
+    }
+}
+
+/// A compiled jump over pass-through blocks, to count packets taking it.
+///
+/// # Invariants
+///
+/// `counters` is a counter of a snapshot's per-CPU rows, borrowed for `'a` with it.
+#[derive(Clone, Copy)]
+pub(crate) struct Segment<'a> {
+    counters: CountersRef,
+    _snapshot: PhantomData<&'a Graph>,
+}
+
+impl Segment<'_> {
+    /// Count a packet of `bytes` taking it.
     #[inline]
     pub(crate) fn count(self, cpu: CpuOffset, bytes: u64) {
-        if let Some(c) = self.outs.counters[self.dir as usize].get() {
-            // SAFETY: the snapshot's row, alive while the snapshot is (invariant); `cpu` is
-            // this CPU's offset with bottom halves off (its invariant).
-            unsafe { c.add_on(cpu, bytes) }
-        }
+        // SAFETY: the snapshot's row, alive while the snapshot is (type invariant); `cpu` is
+        // this CPU's offset with bottom halves off (its invariant).
+        unsafe { self.counters.add_on(cpu, bytes) }
     }
 }
 
@@ -505,6 +534,10 @@ impl Builder {
         // The table is full-size already (`new`), so its elements never move again: pointers
         // into it stay valid for the snapshot's life (moving the vector moves no element).
         for hop in self.hops.iter().flatten() {
+            for last in &hop.out.last {
+                // INVARIANT: the hop itself, in this table (no segment yet; see below).
+                last.set(NonNull::from(hop));
+            }
             for (next, (start, count)) in hop.out.next.iter().zip(hop.ports) {
                 if count == 0 {
                     continue;
@@ -593,7 +626,9 @@ impl Builder {
                 outs.counters.get(d),
             ) {
                 next.set(end);
-                l.set(last);
+                if let Some(last) = last {
+                    l.set(last);
+                }
                 k.set(n);
                 sg.set(seg as u32);
                 c.set(counts.counters_ref(seg));
