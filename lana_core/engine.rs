@@ -79,7 +79,9 @@ impl Engine {
     /// Only the configuration calls this, under its mutex.
     pub(crate) fn install(&self, g: KBox<Graph>) -> Option<Arc<SegmentCounts>> {
         // SAFETY: snapshots are replaced only here, under the configuration mutex the caller
-        // holds; the reference is dropped before the replace.
+        // holds, and by `Running::drop` once no command can run any more (module exit, after
+        // the netlink family and the namespaces are gone); the reference is dropped before
+        // the replace.
         let old = unsafe { GRAPH.get_unguarded() }.map(|o| o.segment_counts().clone());
         GRAPH.replace(Some(g));
         old
@@ -90,7 +92,8 @@ impl Engine {
     /// # Safety
     ///
     /// The caller holds the configuration mutex while it uses the reference: snapshots are
-    /// replaced only by [`Engine::install`], which the configuration calls under it.
+    /// replaced only by [`Engine::install`], which the configuration calls under it (and
+    /// when the engine stops, once no command can run).
     pub(crate) unsafe fn published(&self) -> Option<&Graph> {
         // SAFETY: not replaced while the caller holds the mutex (function docs).
         unsafe { GRAPH.get_unguarded() }
@@ -127,8 +130,10 @@ impl Running {
 
 impl Drop for Running {
     fn drop(&mut self) {
-        // dropped after a grace period: packets still walking it see it out, later ones
-        // find no graph (dropped, counted: no block)
+        // No command runs any more (module exit unregistered the netlink family and emptied
+        // the namespaces first: `lana.rs` drops its fields in that order). The snapshot is
+        // dropped after a grace period: packets still walking it see it out, later ones find
+        // no graph (dropped, counted: no block).
         GRAPH.replace(None);
         ENGINE.replace(None);
     }

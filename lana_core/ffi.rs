@@ -33,9 +33,10 @@ extern "C" {
     /// `offsetof(struct net_device, rx_handler_data)` (`net_device` is opaque to bindgen).
     pub(crate) static lana_rx_handler_data_offset: usize;
 
-    // the kernel's: this CPU's per-CPU offset, a per-CPU variable (read %gs-relative)
-    #[cfg(target_arch = "x86_64")]
-    pub(crate) static this_cpu_off: usize;
+    // The kernel's: this CPU's per-CPU offset, a per-CPU variable, named by `asm!` only (a
+    // plain read would reach the boot-time template, not this CPU's copy): no type to read.
+    #[cfg(all(target_arch = "x86_64", CONFIG_SMP))]
+    pub(crate) static this_cpu_off: [u8; 0];
 
     // trace.c (lana_trace.h)
     #[cfg(CONFIG_TRACEPOINTS)]
@@ -115,7 +116,7 @@ extern "C" {
     // skb.c
     pub(crate) fn lana_percpu_alloc(size: usize, align: usize) -> *mut c_void;
     pub(crate) fn lana_percpu_cpu(p: *mut c_void, cpu: c_uint) -> *mut c_void;
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(not(all(target_arch = "x86_64", CONFIG_SMP)))]
     pub(crate) fn lana_this_cpu_offset() -> usize;
     pub(crate) fn lana_bh_disable();
     pub(crate) fn lana_bh_enable();

@@ -618,6 +618,9 @@ impl Builder {
             // pointers, and by slot); the segment's counter is counter `seg` of this
             // snapshot's row.
             let d = usize::from(dir);
+            // (the engine counts a segment, and charges its blocks to the hop limit, exactly
+            // when it has a counter: a segment without one would be a bug, not a graph)
+            let counter = counts.counters_ref(seg).ok_or(EINVAL)?;
             if let (Some(next), Some(l), Some(k), Some(sg), Some(c)) = (
                 outs.next.get(d),
                 outs.last.get(d),
@@ -631,7 +634,7 @@ impl Builder {
                 }
                 k.set(n);
                 sg.set(seg as u32);
-                c.set(counts.counters_ref(seg));
+                c.set(Some(counter));
             }
         }
         credits.sort_unstable();

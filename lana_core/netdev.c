@@ -39,6 +39,21 @@ static_assert(RX_HANDLER_CONSUMED == 0 && RX_HANDLER_PASS == 3);	/* mirrored in 
 const unsigned long lana_rx_handler_data_offset = offsetof(struct net_device, rx_handler_data);
 
 /*
+ * The rx_handler is Rust's lana_rust_rx (netdev.rs), registered directly. Under kCFI the
+ * stack's indirect call checks a type hash that names the enum rx_handler_result, which a
+ * module's Rust cannot give its function (cfi_encoding is not an allowed feature): there
+ * a C handler tail-calls it.
+ */
+#ifdef CONFIG_CFI
+static rx_handler_result_t lana_rx_handler(struct sk_buff **pskb)
+{
+	return lana_rust_rx(pskb);
+}
+#else
+#define lana_rx_handler lana_rust_rx
+#endif
+
+/*
  * The Rust side takes the configuration mutex without waiting: a command holding it may be
  * waiting for a port to be freed (deferred block drops), and freeing a port waits for this
  * work (cancel_delayed_work_sync). When the mutex is busy, the work tries again a jiffy later.
@@ -96,7 +111,7 @@ int lana_port_match(struct lana_port *port, const char *ifname, struct net *net,
 		ret = -EBUSY;
 	else if (!lana_is_ethernet(dev))
 		ret = -EOPNOTSUPP;
-	else if (rcu_access_pointer(dev->rx_handler) == lana_rust_rx) {
+	else if (rcu_access_pointer(dev->rx_handler) == lana_rx_handler) {
 		struct lana_port *holder = rtnl_dereference(dev->rx_handler_data);
 
 		*other = holder->owner;
@@ -127,7 +142,7 @@ int lana_port_attach(struct lana_port *port, const char *ifname, struct net *net
 		err = -EBUSY;
 		goto out;
 	}
-	err = netdev_rx_handler_register(dev, lana_rust_rx, port);
+	err = netdev_rx_handler_register(dev, lana_rx_handler, port);
 	if (err)
 		goto out;
 	dev_hold(dev);
@@ -241,7 +256,7 @@ static int lana_netdev_event(struct notifier_block *nb, unsigned long event, voi
 	struct net_device *dev = netdev_notifier_info_to_dev(ptr);
 	struct lana_port *port;
 
-	if (rcu_access_pointer(dev->rx_handler) != lana_rust_rx)
+	if (rcu_access_pointer(dev->rx_handler) != lana_rx_handler)
 		return NOTIFY_DONE;
 	port = rtnl_dereference(dev->rx_handler_data);
 	switch (event) {

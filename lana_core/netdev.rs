@@ -335,7 +335,9 @@ impl Received {
         // field is its owner (a static_assert in netdev.c). `users` is read as
         // `refcount_read` reads it (one plain load of an aligned int).
         unsafe {
-            let h = (*skb).__bindgen_anon_4.__bindgen_anon_1.as_ref();
+            // (through a raw pointer: no reference to the header group is made)
+            let h = core::ptr::addr_of!((*skb).__bindgen_anon_4)
+                .cast::<bindings::sk_buff__bindgen_ty_4__bindgen_ty_1>();
             let dev = (*skb)
                 .__bindgen_anon_1
                 .__bindgen_anon_1
@@ -351,9 +353,9 @@ impl Received {
                 skb,
                 owner: *port,
                 // (an unset MAC header is 0xffff: network_header - 0xffff < ETH_HLEN)
-                mac_len: i32::from(h.network_header) - i32::from(h.mac_header),
-                mac: (*skb).head.wrapping_add(usize::from(h.mac_header)),
-                proto: h.protocol,
+                mac_len: i32::from((*h).network_header) - i32::from((*h).mac_header),
+                mac: (*skb).head.wrapping_add(usize::from((*h).mac_header)),
+                proto: (*h).protocol,
                 shared: users != 1,
             }
         }

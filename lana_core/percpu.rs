@@ -22,11 +22,11 @@ pub(crate) struct CpuOffset(usize);
 impl CpuOffset {
     /// This CPU's offset. The caller must keep bottom halves disabled while using it.
     ///
-    /// On x86-64 one `%gs`-relative load of the kernel's `this_cpu_off`, as C's
+    /// On x86-64 (SMP) one `%gs`-relative load of the kernel's `this_cpu_off`, as C's
     /// `this_cpu_ptr` does it inline; elsewhere a call.
     #[inline(always)]
     pub(crate) fn this_cpu() -> Self {
-        #[cfg(target_arch = "x86_64")]
+        #[cfg(all(target_arch = "x86_64", CONFIG_SMP))]
         {
             let off: usize;
             // SAFETY: `%gs` points to this CPU's per-CPU area in the kernel, where
@@ -42,7 +42,7 @@ impl CpuOffset {
             };
             CpuOffset(off)
         }
-        #[cfg(not(target_arch = "x86_64"))]
+        #[cfg(not(all(target_arch = "x86_64", CONFIG_SMP)))]
         // SAFETY: reads this CPU's per-CPU offset; no preconditions.
         CpuOffset(unsafe { ffi::lana_this_cpu_offset() })
     }
