@@ -32,6 +32,11 @@ use kernel::sync::Arc;
 /// highest `max_hops`). A longer chain, or a loop of pass-through blocks (which only types
 /// with several bindings a side can make), goes on hop by hop.
 const MAX_SKIP: usize = crate::uapi::LANA_MAX_HOPS_LIMIT as usize;
+const _: () = assert!(MAX_SKIP <= u16::MAX as usize);
+
+// The entry lookup indexes the hop table by slot: 128 bytes is one shift.
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(core::mem::size_of::<Option<Hop>>() == 128);
 
 /// Where a block passes packets, compiled: one array per field, indexed by direction (the
 /// engine loads each with one instruction).
@@ -40,19 +45,18 @@ const MAX_SKIP: usize = crate::uapi::LANA_MAX_HOPS_LIMIT as usize;
 ///
 /// `next[d]`, when set, points to a hop in the `hops` table of the [`Graph`] holding this
 /// one, and so does `last[d]` once [`Builder::finish`] has run (the engine sees no other). When
-/// `skipped[d]` is not 0, `counters[d]` is the snapshot's counter of segment `seg[d]`, which
-/// skips `skipped[d]` blocks, the last of which is `last[d]`; when it is 0, `counters[d]` is
-/// `None` and `last[d]` is the hop itself.
+/// `skipped[d]` is not 0, `counters[d]` is the snapshot's counter of the segment that starts
+/// here in `d`, which skips `skipped[d]` blocks, the last of which is `last[d]`; when it is 0,
+/// `counters[d]` is `None` and `last[d]` is the hop itself.
 struct Outs {
     /// The block the packet reaches next, pass-through blocks skipped (`None`: a dead end).
     next: [Cell<Option<NonNull<Hop>>>; 2],
     /// How many pass-through blocks the packet passes on the way (0: none).
-    skipped: [Cell<u32>; 2],
+    /// (`u16`: at most `MAX_SKIP`; it keeps a hop at 128 bytes, a shift to index)
+    skipped: [Cell<u16>; 2],
     counters: [Cell<Option<CountersRef>>; 2],
     /// Where a dead end is charged: the last block skipped, or the hop itself.
     last: [Cell<NonNull<Hop>>; 2],
-    /// The segment (an index into [`Graph::segments`]), when `skipped` is not 0.
-    seg: [Cell<u32>; 2],
 }
 
 impl Outs {
@@ -65,7 +69,6 @@ impl Outs {
                 Cell::new(NonNull::dangling()),
                 Cell::new(NonNull::dangling()),
             ],
-            seg: [Cell::new(0), Cell::new(0)],
         }
     }
 }
@@ -101,7 +104,7 @@ impl<'a> Out<'a> {
     /// Pass-through blocks on the way to [`Out::next`].
     #[inline]
     pub(crate) fn skipped(self) -> u32 {
-        self.outs.skipped[self.dir as usize].get()
+        u32::from(self.outs.skipped[self.dir as usize].get())
     }
 
     /// The segment the path takes: `Some` exactly when it skips blocks (`skipped() != 0`).
@@ -307,8 +310,9 @@ impl SegmentCounts {
 pub(crate) struct Graph {
     hops: KVVec<Option<Hop>>,
     ports: KVVec<u32>,
-    /// The segments: where each one's skipped blocks are in `skipped`, start and count.
-    segments: KVVec<(u32, u32)>,
+    /// The segments, sorted by the block (slot) and direction they start from: where each
+    /// one's skipped blocks are in `skipped`, start and count.
+    segments: KVVec<((u32, u8), (u32, u32))>,
     /// The slots of the blocks the segments skip, segment after segment.
     skipped: KVVec<u32>,
     /// What the segments counted (the engine counts through `Out`'s counter references,
@@ -339,7 +343,11 @@ impl Graph {
 
     /// The pass-through blocks segment `seg` skips, in the order a packet passes them.
     pub(crate) fn skipped_by(&self, seg: u32) -> impl Iterator<Item = &Hop> {
-        let (start, n) = self.segments.get(seg as usize).copied().unwrap_or((0, 0));
+        let (_, (start, n)) = self
+            .segments
+            .get(seg as usize)
+            .copied()
+            .unwrap_or(((0, 0), (0, 0)));
         self.skipped
             .get(start as usize..(start + n) as usize)
             .unwrap_or(&[])
@@ -349,7 +357,9 @@ impl Graph {
 
     /// The segment `hop` passes packets on in `dir`, if its path skips blocks.
     pub(crate) fn segment_of(&self, hop: &Hop, dir: Direction) -> Option<u32> {
-        (hop.out(dir).skipped() != 0).then(|| hop.out.seg[dir as usize].get())
+        let from = (hop.slot, dir as u8);
+        let seg = self.segments.binary_search_by_key(&from, |&(f, _)| f).ok()?;
+        Some(seg as u32)
     }
 
     /// What this snapshot's segments counted, for the blocks they skip.
@@ -574,7 +584,14 @@ impl Builder {
                     at = h.out(dir).next();
                 }
                 if let Some(&last) = skipped.get(start..).and_then(<[u32]>::last) {
-                    segments.push((start as u32, (skipped.len() - start) as u32), GFP_KERNEL)?;
+                    // (blocks in slot order, ingress first: `segments` comes out sorted)
+                    segments.push(
+                        (
+                            (hop.slot, dir as u8),
+                            (start as u32, (skipped.len() - start) as u32),
+                        ),
+                        GFP_KERNEL,
+                    )?;
                     let last = self.hops.get(last as usize).and_then(Option::as_ref);
                     ends.push(
                         (
@@ -590,7 +607,7 @@ impl Builder {
         }
         let mut counts = SegmentCounts::new(segments.len())?;
         let mut credits = KVVec::with_capacity(skipped.len(), GFP_KERNEL)?;
-        for (seg, (&(start, n), &(slot, dir, end, last))) in
+        for (seg, (&(_, (start, n)), &(slot, dir, end, last))) in
             segments.iter().zip(ends.iter()).enumerate()
         {
             let Some(outs) = self
@@ -621,19 +638,17 @@ impl Builder {
             // (the engine counts a segment, and charges its blocks to the hop limit, exactly
             // when it has a counter: a segment without one would be a bug, not a graph)
             let counter = counts.counters_ref(seg).ok_or(EINVAL)?;
-            if let (Some(next), Some(l), Some(k), Some(sg), Some(c)) = (
+            if let (Some(next), Some(l), Some(k), Some(c)) = (
                 outs.next.get(d),
                 outs.last.get(d),
                 outs.skipped.get(d),
-                outs.seg.get(d),
                 outs.counters.get(d),
             ) {
                 next.set(end);
                 if let Some(last) = last {
                     l.set(last);
                 }
-                k.set(n);
-                sg.set(seg as u32);
+                k.set(u16::try_from(n).map_err(|_| EINVAL)?);
                 c.set(Some(counter));
             }
         }
