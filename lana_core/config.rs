@@ -303,6 +303,20 @@ impl Config {
         t
     }
 
+    /// The compiled jumps that start at the blocks of the namespace `key`, and the blocks
+    /// they skip in all (in the published snapshot).
+    pub(crate) fn jumps_of(&self, key: u64) -> (u32, u32) {
+        if !self.live {
+            return (0, 0);
+        }
+        engine::with(|e| {
+            // SAFETY: a live configuration is the one in CONFIG, borrowed from its guard:
+            // the mutex is held while `self` is.
+            unsafe { e.published() }.map_or((0, 0), |g| g.jumps_of(key))
+        })
+        .unwrap_or((0, 0))
+    }
+
     /// The space of namespace `net`, if it has one.
     pub(crate) fn space_of(&self, net: *const kernel::bindings::net) -> Option<Arc<Space>> {
         if !self.live {

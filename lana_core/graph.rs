@@ -306,6 +306,49 @@ impl SegmentCounts {
     }
 }
 
+/// How many more blocks the segments of each namespace may skip, all together: twice its
+/// blocks plus [`MAX_SKIP`]. Every block that leads into a chain of pass-through blocks gets
+/// its own segment over it, so many blocks leading into one long chain would make a snapshot
+/// (and every command's publish) quadratic in the blocks; past its budget a namespace's
+/// paths go on hop by hop (pass-through blocks called, counted the same). Per namespace, so
+/// one container's graph does not take another's compiled jumps.
+struct SkipBudgets {
+    /// (namespace key, blocks it may still skip), sorted by key.
+    left: KVVec<(u64, usize)>,
+    /// Where a key not found counts (none is: every hop's namespace is in `left`).
+    spare: usize,
+}
+
+impl SkipBudgets {
+    fn new(hops: &[Option<Hop>]) -> Result<Self> {
+        let mut keys = KVVec::with_capacity(hops.len(), GFP_KERNEL)?;
+        for h in hops.iter().flatten() {
+            keys.push_within_capacity(h.inst().space.key)
+                .map_err(|_| ENOMEM)?;
+        }
+        keys.sort_unstable();
+        let mut left: KVVec<(u64, usize)> = KVVec::new();
+        for k in keys.iter().copied() {
+            match left.last_mut() {
+                Some((last, n)) if *last == k => *n += 2,
+                _ => left.push((k, MAX_SKIP + 2), GFP_KERNEL)?,
+            }
+        }
+        Ok(Self { left, spare: 0 })
+    }
+
+    /// The budget left to namespace `key`.
+    fn left(&mut self, key: u64) -> &mut usize {
+        match self.left.binary_search_by_key(&key, |&(k, _)| k) {
+            Ok(i) => match self.left.get_mut(i) {
+                Some((_, n)) => n,
+                None => &mut self.spare,
+            },
+            Err(_) => &mut self.spare,
+        }
+    }
+}
+
 /// A snapshot: `hops[slot]` is the block in that slot, if any.
 pub(crate) struct Graph {
     hops: KVVec<Option<Hop>>,
@@ -358,8 +401,23 @@ impl Graph {
     /// The segment `hop` passes packets on in `dir`, if its path skips blocks.
     pub(crate) fn segment_of(&self, hop: &Hop, dir: Direction) -> Option<u32> {
         let from = (hop.slot, dir as u8);
-        let seg = self.segments.binary_search_by_key(&from, |&(f, _)| f).ok()?;
+        let seg = self
+            .segments
+            .binary_search_by_key(&from, |&(f, _)| f)
+            .ok()?;
         Some(seg as u32)
+    }
+
+    /// The segments that start at blocks of the namespace `key`, and the blocks they skip in
+    /// all.
+    pub(crate) fn jumps_of(&self, key: u64) -> (u32, u32) {
+        let mut n = (0u32, 0u32);
+        for &((slot, _), (_, skipped)) in self.segments.iter() {
+            if self.hop(slot).is_some_and(|h| h.inst().space.key == key) {
+                n = (n.0.saturating_add(1), n.1.saturating_add(skipped));
+            }
+        }
+        n
     }
 
     /// What this snapshot's segments counted, for the blocks they skip.
@@ -561,6 +619,7 @@ impl Builder {
         // Segments: from every block that is called (or where frames enter), the chain of
         // pass-through blocks its first binding leads into, up to MAX_SKIP of them. Blocks
         // reached otherwise (a fan-out's copies) walk hop by hop.
+        let mut budgets = SkipBudgets::new(&self.hops)?;
         let mut segments = KVVec::new();
         let mut skipped = KVVec::new();
         // the segment each block was last put in (a block met twice in one ends it: a loop)
@@ -568,6 +627,7 @@ impl Builder {
         #[allow(clippy::type_complexity)]
         let mut ends: KVVec<(u32, u8, Option<NonNull<Hop>>, Option<NonNull<Hop>>)> = KVVec::new();
         for hop in self.hops.iter().flatten().filter(|h| !h.pass_through) {
+            let left = budgets.left(hop.inst().space.key);
             for dir in [Direction::Ingress, Direction::Egress] {
                 let start = skipped.len();
                 let seg = segments.len() as u32;
@@ -576,10 +636,11 @@ impl Builder {
                     let Some(m) = met.get_mut(h.slot as usize) else {
                         break;
                     };
-                    if *m == seg || skipped.len() - start == MAX_SKIP {
+                    if *m == seg || skipped.len() - start == MAX_SKIP || *left == 0 {
                         break;
                     }
                     *m = seg;
+                    *left -= 1;
                     skipped.push(h.slot, GFP_KERNEL)?;
                     at = h.out(dir).next();
                 }

@@ -697,6 +697,9 @@ fn reply_stats(req: &Request) -> CmdResult {
         sp.blocks.load(core::sync::atomic::Ordering::Relaxed)
     });
     let generation = sp.as_ref().map_or(1, |sp| sp.generation.current());
+    let (jumps, jumped) = sp
+        .as_ref()
+        .map_or((0, 0), |sp| config::lock().jumps_of(sp.key));
     let mut r = req.reply(LANA_CMD_STATS)?;
     let w = r.writer();
     let filled = (|| {
@@ -717,6 +720,8 @@ fn reply_stats(req: &Request) -> CmdResult {
         w.put_u32(LANA_A_ENGINE_BLOCKS, blocks)?;
         w.put_u32(LANA_A_GENERATION, generation)?;
         w.put_u32(LANA_A_ENGINE_RUNTIME, u32::from(runtime::is_on()))?;
+        w.put_u32(LANA_A_ENGINE_JUMPS, jumps)?;
+        w.put_u32(LANA_A_ENGINE_JUMPED, jumped)?;
         w.put_str(LANA_A_ENGINE_MODE, mechanism::name())
     })();
     if let Err(e) = filled {

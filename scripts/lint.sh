@@ -11,7 +11,7 @@ rc=0
 src=$(kernel_src)
 phase "lint: rustfmt (the kernel's .rustfmt.toml) on the kernel-side crates"
 if ! rustfmt --edition 2021 --config-path "$src/.rustfmt.toml" --check \
-	"$LANA_ROOT"/lana_core/lana.rs "$LANA_ROOT"/fb_*/*.rs "$LANA_ROOT"/tests/fb_dup/*.rs "$LANA_ROOT"/tests/fb_turn/*.rs \
+	"$LANA_ROOT"/lana_core/lana.rs "$LANA_ROOT"/fb_*/*.rs "$LANA_ROOT"/tests/fb_dup/*.rs "$LANA_ROOT"/tests/fb_turn/*.rs "$LANA_ROOT"/tests/fb_hub/*.rs \
 	"$LANA_ROOT"/uapi/lana_uapi.rs >"$LANA_OUT/logs/rustfmt.log" 2>&1; then
 	grep '^Diff in' "$LANA_OUT/logs/rustfmt.log" | head -n 20
 	echo "lint: kernel-side Rust is not formatted (rustfmt --config-path $src/.rustfmt.toml)" >&2

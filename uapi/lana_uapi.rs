@@ -170,8 +170,14 @@ pub const LANA_A_HEX: u16 = 45;
 pub const LANA_A_KEY_INFO: u16 = 46;
 /// The kind of value a key takes (string: u32, u64, bool, string).
 pub const LANA_A_KIND: u16 = 47;
+/// Engine (`STATS`): compiled jumps over pass-through blocks that start at the caller's
+/// namespace's blocks (u32).
+pub const LANA_A_ENGINE_JUMPS: u16 = 48;
+/// Engine (`STATS`): blocks those jumps skip, all together (u32; at most twice the
+/// namespace's blocks plus `LANA_MAX_HOPS_LIMIT`: past that, paths go block by block).
+pub const LANA_A_ENGINE_JUMPED: u16 = 49;
 /// Highest attribute number.
-pub const LANA_A_MAX: u16 = 47;
+pub const LANA_A_MAX: u16 = 49;
 
 /// Number of drop reasons.
 pub const LANA_DROP_REASON_COUNT: u32 = 11;

@@ -615,6 +615,10 @@ fn print_stats(v: &Stats) {
         if v.runtime { "on" } else { "off" }
     );
     println!(
+        "  compiled: {} jumps over pass-through blocks, {} blocks jumped",
+        v.jumps, v.jumped
+    );
+    println!(
         "  entered     {:>14}  ({} bytes)",
         v.entered, v.entered_bytes
     );

@@ -209,6 +209,10 @@ pub struct Stats {
     pub mechanism: String,
     /// The per-block runtime view is on.
     pub runtime: bool,
+    /// Compiled jumps over pass-through blocks from this namespace's blocks, and the blocks
+    /// they skip in all.
+    pub jumps: u32,
+    pub jumped: u32,
 }
 
 impl Stats {
@@ -249,6 +253,8 @@ impl Stats {
             generation: attr::find_u32(p, LANA_A_GENERATION),
             mechanism: attr::find_str(p, LANA_A_ENGINE_MODE),
             runtime: attr::find_u32(p, LANA_A_ENGINE_RUNTIME) != 0,
+            jumps: attr::find_u32(p, LANA_A_ENGINE_JUMPS),
+            jumped: attr::find_u32(p, LANA_A_ENGINE_JUMPED),
         }
     }
 }
