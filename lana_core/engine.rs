@@ -535,8 +535,9 @@ fn run<'g, const LIMITED: bool>(sp: &Space, g: &'g Graph, ctx: &PacketContext, f
             budget = left;
         }
         // (every block reached here is called: the compiled graph jumps over pass-through
-        // blocks after a block, as far as any packet may go; only a loop of them, or a
-        // fan-out's copies, which `step` walks, reach one directly)
+        // blocks after a block, as far as any packet may go; only a loop of them, the end of
+        // a jump cut short by the namespace's budget (`graph::Jumps`), or a fan-out's copies,
+        // which `step` walks, reach one directly)
         match call(hop, ctx, pkt, dir).next_in_or_decide(dir) {
             Ok(p) => {
                 pkt = p;

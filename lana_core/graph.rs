@@ -306,20 +306,27 @@ impl SegmentCounts {
     }
 }
 
-/// How many more blocks the segments of each namespace may skip, all together: twice its
-/// blocks plus [`MAX_SKIP`]. Every block that leads into a chain of pass-through blocks gets
-/// its own segment over it, so many blocks leading into one long chain would make a snapshot
-/// (and every command's publish) quadratic in the blocks; past its budget a namespace's
-/// paths go on hop by hop (pass-through blocks called, counted the same). Per namespace, so
-/// one container's graph does not take another's compiled jumps.
-struct SkipBudgets {
-    /// (namespace key, blocks it may still skip), sorted by key.
-    left: KVVec<(u64, usize)>,
-    /// Where a key not found counts (none is: every hop's namespace is in `left`).
-    spare: usize,
+/// What the segments of one namespace may skip and did: at most four times its blocks, all
+/// segments together. Every block that leads into a chain of pass-through blocks gets its own
+/// segment over it, so many blocks leading into one long chain would make a snapshot (and
+/// every command's publish) quadratic in the blocks; past its budget a namespace's paths go
+/// on block by block (pass-through blocks called, counted the same). In-tree graphs need at
+/// most twice their blocks: a block with one binding a side (fwd) is in at most one segment
+/// a direction. Per namespace, so one container's graph does not take another's jumps.
+#[derive(Clone, Copy)]
+struct Jumps {
+    key: u64,
+    /// Blocks its segments may still skip.
+    left: usize,
+    /// Its segments, and the blocks they skip (`fbctl stats`).
+    segments: u32,
+    skipped: u32,
 }
 
-impl SkipBudgets {
+/// [`Jumps`] of every namespace with blocks, sorted by key.
+struct JumpTable(KVVec<Jumps>);
+
+impl JumpTable {
     fn new(hops: &[Option<Hop>]) -> Result<Self> {
         let mut keys = KVVec::with_capacity(hops.len(), GFP_KERNEL)?;
         for h in hops.iter().flatten() {
@@ -327,25 +334,33 @@ impl SkipBudgets {
                 .map_err(|_| ENOMEM)?;
         }
         keys.sort_unstable();
-        let mut left: KVVec<(u64, usize)> = KVVec::new();
+        let mut t: KVVec<Jumps> = KVVec::new();
         for k in keys.iter().copied() {
-            match left.last_mut() {
-                Some((last, n)) if *last == k => *n += 2,
-                _ => left.push((k, MAX_SKIP + 2), GFP_KERNEL)?,
+            match t.last_mut() {
+                Some(j) if j.key == k => j.left += 4,
+                _ => t.push(
+                    Jumps {
+                        key: k,
+                        left: 4,
+                        segments: 0,
+                        skipped: 0,
+                    },
+                    GFP_KERNEL,
+                )?,
             }
         }
-        Ok(Self { left, spare: 0 })
+        Ok(Self(t))
     }
 
-    /// The budget left to namespace `key`.
-    fn left(&mut self, key: u64) -> &mut usize {
-        match self.left.binary_search_by_key(&key, |&(k, _)| k) {
-            Ok(i) => match self.left.get_mut(i) {
-                Some((_, n)) => n,
-                None => &mut self.spare,
-            },
-            Err(_) => &mut self.spare,
-        }
+    /// Namespace `key`'s entry (every hop's namespace has one).
+    fn of(&self, key: u64) -> Option<&Jumps> {
+        let i = self.0.binary_search_by_key(&key, |j| j.key).ok()?;
+        self.0.get(i)
+    }
+
+    fn of_mut(&mut self, key: u64) -> Option<&mut Jumps> {
+        let i = self.0.binary_search_by_key(&key, |j| j.key).ok()?;
+        self.0.get_mut(i)
     }
 }
 
@@ -361,6 +376,8 @@ pub(crate) struct Graph {
     /// What the segments counted (the engine counts through `Out`'s counter references,
     /// which point into its rows).
     counts: Arc<SegmentCounts>,
+    /// Each namespace's segments (counted at compile time: a look-up for `fbctl stats`).
+    jumps: JumpTable,
 }
 
 // SAFETY: a snapshot is immutable once built (`Out`'s cells are set only in
@@ -411,13 +428,9 @@ impl Graph {
     /// The segments that start at blocks of the namespace `key`, and the blocks they skip in
     /// all.
     pub(crate) fn jumps_of(&self, key: u64) -> (u32, u32) {
-        let mut n = (0u32, 0u32);
-        for &((slot, _), (_, skipped)) in self.segments.iter() {
-            if self.hop(slot).is_some_and(|h| h.inst().space.key == key) {
-                n = (n.0.saturating_add(1), n.1.saturating_add(skipped));
-            }
-        }
-        n
+        self.jumps
+            .of(key)
+            .map_or((0, 0), |j| (j.segments, j.skipped))
     }
 
     /// What this snapshot's segments counted, for the blocks they skip.
@@ -619,7 +632,7 @@ impl Builder {
         // Segments: from every block that is called (or where frames enter), the chain of
         // pass-through blocks its first binding leads into, up to MAX_SKIP of them. Blocks
         // reached otherwise (a fan-out's copies) walk hop by hop.
-        let mut budgets = SkipBudgets::new(&self.hops)?;
+        let mut jumps = JumpTable::new(&self.hops)?;
         let mut segments = KVVec::new();
         let mut skipped = KVVec::new();
         // the segment each block was last put in (a block met twice in one ends it: a loop)
@@ -627,7 +640,9 @@ impl Builder {
         #[allow(clippy::type_complexity)]
         let mut ends: KVVec<(u32, u8, Option<NonNull<Hop>>, Option<NonNull<Hop>>)> = KVVec::new();
         for hop in self.hops.iter().flatten().filter(|h| !h.pass_through) {
-            let left = budgets.left(hop.inst().space.key);
+            let Some(ns) = jumps.of_mut(hop.inst().space.key) else {
+                continue;
+            };
             for dir in [Direction::Ingress, Direction::Egress] {
                 let start = skipped.len();
                 let seg = segments.len() as u32;
@@ -636,15 +651,17 @@ impl Builder {
                     let Some(m) = met.get_mut(h.slot as usize) else {
                         break;
                     };
-                    if *m == seg || skipped.len() - start == MAX_SKIP || *left == 0 {
+                    if *m == seg || skipped.len() - start == MAX_SKIP || ns.left == 0 {
                         break;
                     }
                     *m = seg;
-                    *left -= 1;
+                    ns.left -= 1;
                     skipped.push(h.slot, GFP_KERNEL)?;
                     at = h.out(dir).next();
                 }
                 if let Some(&last) = skipped.get(start..).and_then(<[u32]>::last) {
+                    ns.segments = ns.segments.saturating_add(1);
+                    ns.skipped = ns.skipped.saturating_add((skipped.len() - start) as u32);
                     // (blocks in slot order, ingress first: `segments` comes out sorted)
                     segments.push(
                         (
@@ -724,6 +741,7 @@ impl Builder {
                 segments,
                 skipped,
                 counts,
+                jumps,
             },
             GFP_KERNEL,
         )?)

@@ -691,15 +691,18 @@ fn reply_get(req: &Request) -> CmdResult {
 
 /// `fbctl stats`: the caller's namespace's accounting.
 fn reply_stats(req: &Request) -> CmdResult {
-    let sp = config::lock().space_of(req.net());
+    // (one look under the mutex: the namespace and its compiled jumps of one generation)
+    let (sp, (jumps, jumped)) = {
+        let cfg = config::lock();
+        let sp = cfg.space_of(req.net());
+        let jumps = sp.as_ref().map_or((0, 0), |sp| cfg.jumps_of(sp.key));
+        (sp, jumps)
+    };
     let f = sp.as_ref().map(|sp| sp.totals()).unwrap_or_default();
     let blocks = sp.as_ref().map_or(0, |sp| {
         sp.blocks.load(core::sync::atomic::Ordering::Relaxed)
     });
     let generation = sp.as_ref().map_or(1, |sp| sp.generation.current());
-    let (jumps, jumped) = sp
-        .as_ref()
-        .map_or((0, 0), |sp| config::lock().jumps_of(sp.key));
     let mut r = req.reply(LANA_CMD_STATS)?;
     let w = r.writer();
     let filled = (|| {

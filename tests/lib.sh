@@ -31,14 +31,6 @@ eq() {
 	[ "$1" = "$2" ] || fail "$3: got '$1', expected '$2'"
 }
 
-# le ACTUAL LIMIT WHAT, gt ACTUAL BOUND WHAT: integer comparisons
-le() {
-	[ "$1" -le "$2" ] 2>/dev/null || fail "$3: got '$1', expected at most $2"
-}
-gt() {
-	[ "$1" -gt "$2" ] 2>/dev/null || fail "$3: got '$1', expected more than $2"
-}
-
 # expect_err EXIT ERRNO TEXT CMD...: CMD must exit with EXIT and print ERRNO (e.g. EINVAL) and
 # TEXT (a substring of the kernel's message) on stderr.
 expect_err() {

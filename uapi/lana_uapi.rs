@@ -173,8 +173,8 @@ pub const LANA_A_KIND: u16 = 47;
 /// Engine (`STATS`): compiled jumps over pass-through blocks that start at the caller's
 /// namespace's blocks (u32).
 pub const LANA_A_ENGINE_JUMPS: u16 = 48;
-/// Engine (`STATS`): blocks those jumps skip, all together (u32; at most twice the
-/// namespace's blocks plus `LANA_MAX_HOPS_LIMIT`: past that, paths go block by block).
+/// Engine (`STATS`): blocks those jumps skip, all together (u32; at most four times the
+/// namespace's blocks: past that, paths go block by block).
 pub const LANA_A_ENGINE_JUMPED: u16 = 49;
 /// Highest attribute number.
 pub const LANA_A_MAX: u16 = 49;
