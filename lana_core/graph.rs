@@ -110,13 +110,19 @@ impl<'a> Out<'a> {
     /// The segment the path takes: `Some` exactly when it skips blocks (`skipped() != 0`).
     #[inline]
     pub(crate) fn segment(self) -> Option<Segment<'a>> {
+        let d = self.dir as usize;
+        // (the test the engine makes for every block it calls: one compare of `skipped`)
+        if self.outs.skipped[d].get() == 0 {
+            return None;
+        }
+        // SAFETY: `counters[d]` is set whenever `skipped[d]` is not 0 (`Outs`' invariant:
+        // `Builder::finish` sets both together).
+        let counters = unsafe { self.outs.counters[d].get().unwrap_unchecked() };
         // INVARIANT: the snapshot's counter (`Outs`' invariant), borrowed with it.
-        self.outs.counters[self.dir as usize]
-            .get()
-            .map(|c| Segment {
-                counters: c,
-                _snapshot: PhantomData,
-            })
+        Some(Segment {
+            counters,
+            _snapshot: PhantomData,
+        })
     }
 }
 
