@@ -38,8 +38,6 @@ unsigned int lana_rust_net_exit(struct net *net);
 
 /* Rust -> C: params.c */
 extern unsigned int lana_param_max_hops, lana_param_max_copies;
-#include <linux/percpu-defs.h>
-DECLARE_PER_CPU(u8, lana_cpu_anchor);	/* skb.c: this CPU's offset is &it here - &it */
 extern const unsigned long lana_rx_handler_data_offset;	/* netdev.c */
 struct lana_static_keys {
 	struct static_key_false runtime;	/* the per-block runtime view is on */

@@ -358,14 +358,17 @@ impl JumpTable {
         Ok(Self(t))
     }
 
-    /// Namespace `key`'s entry (every hop's namespace has one).
+    /// Where namespace `key`'s entry is (every hop's namespace has one).
+    fn index(&self, key: u64) -> Option<usize> {
+        self.0.binary_search_by_key(&key, |j| j.key).ok()
+    }
+
     fn of(&self, key: u64) -> Option<&Jumps> {
-        let i = self.0.binary_search_by_key(&key, |j| j.key).ok()?;
-        self.0.get(i)
+        self.0.get(self.index(key)?)
     }
 
     fn of_mut(&mut self, key: u64) -> Option<&mut Jumps> {
-        let i = self.0.binary_search_by_key(&key, |j| j.key).ok()?;
+        let i = self.index(key)?;
         self.0.get_mut(i)
     }
 }

@@ -31,7 +31,7 @@ void *lana_percpu_cpu(void __percpu *p, unsigned int cpu)
  * This CPU's per-CPU offset: this_cpu_ptr(p) == p + offset for every per-CPU pointer. Used
  * where Rust cannot read it inline (percpu.rs reads this_cpu_off on x86-64 SMP).
  */
-DEFINE_PER_CPU(u8, lana_cpu_anchor);
+static DEFINE_PER_CPU(u8, lana_cpu_anchor);	/* the offset is &it here - &it */
 
 unsigned long lana_this_cpu_offset(void)
 {
