@@ -5,13 +5,15 @@
 //! (the owner may veto it) and *tells* it afterwards (its neighbours hear the news). Link
 //! events (an eth block's device going up or down, or changing its MTU) travel on from
 //! neighbour to neighbour, each block hearing each event once, so a socket block learns that
-//! the device at the other end of its path went down.
+//! the device at the other end of its path went down. They travel breadth first through a
+//! queue, not by recursion: a path may be thousands of blocks long, the kernel stack 16 KiB.
 //!
 //! Raw chains need the caller's locking: chains change and are called only under the
 //! configuration mutex.
 
 use crate::block::{Event, NeighbourEvent, Reason};
 use crate::types::DynBlock;
+use core::cell::Cell;
 use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::bindings;
 use kernel::prelude::*;
@@ -34,6 +36,8 @@ pub(crate) struct EventChain {
     owner: crate::name::Name,
     /// The last link event this block passed on (events are numbered; see [`link_event`]).
     link_seen: AtomicU64,
+    /// The chain after this one in the queue of a link event being passed on ([`LinkQueue`]).
+    queued_next: Cell<*const EventChain>,
 }
 
 // SAFETY: the chain is touched only under the configuration mutex (type invariant).
@@ -76,7 +80,52 @@ struct Message<'a, 'b> {
     from: &'a str,
     /// The number of a link event (0 for others).
     link: u64,
+    /// Where neighbours that heard a link event queue their own chains to pass it on.
+    queue: Option<&'a LinkQueue>,
     reason: Reason,
+}
+
+/// The chains a link event still has to be passed on through, first in first out, linked
+/// through [`EventChain::queued_next`] (no allocation). A chain joins only when its owner
+/// hears the event for the first time, so it is queued at most once per event.
+///
+/// # Invariants
+///
+/// `head` and `tail` are null or chains of blocks in the configuration, which stay there (the
+/// caller holds the configuration mutex) while the queue lives.
+struct LinkQueue {
+    head: Cell<*const EventChain>,
+    tail: Cell<*const EventChain>,
+}
+
+impl LinkQueue {
+    fn new() -> Self {
+        Self {
+            head: Cell::new(core::ptr::null()),
+            tail: Cell::new(core::ptr::null()),
+        }
+    }
+
+    /// Queue `chain` (a chain of a block in the configuration, not queued yet).
+    fn push(&self, chain: &EventChain) {
+        chain.queued_next.set(core::ptr::null());
+        let tail = self.tail.replace(chain);
+        // SAFETY: a non-null tail is a live chain (type invariant).
+        match unsafe { tail.as_ref() } {
+            Some(t) => t.queued_next.set(chain),
+            None => self.head.set(chain),
+        }
+    }
+
+    fn pop(&self) -> Option<&EventChain> {
+        // SAFETY: a non-null head is a live chain (type invariant).
+        let head = unsafe { self.head.get().as_ref() }?;
+        self.head.set(head.queued_next.get());
+        if self.head.get().is_null() {
+            self.tail.set(core::ptr::null());
+        }
+        Some(head)
+    }
 }
 
 impl Subscription {
@@ -130,6 +179,7 @@ impl EventChain {
             head: Opaque::zeroed(),
             owner,
             link_seen: AtomicU64::new(0),
+            queued_next: Cell::new(core::ptr::null()),
         }
     }
 
@@ -158,11 +208,13 @@ impl EventChain {
         action: c_ulong,
         event: &Event<'_>,
         link: u64,
+        queue: Option<&LinkQueue>,
     ) -> core::result::Result<(), (Error, Option<&'static str>)> {
         let mut msg = Message {
             event,
             from: self.owner.as_str(),
             link,
+            queue,
             reason: Reason { msg: None },
         };
         // SAFETY: `head` is an initialised chain (invariant); `msg` outlives the call; the
@@ -186,27 +238,30 @@ impl EventChain {
         &self,
         event: &Event<'_>,
     ) -> core::result::Result<(), (Error, Option<&'static str>)> {
-        self.call(ASK, event, 0)
+        self.call(ASK, event, 0, None)
     }
 
     /// Tell the neighbours that `event` happened to the owner.
     pub(crate) fn tell(&self, event: &Event<'_>) {
-        let _ = self.call(TELL, event, 0);
+        let _ = self.call(TELL, event, 0, None);
     }
 
     /// The owner's device changed (it is an eth block): tell the owner and, from neighbour
-    /// to neighbour, every block connected to it.
+    /// to neighbour, every block connected to it. The configuration mutex must be held.
     pub(crate) fn link_event(&self, up: bool, mtu: u32) {
         let n = LINK_EVENTS.fetch_add(1, Ordering::Relaxed) + 1;
         self.link_seen.store(n, Ordering::Relaxed);
-        let _ = self.call(
-            TELL,
-            &Event::Neighbour {
-                peer: self.owner.as_str(),
-                what: NeighbourEvent::Link { up, mtu },
-            },
-            n,
-        );
+        let event = Event::Neighbour {
+            peer: self.owner.as_str(),
+            what: NeighbourEvent::Link { up, mtu },
+        };
+        // INVARIANT: only chains of blocks in the configuration are queued (the subscribers'
+        // own chains), and the caller holds its mutex until the queue is done.
+        let queue = LinkQueue::new();
+        let _ = self.call(TELL, &event, n, Some(&queue));
+        while let Some(chain) = queue.pop() {
+            let _ = chain.call(TELL, &event, n, Some(&queue));
+        }
     }
 }
 
@@ -270,7 +325,10 @@ unsafe extern "C" fn lana_block_event(
                     return bindings::NOTIFY_DONE as c_int;
                 }
                 let _ = block.event(msg.event, &mut Reason { msg: None });
-                let _ = own_chain.call(TELL, msg.event, msg.link);
+                // (its neighbours hear it after this chain's: breadth first, no recursion)
+                if let Some(queue) = msg.queue {
+                    queue.push(own_chain);
+                }
             } else if let Some(what) = neighbour_news(msg.event, own_chain.owner.as_str()) {
                 let _ = block.event(
                     &Event::Neighbour {

@@ -213,6 +213,35 @@ test_socket_block_hears_its_paths_link_events() {
 	no_stacks
 }
 
+test_link_events_cross_long_paths() {
+	# A link event goes from block to block along the path. 3,000 blocks deep: passed on by
+	# recursion this overflowed the kernel stack (16 KiB; ~250 bytes a block).
+	load lana_core fb_eth fb_fwd || return 1
+	ip link add a0 type veth peer name b0 || return 1
+	check ip link set a0 up
+	check ip link set b0 up
+	N=3000
+	{
+		echo "add sa socket"
+		echo "add ea eth"
+		echo "set ea dev=a0"
+		for i in $(seq 1 $N); do echo "add f$i fwd"; done
+		echo "bind ea f1"
+		for i in $(seq 2 $N); do echo "bind f$((i - 1)) f$i"; done
+		echo "bind f$N sa"
+	} >/tmp/longpath.txt
+	check fbctl -b /tmp/longpath.txt
+	eq "$(fbctl -j stats | jq -r .blocks)" $((N + 2)) "blocks"
+	check ip link set a0 down
+	wait_path sa "down" || return 1
+	check ip link set a0 up
+	wait_path sa "up 1500" || return 1
+	check ip link set a0 mtu 700
+	wait_path sa "up 700" || return 1
+	check fbctl flush
+	ip link del a0
+}
+
 test_family_taken_is_a_clear_error() {
 	insmod /lib/modules/lana_core.ko sock_family=1 2>/tmp/insmod.err && fail "lana_core loaded on AF_UNIX's number"
 	dmesg | grep -q "address family 1 is taken" || fail "no clear message: $(dmesg | tail -3)"
