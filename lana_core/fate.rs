@@ -31,11 +31,13 @@ pub enum DropReason {
     TxError = 9,
     /// Queued for an engine thread when its device went away or the core unloaded.
     Flushed = 10,
+    /// Longer than the device's MTU allows (not a GSO packet): drivers must not see it.
+    TooBig = 11,
 }
 
 impl DropReason {
     /// Number of reasons.
-    pub const COUNT: usize = 11;
+    pub const COUNT: usize = 12;
 
     /// Every reason, in number order.
     pub const ALL: [DropReason; Self::COUNT] = [
@@ -50,6 +52,7 @@ impl DropReason {
         DropReason::DeviceDown,
         DropReason::TxError,
         DropReason::Flushed,
+        DropReason::TooBig,
     ];
 
     /// The reason's name, as `fbctl stats` prints it (the uapi's names).
@@ -66,6 +69,7 @@ impl DropReason {
             "device_down",
             "tx_error",
             "flushed",
+            "too_big",
         ];
         NAMES[self as usize]
     }

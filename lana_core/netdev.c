@@ -206,7 +206,8 @@ bool lana_port_link(struct lana_port *port, bool *up, u32 *mtu)
  * Transmit on the port's device; consumes @skb in every case. Frames that came from a wire
  * carry their Ethernet header and go out as they are; packets made by a block (a socket's
  * messages) get one: to @peer (NULL: broadcast), EtherType @proto.
- * 0 sent; -ENETDOWN detached or down (dropped here); -ENOMEM, -ENOBUFS refused.
+ * 0 sent; -ENETDOWN detached or down, -EMSGSIZE longer than the device's MTU allows
+ * (dropped here); -ENOMEM, -ENOBUFS refused.
  */
 int lana_port_xmit(struct lana_port *port, struct sk_buff *skb, u16 proto, const u8 *peer)
 {
@@ -230,6 +231,8 @@ int lana_port_xmit(struct lana_port *port, struct sk_buff *skb, u16 proto, const
 			kfree_skb_reason(skb, SKB_DROP_REASON_NOMEM);
 			return -ENOMEM;
 		}
+		/* (the message starts the network header: taps and the tx hash parse it there) */
+		skb_reset_network_header(skb);
 		eth = skb_push(skb, ETH_HLEN);
 		skb_reset_mac_header(skb);
 		if (peer)
@@ -239,6 +242,13 @@ int lana_port_xmit(struct lana_port *port, struct sk_buff *skb, u16 proto, const
 		ether_addr_copy(eth->h_source, dev->dev_addr);
 		eth->h_proto = htons(proto);
 		skb->protocol = eth->h_proto;
+	}
+	/* A frame from a device with a larger MTU, or a message larger than the path allows:
+	 * drivers must not see it. The check bridges and veth make (GSO packets pass; a VLAN
+	 * tag's 4 bytes are allowed). */
+	if (!is_skb_forwardable(dev, skb)) {
+		kfree_skb_reason(skb, SKB_DROP_REASON_PKT_TOO_BIG);
+		return -EMSGSIZE;
 	}
 	/* 0 sent; the qdisc or driver freed the frame otherwise (congestion counts as sent, as
 	 * net_xmit_eval says; it evaluates its argument twice, hence rc). */

@@ -288,6 +288,7 @@ impl Port {
         Consumed(match r {
             0 => Fate::Transmitted,
             r if r == ENETDOWN.to_errno() => Fate::Dropped(DropReason::DeviceDown),
+            r if r == EMSGSIZE.to_errno() => Fate::Dropped(DropReason::TooBig),
             _ => Fate::Dropped(DropReason::TxError),
         })
     }

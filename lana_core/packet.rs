@@ -171,6 +171,7 @@ fn kernel_reason(r: DropReason) -> bindings::skb_drop_reason {
         DropReason::FanoutFailed => skb_drop_reason_SKB_DROP_REASON_NOMEM,
         DropReason::DeviceDown => skb_drop_reason_SKB_DROP_REASON_DEV_READY,
         DropReason::Flushed => skb_drop_reason_SKB_DROP_REASON_QUEUE_PURGE,
+        DropReason::TooBig => skb_drop_reason_SKB_DROP_REASON_PKT_TOO_BIG,
         // the device freed tx errors itself; a stale entry has no kernel reason
         DropReason::TxError | DropReason::NoBlock => skb_drop_reason_SKB_DROP_REASON_NOT_SPECIFIED,
     }

@@ -83,6 +83,35 @@ test_five_block_stack_on_veth() {
 	del_ns far
 }
 
+test_frames_longer_than_the_mtu_are_dropped_too_big() {
+	# in (rx0, no MTU on receive) -> out (o0, MTU 1000): a frame the device cannot take is
+	# dropped before the driver, counted too_big, not handed on and called transmitted
+	load lana_core fb_eth || return 1
+	ip link add rx0 type dummy && ip link set rx0 up
+	ip link add o0 type veth peer name o1 || return 1
+	check ip link set o0 mtu 1000
+	check ip link set o0 up
+	check ip link set o1 up
+	check fbctl -b /dev/stdin <<-'CMDS'
+	add in eth
+	add out eth
+	set in dev=rx0
+	set out dev=o0
+	bind in out
+	CMDS
+	tx0=$(stat_of o0 tx_packets)
+	rx0=$(stat_of o1 rx_packets)
+	pktgen_inject rx0 20 1400 || return 1
+	pktgen_inject rx0 30 1000 || return 1
+	eq "$(fbctl -j stats | jq -r .dropped.too_big)" 20 "frames over o0's MTU: too_big"
+	eq "$(fbctl -j stats | jq -r .transmitted)" 30 "frames within it: transmitted"
+	eq "$(fbctl -j show out | jq -r .stats.drops)" 20 "out dropped the long ones"
+	eq "$(( $(stat_of o1 rx_packets) - rx0 ))" 30 "o1 received the 30 within the MTU"
+	eq "$(( $(stat_of o0 tx_packets) - tx0 ))" 30 "o0 sent them"
+	ip link del rx0
+	ip link del o0
+}
+
 test_bpf_matches_so_attach_filter() {
 	load lana_core fb_eth fb_bpf fb_counter || return 1
 	ip link add rx0 type dummy && ip link set rx0 up
