@@ -339,7 +339,7 @@ impl JumpTable {
             keys.push_within_capacity(h.inst().space.key)
                 .map_err(|_| ENOMEM)?;
         }
-        keys.sort_unstable();
+        crate::heapsort::sort(&mut keys);
         let mut t: KVVec<Jumps> = KVVec::new();
         for k in keys.iter().copied() {
             match t.last_mut() {
@@ -739,7 +739,7 @@ impl Builder {
                 c.set(Some(counter));
             }
         }
-        credits.sort_unstable();
+        crate::heapsort::sort(&mut credits);
         counts.credits = credits;
         self.find_walks()?;
         let counts = Arc::new(counts, GFP_KERNEL)?;

@@ -33,6 +33,7 @@ pub mod fate;
 mod ffi;
 mod generation;
 mod graph;
+mod heapsort;
 mod instance;
 mod mechanism;
 mod msg;
