@@ -169,7 +169,7 @@ extern "C" {
     pub(crate) fn lana_sock_register() -> c_int;
     pub(crate) fn lana_sock_unregister();
     pub(crate) fn lana_sock_family() -> c_int;
-    pub(crate) fn lana_sock_deliver(sk: *mut bindings::sock, skb: *mut bindings::sk_buff) -> bool;
+    pub(crate) fn lana_sock_deliver(sk: *mut bindings::sock, skb: *mut bindings::sk_buff) -> c_int;
 }
 
 /// One classic BPF instruction, as `struct sock_filter` (and `tcpdump -ddd` lines).
@@ -185,3 +185,8 @@ pub struct SockFilter {
     /// Constant.
     pub k: u32,
 }
+
+/// `lana_sock_deliver`'s results (`ffi.h`): the socket queued the skb.
+pub(crate) const LANA_SOCK_QUEUED: c_int = 0;
+/// The socket's receive queue is full; the skb is still the caller's.
+pub(crate) const LANA_SOCK_FULL: c_int = 1;

@@ -237,15 +237,24 @@ int lana_sock_family(void)
 }
 
 /*
- * Block side, softirq under RCU: queue @skb to @sk. True: the socket owns it now; false: the
- * receive queue is full and the caller still owns (and drops) it.
+ * Block side, softirq under RCU: queue @skb to @sk. LANA_SOCK_QUEUED: the socket owns it
+ * now; otherwise the caller still owns (and drops) it: LANA_SOCK_FULL, the receive queue is
+ * full; LANA_SOCK_FILTERED, the socket's own filter (SO_ATTACH_FILTER) or a security module
+ * refused it.
  */
-bool lana_sock_deliver(struct sock *sk, struct sk_buff *skb)
+int lana_sock_deliver(struct sock *sk, struct sk_buff *skb)
 {
+	enum skb_drop_reason reason;
+
 	/* Applications get the payload: drop the link-layer header an eth block left on. */
 	if (skb_mac_header_was_set(skb) && skb->data == skb_mac_header(skb) &&
 	    pskb_may_pull(skb, ETH_HLEN))
 		skb_pull(skb, ETH_HLEN);
 	skb_orphan(skb);
-	return sock_queue_rcv_skb(sk, skb) == 0;
+	reason = sock_queue_rcv_skb_reason(sk, skb);
+	if (reason == SKB_NOT_DROPPED_YET)
+		return LANA_SOCK_QUEUED;
+	if (reason == SKB_DROP_REASON_SOCKET_RCVBUFF || reason == SKB_DROP_REASON_PROTO_MEM)
+		return LANA_SOCK_FULL;
+	return LANA_SOCK_FILTERED;
 }

@@ -111,16 +111,22 @@ impl Block for SocketBlock {
         let raw = pkt.into_raw();
         // SAFETY: `sk` is a live socket for this read-side section (`ctx`: bottom halves off;
         // SockLink docs); we own `raw`.
-        if unsafe { ffi::lana_sock_deliver(sk, raw) } {
-            self.delivered.add(ctx, len);
-            Verdict::consumed(Consumed(Fate::Delivered))
-        } else {
-            self.delivered.add_drop(ctx);
-            // SAFETY: the queue refused the skb, so it is still ours, unshared.
-            match unsafe { Packet::from_raw(raw) } {
-                Some(pkt) => Verdict::drop(pkt, DropReason::SocketFull),
-                None => Verdict::consumed(Consumed(Fate::Dropped(DropReason::SocketFull))),
+        let reason = match unsafe { ffi::lana_sock_deliver(sk, raw) } {
+            ffi::LANA_SOCK_QUEUED => {
+                self.delivered.add(ctx, len);
+                return Verdict::consumed(Consumed(Fate::Delivered));
             }
+            ffi::LANA_SOCK_FULL => {
+                self.delivered.add_drop(ctx);
+                DropReason::SocketFull
+            }
+            // (LANA_SOCK_FILTERED) the application's own filter refused it
+            _ => DropReason::Filtered,
+        };
+        // SAFETY: the socket refused the skb, so it is still ours, unshared.
+        match unsafe { Packet::from_raw(raw) } {
+            Some(pkt) => Verdict::drop(pkt, reason),
+            None => Verdict::consumed(Consumed(Fate::Dropped(reason))),
         }
     }
 

@@ -20,6 +20,10 @@ struct Cli {
     /// Address family number of AF_LANA (default: lana_core's sock_family parameter)
     #[arg(long)]
     family: Option<i32>,
+    /// Attach this classic BPF program to the socket (SO_ATTACH_FILTER), in tcpdump's -ddd
+    /// form as `fbctl filter` prints it: the count, then "code jt jf k" per instruction
+    #[arg(long, global = true)]
+    filter: Option<String>,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -123,6 +127,9 @@ fn open(fam: i32, block: &str, nonblock: bool) -> Sock {
         fail("socket", io::Error::last_os_error());
     }
     let s = Sock(fd);
+    if let Some(ddd) = FILTER.get() {
+        attach_filter(&s, ddd);
+    }
     if block != "-" {
         // struct sockaddr_lana { sa_family_t family; char name[32]; }
         let mut addr = [0u8; 2 + 32];
@@ -171,8 +178,71 @@ fn send_one(s: &Sock, m: &[u8]) {
     }
 }
 
+/// The --filter program, for every socket this run opens.
+static FILTER: std::sync::OnceLock<Vec<libc::sock_filter>> = std::sync::OnceLock::new();
+
+/// A program in tcpdump's -ddd form: the instruction count, then four numbers each.
+fn parse_ddd(text: &str) -> Result<Vec<libc::sock_filter>, String> {
+    let nums = text
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|t| !t.is_empty())
+        .map(|t| {
+            t.parse::<u32>()
+                .map_err(|_| format!("'{t}' is not a number"))
+        })
+        .collect::<Result<Vec<u32>, String>>()?;
+    let (&n, rest) = nums.split_first().ok_or("an empty program")?;
+    if rest.len() != 4 * n as usize || n == 0 {
+        return Err(format!(
+            "{n} instructions announced, {} numbers follow (4 each)",
+            rest.len()
+        ));
+    }
+    rest.chunks(4)
+        .map(|c| {
+            Ok(libc::sock_filter {
+                code: u16::try_from(c[0]).map_err(|_| "an opcode over 16 bits")?,
+                jt: u8::try_from(c[1]).map_err(|_| "a jump over 8 bits")?,
+                jf: u8::try_from(c[2]).map_err(|_| "a jump over 8 bits")?,
+                k: c[3],
+            })
+        })
+        .collect()
+}
+
+fn attach_filter(s: &Sock, prog: &[libc::sock_filter]) {
+    let fprog = libc::sock_fprog {
+        len: prog.len() as u16,
+        filter: prog.as_ptr().cast_mut(),
+    };
+    // SAFETY: valid fd; `fprog` points to `prog`, which outlives the call.
+    let r = unsafe {
+        libc::setsockopt(
+            s.0,
+            libc::SOL_SOCKET,
+            libc::SO_ATTACH_FILTER,
+            (&fprog as *const libc::sock_fprog).cast(),
+            std::mem::size_of::<libc::sock_fprog>() as u32,
+        )
+    };
+    if r < 0 {
+        fail("SO_ATTACH_FILTER", io::Error::last_os_error());
+    }
+}
+
 fn main() {
     let cli = Cli::parse();
+    if let Some(text) = &cli.filter {
+        match parse_ddd(text) {
+            Ok(prog) => {
+                let _ = FILTER.set(prog);
+            }
+            Err(e) => {
+                eprintln!("lana-nc: --filter: {e}");
+                std::process::exit(2);
+            }
+        }
+    }
     let fam = family(cli.family);
     match cli.cmd {
         Cmd::Send {

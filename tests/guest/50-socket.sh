@@ -213,6 +213,21 @@ test_socket_block_hears_its_paths_link_events() {
 	no_stacks
 }
 
+test_socket_filter_refusals_count_as_filtered() {
+	two_stacks || return 1
+	# B's application filters its socket (SO_ATTACH_FILTER): messages of 100 bytes or less
+	# are refused. ld len; jgt #100 ? accept : drop
+	recv_start sb b --count 10 --check --filter "4,128 0 0 0,37 0 1 100,6 0 0 65535,6 0 0 0" || return 1
+	check lana-nc send sa --count 10 --size 40
+	check lana-nc send sa --count 10 --size 300
+	recv_wait b || fail "the 10 long messages: $res"
+	eq "$(fbctl -j stats | jq -r .dropped.filtered)" 10 "refused by the socket's filter: filtered"
+	eq "$(fbctl -j stats | jq -r .dropped.socket_full)" 0 "not counted as a full socket"
+	eq "$(fbctl -j stats | jq -r .delivered)" 10 "delivered"
+	eq "$(fbctl -j show sb | jq -r .stats.drops)" 10 "sb dropped them"
+	no_stacks
+}
+
 test_link_events_cross_long_paths() {
 	# A link event goes from block to block along the path. 3,000 blocks deep: passed on by
 	# recursion this overflowed the kernel stack (16 KiB; ~250 bytes a block).
