@@ -184,6 +184,16 @@ pub(crate) fn resume_from_queue(ctx: &PacketContext, pkt: Packet, entry: Entry, 
     enter_from_link(sp, ctx, pkt, entry)
 }
 
+/// A claimed frame that ended before it could enter (`len` bytes; the core already freed it):
+/// counted as entered and dropped for `reason`.
+#[cold]
+#[inline(never)]
+pub(crate) fn lost_on_entry(ctx: &PacketContext, sp: &Space, len: u32, reason: DropReason) {
+    sp.entered(ctx.cpu, len);
+    sp.fate(ctx.cpu, Fate::Dropped(reason));
+    trace_drop(None, core::ptr::null(), reason);
+}
+
 /// Count a queued frame that will never run (queue full, device gone, unload) and free it.
 pub(crate) fn drop_queued(ctx: &PacketContext, pkt: Packet, reason: DropReason, sp: &Space) {
     end_unplaced(sp, ctx.cpu, pkt, reason);

@@ -33,11 +33,13 @@ pub enum DropReason {
     Flushed = 10,
     /// Longer than the device's MTU allows (not a GSO packet): drivers must not see it.
     TooBig = 11,
+    /// No memory for the engine's own copy of a frame the stack shares (a tap holds it).
+    NoMemory = 12,
 }
 
 impl DropReason {
     /// Number of reasons.
-    pub const COUNT: usize = 12;
+    pub const COUNT: usize = 13;
 
     /// Every reason, in number order.
     pub const ALL: [DropReason; Self::COUNT] = [
@@ -53,6 +55,7 @@ impl DropReason {
         DropReason::TxError,
         DropReason::Flushed,
         DropReason::TooBig,
+        DropReason::NoMemory,
     ];
 
     /// The reason's name, as `fbctl stats` prints it (the uapi's names).
@@ -70,6 +73,7 @@ impl DropReason {
             "tx_error",
             "flushed",
             "too_big",
+            "no_memory",
         ];
         NAMES[self as usize]
     }

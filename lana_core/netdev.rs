@@ -409,7 +409,14 @@ pub(crate) unsafe extern "C" fn lana_rust_rx(pskb: *mut *mut bindings::sk_buff) 
     }
     let pkt = if rx.shared {
         // SAFETY: the stack hands the handler a valid skb; returning CONSUMED gives it to us.
-        unsafe { Packet::from_raw_shared(rx.skb) }
+        match unsafe { Packet::from_raw_shared(rx.skb) } {
+            Ok(pkt) => Some(pkt),
+            Err(len) => {
+                // no memory for a copy of our own: the frame entered, and ended there
+                engine::lost_on_entry(&ctx, &port.space, len, DropReason::NoMemory);
+                return RX_HANDLER_CONSUMED;
+            }
+        }
     } else {
         // SAFETY: as above; the skb is not shared, so it is ours alone.
         unsafe { Packet::from_raw(rx.skb) }

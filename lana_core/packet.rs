@@ -26,18 +26,20 @@ unsafe impl Send for Packet {}
 
 impl Packet {
     /// Take ownership of `skb`, which is shared: a clone of it is ours (`skb_share_check` for
-    /// an skb known to be shared, without the call). Returns `None` if it could not be
-    /// cloned (the reference has then been given up).
+    /// an skb known to be shared, without the call). `Err` with its length if it could not
+    /// be cloned (the reference has then been given up).
     ///
     /// # Safety
     ///
     /// `skb` must be a valid `sk_buff` whose reference the caller gives up.
     #[inline]
-    pub(crate) unsafe fn from_raw_shared(skb: *mut bindings::sk_buff) -> Option<Self> {
+    pub(crate) unsafe fn from_raw_shared(skb: *mut bindings::sk_buff) -> Result<Self, u32> {
         // SAFETY: the caller owns a reference to a valid skb; the clone is a new skb (or
         // NULL), and the caller's reference is given up either way, as skb_share_check does.
         let clone = unsafe { bindings::skb_clone(skb, bindings::GFP_ATOMIC) };
         let Some(clone) = NonNull::new(clone) else {
+            // SAFETY: as above; the length is read before the reference is given up.
+            let len = unsafe { (*skb).len };
             // SAFETY: as above (the reference is the caller's, given up here).
             unsafe {
                 bindings::sk_skb_reason_drop(
@@ -46,12 +48,12 @@ impl Packet {
                     bindings::skb_drop_reason_SKB_DROP_REASON_NOMEM,
                 )
             };
-            return None;
+            return Err(len);
         };
         // SAFETY: as above.
         unsafe { bindings::consume_skb(skb) };
         // INVARIANT: a fresh clone is unshared and ours.
-        Some(Packet { skb: clone })
+        Ok(Packet { skb: clone })
     }
 
     /// Take ownership of `skb`, which must not be shared.
@@ -172,6 +174,7 @@ fn kernel_reason(r: DropReason) -> bindings::skb_drop_reason {
         DropReason::DeviceDown => skb_drop_reason_SKB_DROP_REASON_DEV_READY,
         DropReason::Flushed => skb_drop_reason_SKB_DROP_REASON_QUEUE_PURGE,
         DropReason::TooBig => skb_drop_reason_SKB_DROP_REASON_PKT_TOO_BIG,
+        DropReason::NoMemory => skb_drop_reason_SKB_DROP_REASON_NOMEM,
         // the device freed tx errors itself; a stale entry has no kernel reason
         DropReason::TxError | DropReason::NoBlock => skb_drop_reason_SKB_DROP_REASON_NOT_SPECIFIED,
     }

@@ -180,9 +180,9 @@ pub const LANA_A_ENGINE_JUMPED: u16 = 49;
 pub const LANA_A_MAX: u16 = 49;
 
 /// Number of drop reasons.
-pub const LANA_DROP_REASON_COUNT: u32 = 12;
+pub const LANA_DROP_REASON_COUNT: u32 = 13;
 /// Drop reason names, in order (comma-separated).
-pub const LANA_DROP_REASON_NAMES: &str = "filtered,no_next,hop_limit,no_block,queue_full,socket_full,no_socket,fanout_failed,device_down,tx_error,flushed,too_big";
+pub const LANA_DROP_REASON_NAMES: &str = "filtered,no_next,hop_limit,no_block,queue_full,socket_full,no_socket,fanout_failed,device_down,tx_error,flushed,too_big,no_memory";
 
 /// `LANA_CMD_REPLACE`: do not carry the old block's private state over.
 pub const LANA_F_DROP_STATE: u32 = 1;
