@@ -55,7 +55,9 @@ pub(crate) fn add(cfg: &mut Config, sp: &Arc<Space>, name: &str, ty: &str) -> Cm
     // A machine-wide bound: namespaces are cheap to make (an unprivileged user can), memory
     // is not.
     let max = params::max_blocks();
-    if cfg.count >= max as usize {
+    // (blocks an open transaction removed stay allocated until its commit: still counted)
+    let held = cfg.txn.as_ref().map_or(0, |j| j.held);
+    if cfg.count + held >= max as usize {
         fail!(
             ENOSPC,
             "the machine holds max_blocks={} blocks already (all namespaces)",
@@ -65,7 +67,7 @@ pub(crate) fn add(cfg: &mut Config, sp: &Arc<Space>, name: &str, ty: &str) -> Cm
     if let Some(uid) = sp.container_owner {
         // A user may make any number of containers: their graphs share one bound.
         let share = params::max_ns_blocks();
-        if cfg.container_blocks(uid) >= share as usize {
+        if cfg.container_blocks(uid) + held >= share as usize {
             fail!(
                 ENOSPC,
                 "the containers of user {} hold max_ns_blocks={} blocks already",

@@ -92,6 +92,9 @@ pub(crate) struct Journal {
     sets: KVec<DeferredSet>,
     /// The number of the change being made (from 1).
     pub(crate) index: usize,
+    /// Blocks the transaction removed (or replaced) and keeps until the commit: they still
+    /// count against the block limits, or `add x; rm x` repeated would hold any number.
+    pub(crate) held: usize,
 }
 
 // SAFETY: the journal lives in the configuration, under its mutex; `DeferredSet::inst`
@@ -107,6 +110,11 @@ impl Journal {
 
     /// Record how to undo a change (room made by [`Self::reserve`]).
     pub(crate) fn record(&mut self, u: Undo) {
+        self.held += match &u {
+            Undo::Rm { .. } | Undo::Replace { .. } => 1,
+            Undo::Flush { nodes } => nodes.len(),
+            _ => 0,
+        };
         if let Err(u) = self.undo.push_within_capacity(u) {
             // Cannot happen (reserved); if it did, keep the configuration consistent: a
             // change that cannot be undone is leaked rather than freed while referenced.
@@ -208,6 +216,7 @@ pub(crate) fn begin(cfg: &mut Config) {
         undo: KVec::new(),
         sets: KVec::new(),
         index: 0,
+        held: 0,
     });
 }
 
@@ -279,8 +288,15 @@ pub(crate) fn commit(cfg: &mut Config, sp: &Space) -> CmdResult {
     // Blocks the transaction removed come back if it fails after the publish: retired
     // segment counts are credited only once it is over (`Config::settle`). Room for the
     // counts of the two snapshots it may replace (the commit's and an undo's), so they can
-    // be kept meanwhile (without it they would be credited at once, as out of memory).
-    let _ = cfg.reserve_retired(2);
+    // be kept meanwhile (without it they would be credited at once, to blocks that may be
+    // out of the configuration then: lost). No room: refused, before anything changed.
+    if cfg.reserve_retired(2).is_err() {
+        rollback(cfg);
+        return Err(Fail::new(
+            ENOMEM,
+            format_args!("out of memory before the commit: nothing changed"),
+        ));
+    }
     cfg.hold_credits = true;
     let r = apply(cfg, sp);
     cfg.hold_credits = false;
@@ -333,6 +349,12 @@ fn apply(cfg: &mut Config, sp: &Space) -> CmdResult {
     }
     // The removed blocks let go of their devices and sockets first: a setting of the
     // transaction may take a device one of them held ("flush; add in eth; set in dev=...").
+    let undo_detached = undo.iter().any(|u| {
+        matches!(
+            u,
+            Undo::Rm { .. } | Undo::Replace { .. } | Undo::Flush { .. }
+        )
+    });
     for u in undo.iter() {
         match u {
             Undo::Rm { node, .. } | Undo::Replace { old: node, .. } => node.inst.fb.detach(),
@@ -374,7 +396,6 @@ fn apply(cfg: &mut Config, sp: &Space) -> CmdResult {
             break;
         }
         if let Some(Undo::Replace {
-            o,
             new,
             old,
             carry_state: true,
@@ -386,7 +407,6 @@ fn apply(cfg: &mut Config, sp: &Space) -> CmdResult {
             let nn = unsafe { new.as_ref() };
             // a chain of replaces carries the state along, to the last block
             nn.fb.adopt_state_of(&*old.inst.fb);
-            nn.stats.add_totals(cfg.block_totals(*o, &old.inst));
         }
     }
     if let Some(f) = failed {
@@ -401,10 +421,36 @@ fn apply(cfg: &mut Config, sp: &Space) -> CmdResult {
             retire(n);
         }
         cfg.changed(sp);
+        // (there is no attaching again: blocks it removed, now back, stay detached)
         return Err(Fail::new(
             f.err,
-            format_args!("{} (undone after the commit began)", f.msg.as_str()),
+            format_args!(
+                "{} (undone after the commit began{})",
+                f.msg.as_str(),
+                if undo_detached {
+                    "; blocks it removed are detached"
+                } else {
+                    ""
+                }
+            ),
         ));
+    }
+    // Counts carried over only now that nothing can fail any more: an undone commit must not
+    // leave the old block's packets counted at a replacement that stays (a chain of replaces
+    // adds them along, in order, to the last block).
+    for u in undo.iter() {
+        if let Undo::Replace {
+            o,
+            new,
+            old,
+            carry_state: true,
+            ..
+        } = u
+        {
+            // SAFETY: as above (`Undo::Replace::new`).
+            let nn = unsafe { new.as_ref() };
+            nn.stats.add_totals(cfg.block_totals(*o, &old.inst));
+        }
     }
     let mut undo = undo;
     for u in undo.drain_all() {

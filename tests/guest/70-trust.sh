@@ -270,8 +270,14 @@ test_control_plane_is_linear_and_bounded() {
 	echo 10 >/sys/module/lana_core/parameters/max_blocks
 	for i in $(seq 10); do check fbctl add m$i fwd; done
 	expect_err 1 ENOSPC "max_blocks=10" fbctl add m11 fwd
-	echo 65536 >/sys/module/lana_core/parameters/max_blocks
 	eq "$(stat .blocks)" 10 "the refused add left nothing"
+	# a batch keeps what it removes until its commit: still counted, so "rm; add"
+	# repeated cannot hold more than max_blocks blocks
+	printf 'rm m1\nadd n1 fwd\nrm n1\nadd n2 fwd\n' >/tmp/churn.txt
+	expect_err 1 ENOSPC "max_blocks=10" fbctl -b /tmp/churn.txt
+	eq "$(stat .blocks)" 10 "the refused batch left everything as it was"
+	eq "$(fbctl -j list | jq -r '.[].name' | grep -c '^m')" 10 "m1 is still there"
+	echo 65536 >/sys/module/lana_core/parameters/max_blocks
 }
 
 test_queued_frames_of_a_removed_device_are_counted() {
