@@ -252,6 +252,14 @@ pub(crate) fn replace(
         .ask(&Event::ReplaceIn { old })
         .map_err(|e| veto(new, "replace", e))?;
 
+    let carry_state = same_type && oty.has_state && !drop_state;
+    // Counts of `old` in retired snapshots (a pass-through block's segments) are credited by
+    // slot, which `old` leaves now: held until its totals are carried over below.
+    let hold = carry_state && cfg.txn.is_none() && !cfg.hold_credits;
+    if hold {
+        // (room to keep the snapshot this replace retires: see `Config::install`)
+        cfg.reserve_retired(1)?;
+    }
     // Move the bindings; every reference to `old` elsewhere now names `new`. `old` leaves
     // the configuration in the same snapshot that puts `new` in its place: one pointer swap.
     let Some(mut old_node) = cfg.take(o) else {
@@ -264,7 +272,11 @@ pub(crate) fn replace(
         }
     }
     rename_slot(cfg, o, n);
+    cfg.hold_credits |= hold;
     if let Err(e) = cfg.publish() {
+        if hold {
+            cfg.hold_credits = false;
+        }
         rename_slot(cfg, n, o);
         for dir in [Direction::Ingress, Direction::Egress] {
             if let Some(nn) = cfg.node_mut(n) {
@@ -280,7 +292,6 @@ pub(crate) fn replace(
     // follow the bindings.
     old_node.inst.chain.tell(&oev);
     move_subscriptions(cfg, n, &old_node, hears, moved, &mut kept);
-    let carry_state = same_type && oty.has_state && !drop_state;
     if let Some(j) = cfg.txn.as_mut() {
         crate::txn::leaving(o, &old_node.inst);
         // the state goes over and `old` is retired at the commit
@@ -309,6 +320,10 @@ pub(crate) fn replace(
                 .stats
                 .add_totals(cfg.block_totals(o, &old_node.inst));
         }
+    }
+    if hold {
+        cfg.hold_credits = false;
+        cfg.settle();
     }
     retire(old_node);
     Ok(())

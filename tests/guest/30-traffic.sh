@@ -293,6 +293,31 @@ test_replace_counter_carries_counts() {
 	ip link del rx0
 }
 
+test_replace_of_a_skipped_block_carries_retired_counts() {
+	# h1 (a pass-through block with state) is counted in its snapshot's jump counts; a later
+	# publish retires that snapshot, and a replace must still carry what it counted
+	load lana_core fb_eth fb_counter fb_hub || return 1
+	make_rx_dev rx0 || return 1
+	check fbctl -b /dev/stdin <<-'CMDS'
+	add in eth
+	add c counter
+	add h1 hub
+	add h2 hub
+	set in dev=rx0
+	bind in c
+	bind c h1
+	CMDS
+	pktgen_inject rx0 1000 || return 1
+	eq "$(core_field h1 packets)" 1000 "h1, jumped over"
+	check fbctl add x counter
+	sleep 0.2
+	check fbctl replace h1 h2
+	eq "$(core_field h2 packets)" 1000 "h2 carries h1's packets, counted in a retired snapshot"
+	pktgen_inject rx0 500 || return 1
+	eq "$(core_field h2 packets)" 1500 "h2 after 500 more"
+	ip link del rx0
+}
+
 test_replace_under_traffic_loses_nothing() {
 	counter_path || return 1
 	N=200000
