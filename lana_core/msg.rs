@@ -78,8 +78,14 @@ impl Fail {
 }
 
 impl From<Error> for Fail {
+    /// An error with no words of its own (an allocation, a kernel helper's errno): the
+    /// message says at least what it was, never nothing.
     fn from(err: Error) -> Self {
-        Fail::new(err, format_args!(""))
+        if err == ENOMEM {
+            Fail::new(err, format_args!("out of memory"))
+        } else {
+            Fail::new(err, format_args!("failed: {err:?}"))
+        }
     }
 }
 
