@@ -319,6 +319,13 @@ fn doit(cmd: u8, req: &Request) -> CmdResult {
     let mut cfg = config::lock();
     let cfg: &mut Config = &mut cfg;
     if cmd == LANA_CMD_ENGINE {
+        if req.u32(LANA_A_EXPECT_GEN).is_some() {
+            // (engine settings are the machine's, not a namespace graph's: no generation)
+            fail!(
+                EINVAL,
+                "engine settings have no generation to expect: drop --expect-gen"
+            );
+        }
         return engine_settings(cfg, req);
     }
     let sp = &cfg.space_for(req.net())?;
@@ -437,6 +444,14 @@ fn each_change(req: &Request, mut f: impl FnMut(usize, &Request) -> CmdResult) -
         };
         if c.nla(LANA_A_BATCH_CMD).is_some() {
             fail!(EINVAL, "{}: a batch cannot nest a batch", index);
+        }
+        if c.nla(LANA_A_EXPECT_GEN).is_some() {
+            // (the batch as a whole may expect a generation, at its top level)
+            fail!(
+                EINVAL,
+                "{}: a change in a batch cannot expect a generation",
+                index
+            );
         }
         f(index, &c)?;
     }
