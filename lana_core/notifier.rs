@@ -313,7 +313,9 @@ unsafe extern "C" fn lana_block_event(
             Ok(()) => 0,
             Err(e) => e.to_errno(),
         }),
-        (TELL, Role::Owner) if msg.link != 0 => {
+        // (only on its own chain's first call: a block whose chain is called because it
+        // passes the event on heard it already, as a neighbour)
+        (TELL, Role::Owner) if msg.link != 0 && is_origin(msg) => {
             // The owner hears its own link events, as a neighbour of itself would.
             let _ = block.event(msg.event, &mut Reason { msg: None });
             bindings::NOTIFY_DONE as c_int
@@ -342,6 +344,12 @@ unsafe extern "C" fn lana_block_event(
         }
         _ => bindings::NOTIFY_DONE as c_int,
     }
+}
+
+/// Whether `msg` is a link event on the chain of the block it happened to (not on the chain
+/// of a neighbour passing it on): that block is named in the event.
+fn is_origin(msg: &Message<'_, '_>) -> bool {
+    matches!(*msg.event, Event::Neighbour { peer, .. } if peer == msg.from)
 }
 
 /// What neighbour `me` hears of an event that happened to a block: nothing of what it took
