@@ -216,8 +216,9 @@ int lana_port_xmit(struct lana_port *port, struct sk_buff *skb, u16 proto, const
 	int rc;
 
 	/* A detached port, or a device that is down (its qdisc would drop the frame and call
-	 * it congestion): dropped here, with the reason. */
-	if (!dev || !netif_running(dev)) {
+	 * it congestion): dropped here, with the reason. (IFF_UP comes after `running` while
+	 * the device opens; the MTU check below wants it.) */
+	if (!dev || !netif_running(dev) || !(READ_ONCE(dev->flags) & IFF_UP)) {
 		kfree_skb_reason(skb, SKB_DROP_REASON_DEV_READY);
 		return -ENETDOWN;
 	}

@@ -289,6 +289,7 @@ impl Port {
             0 => Fate::Transmitted,
             r if r == ENETDOWN.to_errno() => Fate::Dropped(DropReason::DeviceDown),
             r if r == EMSGSIZE.to_errno() => Fate::Dropped(DropReason::TooBig),
+            r if r == ENOMEM.to_errno() => Fate::Dropped(DropReason::NoMemory),
             _ => Fate::Dropped(DropReason::TxError),
         })
     }
@@ -413,6 +414,9 @@ pub(crate) unsafe extern "C" fn lana_rust_rx(pskb: *mut *mut bindings::sk_buff) 
             Ok(pkt) => Some(pkt),
             Err(len) => {
                 // no memory for a copy of our own: the frame entered, and ended there
+                // (counted from its MAC header, as frames that enter are; the stack pulled
+                // that header: `data` is at the network header)
+                let len = len.wrapping_add(rx.mac_len as u32);
                 engine::lost_on_entry(&ctx, &port.space, len, DropReason::NoMemory);
                 return RX_HANDLER_CONSUMED;
             }
