@@ -111,7 +111,7 @@ void lana_ppe_stop(void);
 int lana_sock_register(void);
 void lana_sock_unregister(void);
 int lana_sock_family(void);
-enum { LANA_SOCK_QUEUED, LANA_SOCK_FULL, LANA_SOCK_FILTERED };
+enum { LANA_SOCK_QUEUED, LANA_SOCK_FULL, LANA_SOCK_FILTERED, LANA_SOCK_NOMEM };
 int lana_sock_deliver(struct sock *sk, struct sk_buff *skb);
 
 #endif

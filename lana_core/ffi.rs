@@ -190,3 +190,5 @@ pub struct SockFilter {
 pub(crate) const LANA_SOCK_QUEUED: c_int = 0;
 /// The socket's receive queue is full; the skb is still the caller's.
 pub(crate) const LANA_SOCK_FULL: c_int = 1;
+/// No memory to queue it (a frame from memory reserves, a failed trim); still the caller's.
+pub(crate) const LANA_SOCK_NOMEM: c_int = 3;

@@ -239,8 +239,9 @@ int lana_sock_family(void)
 /*
  * Block side, softirq under RCU: queue @skb to @sk. LANA_SOCK_QUEUED: the socket owns it
  * now; otherwise the caller still owns (and drops) it: LANA_SOCK_FULL, the receive queue is
- * full; LANA_SOCK_FILTERED, the socket's own filter (SO_ATTACH_FILTER) or a security module
- * refused it.
+ * full; LANA_SOCK_NOMEM, the frame came from memory reserves (pfmemalloc) or trimming it
+ * failed; LANA_SOCK_FILTERED, the socket's own filter (SO_ATTACH_FILTER) or a security
+ * module refused it.
  */
 int lana_sock_deliver(struct sock *sk, struct sk_buff *skb)
 {
@@ -256,5 +257,7 @@ int lana_sock_deliver(struct sock *sk, struct sk_buff *skb)
 		return LANA_SOCK_QUEUED;
 	if (reason == SKB_DROP_REASON_SOCKET_RCVBUFF || reason == SKB_DROP_REASON_PROTO_MEM)
 		return LANA_SOCK_FULL;
+	if (reason == SKB_DROP_REASON_PFMEMALLOC || reason == SKB_DROP_REASON_NOMEM)
+		return LANA_SOCK_NOMEM;
 	return LANA_SOCK_FILTERED;
 }

@@ -120,6 +120,7 @@ impl Block for SocketBlock {
                 self.delivered.add_drop(ctx);
                 DropReason::SocketFull
             }
+            ffi::LANA_SOCK_NOMEM => DropReason::NoMemory,
             // (LANA_SOCK_FILTERED) the application's own filter refused it
             _ => DropReason::Filtered,
         };
