@@ -965,7 +965,7 @@ fn main_inner(cli: Cli) -> Result<(), Failure> {
         return Err(Failure {
             code: EXIT_USAGE,
             errno: None,
-            text: "--expect-gen goes with a change (add, rm, set, bind, unbind, replace, flush, engine)"
+            text: "--expect-gen goes with a change of the graph (add, rm, set, bind, unbind, replace, flush)"
                 .into(),
         });
     }
@@ -985,7 +985,6 @@ fn changes(cmd: &Cmd) -> bool {
             | Cmd::Unbind { .. }
             | Cmd::Replace { .. }
             | Cmd::Flush
-            | Cmd::Engine { .. }
     )
 }
 
