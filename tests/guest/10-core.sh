@@ -59,12 +59,12 @@ test_duplicate_type_name_is_refused() {
 test_kunit_suite_passes() {
 	# KUnit is built only into the debug kernel (make test-debug): skipped elsewhere.
 	grep -q " kunit_run_tests$" /proc/kallsyms || return $KSFT_SKIP
-	local mark="lana-kunit-test-$$" suites="lana_binding lana_bpf lana_commands lana_msg lana_name lana_props lana_txn" s i
+	local mark="lana-kunit-test-$$" suites="lana_binding lana_bpf lana_commands lana_heapsort lana_msg lana_name lana_props lana_txn" s i
 	echo "$mark" >/dev/kmsg
 	check load lana_core
 	# the suites run at load, one after the other: wait for all of them
 	for i in $(seq 100); do
-		[ "$(dmesg | sed -n "/$mark/,\$p" | grep -cE "\] *(not )?ok [0-9]+ lana_[a-z]+$")" -ge 7 ] && break
+		[ "$(dmesg | sed -n "/$mark/,\$p" | grep -cE "\] *(not )?ok [0-9]+ lana_[a-z]+$")" -ge 8 ] && break
 		sleep 0.1
 	done
 	dmesg | sed -n "/$mark/,\$p" >/tmp/kunit.log
@@ -75,7 +75,7 @@ test_kunit_suite_passes() {
 	done
 	# a suite added to the code but not to the list above is a failure too
 	n=$(grep -cE "\] *(not )?ok [0-9]+ lana_[a-z]+$" /tmp/kunit.log)
-	eq "$n" 7 "KUnit suites reported"
+	eq "$n" 8 "KUnit suites reported"
 }
 
 test_genl_describes_the_family() {
