@@ -55,24 +55,42 @@ pub(crate) fn add(cfg: &mut Config, sp: &Arc<Space>, name: &str, ty: &str) -> Cm
     // A machine-wide bound: namespaces are cheap to make (an unprivileged user can), memory
     // is not.
     let max = params::max_blocks();
-    // (blocks an open transaction removed stay allocated until its commit: still counted)
-    let held = cfg.txn.as_ref().map_or(0, |j| j.held);
-    if cfg.count + held >= max as usize {
+    if cfg.count >= max as usize {
         fail!(
             ENOSPC,
             "the machine holds max_blocks={} blocks already (all namespaces)",
             max
         );
     }
+    // Blocks an open batch removed stay allocated until its commit: a batch may hold twice
+    // the limit (a reload, "flush; add ...", holds the old graph and the new one), no more
+    // ("add x; rm x" repeated would hold any number).
+    let held = cfg.txn.as_ref().map_or(0, |j| j.held);
+    if cfg.count + held >= 2 * max as usize {
+        fail!(
+            ENOSPC,
+            "a batch holds at most 2 x max_blocks={} blocks ({} it removed, until its commit)",
+            max,
+            held
+        );
+    }
     if let Some(uid) = sp.container_owner {
         // A user may make any number of containers: their graphs share one bound.
         let share = params::max_ns_blocks();
-        if cfg.container_blocks(uid) + held >= share as usize {
+        if cfg.container_blocks(uid) >= share as usize {
             fail!(
                 ENOSPC,
                 "the containers of user {} hold max_ns_blocks={} blocks already",
                 uid,
                 share
+            );
+        }
+        if cfg.container_blocks(uid) + held >= 2 * share as usize {
+            fail!(
+                ENOSPC,
+                "a batch holds at most 2 x max_ns_blocks={} blocks ({} it removed, until its commit)",
+                share,
+                held
             );
         }
     }

@@ -92,8 +92,8 @@ pub(crate) struct Journal {
     sets: KVec<DeferredSet>,
     /// The number of the change being made (from 1).
     pub(crate) index: usize,
-    /// Blocks the transaction removed (or replaced) and keeps until the commit: they still
-    /// count against the block limits, or `add x; rm x` repeated would hold any number.
+    /// Blocks the transaction removed (or replaced) and keeps until the commit: a batch may
+    /// hold twice the block limits with them (see `commands::add`), no more.
     pub(crate) held: usize,
 }
 
@@ -375,7 +375,9 @@ fn apply(cfg: &mut Config, sp: &Space) -> CmdResult {
     if carries {
         kernel::sync::rcu::synchronize_rcu();
     }
-    // Settings and carried state, in the order of the changes.
+    // Settings and carried state, in the order of the changes. (A failure below cannot take
+    // back state a replace already carried into a block that was there before the batch:
+    // blocks' `adopt_state` merges; the engine's counts are carried only after success.)
     let mut next_set = sets.iter().peekable();
     let mut failed = None;
     for u in Iterator::chain(undo.iter().map(Some), core::iter::once(None)) {

@@ -271,12 +271,17 @@ test_control_plane_is_linear_and_bounded() {
 	for i in $(seq 10); do check fbctl add m$i fwd; done
 	expect_err 1 ENOSPC "max_blocks=10" fbctl add m11 fwd
 	eq "$(stat .blocks)" 10 "the refused add left nothing"
-	# a batch keeps what it removes until its commit: still counted, so "rm; add"
-	# repeated cannot hold more than max_blocks blocks
-	printf 'rm m1\nadd n1 fwd\nrm n1\nadd n2 fwd\n' >/tmp/churn.txt
-	expect_err 1 ENOSPC "max_blocks=10" fbctl -b /tmp/churn.txt
-	eq "$(stat .blocks)" 10 "the refused batch left everything as it was"
-	eq "$(fbctl -j list | jq -r '.[].name' | grep -c '^m')" 10 "m1 is still there"
+	# a batch keeps what it removes until its commit: a reload of the whole graph fits
+	# (twice max_blocks held), "add x; rm x" repeated does not go past that
+	{ echo flush; for i in $(seq 10); do echo "add r$i fwd"; done; } >/tmp/reload.txt
+	check fbctl -b /tmp/reload.txt
+	eq "$(fbctl -j list | jq -r '.[].name' | grep -c '^r')" 10 "the reload replaced all 10"
+	for i in $(seq 5); do check fbctl rm r$i; done
+	# 5 blocks: add t1..t15 each fit (5 + 15 held < 20), add t16 (line 31) does not
+	for i in $(seq 20); do echo "add t$i fwd"; echo "rm t$i"; done >/tmp/churn.txt
+	expect_err 1 ENOSPC "2 x max_blocks=10 blocks (15 it removed" fbctl -b /tmp/churn.txt || return 1
+	grep -q "31: " /tmp/expect.err || fail "not refused at line 31 (add t16): $(cat /tmp/expect.err)"
+	eq "$(fbctl -j list | jq -c '[.[].name] | sort')" '["r10","r6","r7","r8","r9"]' "the refused batch left everything as it was"
 	echo 65536 >/sys/module/lana_core/parameters/max_blocks
 }
 
